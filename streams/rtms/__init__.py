@@ -1,0 +1,1 @@
+"""Zoom RTMS client: asyncio, framework-free. Imports nothing from Django or our apps."""

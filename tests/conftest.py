@@ -1,0 +1,34 @@
+"""Shared fixtures: thin wrappers over factories, plus markers for the second (backends) pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.factories import MeetingFactory, UserFactory
+
+SHARED_DIR = Path(__file__).resolve().parent.parent.parent / "shared"
+DATA_DIR = SHARED_DIR / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"shared data folder missing: {DATA_DIR}")
+    return DATA_DIR
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def meeting(db, user):
+    return MeetingFactory(owner=user)
