@@ -17,6 +17,7 @@ os.environ.setdefault(
 from .settings import *  # noqa: F403
 from .settings import DATA_DIR, DATABASE_URL
 
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not DATABASE_URL:
     DATABASES = {
