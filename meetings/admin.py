@@ -14,6 +14,8 @@ from meetings.models import (
     ParticipantEvent,
     Summary,
     TranscriptSegment,
+    WebhookDelivery,
+    WebhookSubscription,
     ZoomIdentity,
 )
 
@@ -66,6 +68,16 @@ class MeetingAdmin(admin.ModelAdmin):
     @admin.display(description="segments", ordering="_segments")
     def segment_count(self, obj: Meeting) -> int:
         return obj._segments
+
+    actions = ["regenerate_summary"]
+
+    @admin.action(description="Regenerate summary")
+    def regenerate_summary(self, request, queryset) -> None:
+        from meetings.summarizer.service import summary_regenerate
+
+        for meeting in queryset:
+            summary_regenerate(meeting=meeting)
+        self.message_user(request, f"Summary requested for {queryset.count()} meeting(s).")
 
     @admin.display(description="timeline")
     def links(self, obj: Meeting) -> str:
@@ -216,3 +228,62 @@ class ActionItemAdmin(admin.ModelAdmin):
     search_fields = ("text", "owner_name", "meeting__topic")
     list_select_related = ("meeting",)
     raw_id_fields = ("summary", "meeting", "owner", "source_segment")
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    """The latest deliveries of a subscription (the full log is under Webhook deliveries)."""
+
+    model = WebhookDelivery
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-created_at",)
+    fields = ("created_at", "event", "status", "attempts", "last_status_code", "last_error", "delivered_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-created_at")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("url", "owner", "events", "active", "allow_private", "created_at")
+    list_filter = ("active", "allow_private")
+    search_fields = ("url", "owner__username")
+    raw_id_fields = ("owner",)
+    inlines = [WebhookDeliveryInline]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "event",
+        "subscription",
+        "meeting",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_retry_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event", "last_status_code")
+    search_fields = ("idempotency_key", "subscription__url", "meeting__topic", "last_error")
+    list_select_related = ("subscription", "meeting")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected deliveries now")
+    def retry_now(self, request, queryset) -> None:
+        from meetings.tasks import webhook_deliver
+
+        ids = list(queryset.exclude(status=WebhookDelivery.Status.DELIVERED).values_list("pk", flat=True))
+        queryset.filter(pk__in=ids).update(status=WebhookDelivery.Status.PENDING, next_retry_at=None)
+        for delivery_id in ids:
+            webhook_deliver.delay(delivery_id)
+        self.message_user(request, f"{len(ids)} deliveries queued.")

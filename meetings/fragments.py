@@ -1,57 +1,196 @@
 """Render-once fragments for live pushes: one partial template per thing.
 
 The same partials render the meeting page (``{% include %}``) and the WebSocket pushes, so the
-markup exists once. Each ``push_*`` reads the row, renders it and broadcasts it to the meeting's
-group with its ``seq``; called from services via ``transaction.on_commit(..., robust=True)``.
+markup exists once. Each ``push_*`` reads the rows, renders them once and broadcasts the HTML to
+the meeting's group (``meeting.<pk>``) with its ``seq``, however many browsers watch. Services
+call them through ``transaction.on_commit(..., robust=True)``; other producers may call them
+directly after their own commit.
+
+Wire format (what ``htmx-ext-ws`` receives): every top-level element is swapped out of band.
+Segments, chat messages and timeline events arrive wrapped as
+``<div hx-swap-oob="beforeend:#transcript|#chat|#events"><article id="segment-<pk>" data-seq
+data-sort data-pk>…</article></div>``; ``static/js/live.js`` turns that append into an *upsert*:
+an element whose id is already on the page is replaced if the incoming ``data-seq`` is newer
+(a revised segment replaces itself) and dropped otherwise; a new one is inserted in
+``(data-sort, data-pk)`` order (late Whisper segments land in their place). Panels
+(``#meeting-status``, ``#stream-health``, ``#participants``, ``#talk-time``) are replaced by id.
+
+Names other modules call: ``push_segment``, ``push_chat``, ``push_event``,
+``push_meeting_status``, ``push_participants``, ``push_meeting_row`` (and the summary module's
+``push_summary``). ``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
 
 from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from meetings import live
+from meetings import live, selectors
 from meetings.models import ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
+
+HEALTH_KINDS = {
+    ParticipantEvent.Kind.INTERRUPTION,
+    ParticipantEvent.Kind.PAUSE,
+    ParticipantEvent.Kind.RESUME,
+    ParticipantEvent.Kind.STREAM_START,
+    ParticipantEvent.Kind.STREAM_STOP,
+}
+PARTICIPANT_KINDS = {
+    ParticipantEvent.Kind.JOIN,
+    ParticipantEvent.Kind.LEAVE,
+    ParticipantEvent.Kind.ACTIVE_SPEAKER,
+}
+CATCH_UP_BATCH = 100  # items per WebSocket message during a catch-up
+
+
+# --- Rendering (shared by pushes and the catch-up) --------------------------------------------
+
+
+def render_segment(segment: TranscriptSegment, *, with_talk_time: bool = False) -> str:
+    context: dict[str, object] = {"segment": segment, "talk_time": None}
+    if with_talk_time:
+        context["talk_time"] = selectors.talk_time_list(meeting=segment.meeting)
+    return render_to_string("meetings/partials/_segment_push.html", context)
+
+
+def render_chat(message: ChatMessage) -> str:
+    return render_to_string("meetings/partials/_chat_push.html", {"message": message})
+
+
+def render_event(event: ParticipantEvent, *, with_panels: bool = True) -> str:
+    """The timeline entry (if the kind is shown there) plus, when ``with_panels``, the panels the
+    event changes: participants (join/leave/active speaker), stream health (stream events)."""
+    context: dict[str, object] = {
+        "event": event,
+        "in_timeline": event.kind in selectors.TIMELINE_KINDS,
+        "participants": None,
+        "health": None,
+    }
+    if with_panels and event.kind in PARTICIPANT_KINDS:
+        context["participants"] = selectors.participant_list(meeting=event.meeting)
+    if with_panels and event.kind in HEALTH_KINDS:
+        context["health"] = selectors.meeting_health(meeting=event.meeting)
+    return render_to_string("meetings/partials/_event_push.html", context)
+
+
+def render_panels(meeting: Meeting) -> str:
+    """Status, health, participants and talk time: the state a catch-up ends with."""
+    return "".join(
+        [
+            render_to_string(
+                "meetings/partials/_status_push.html",
+                {"meeting": meeting, "health": selectors.meeting_health(meeting=meeting)},
+            ),
+            render_to_string(
+                "meetings/partials/_participants.html",
+                {"participants": selectors.participant_list(meeting=meeting), "oob": True},
+            ),
+            render_to_string(
+                "meetings/partials/_talk_time.html",
+                {"talk_time": selectors.talk_time_list(meeting=meeting), "oob": True},
+            ),
+        ]
+    )
+
+
+def render_changes_after(*, meeting_id: int, after_seq: int) -> tuple[list[str], int]:
+    """Catch-up for a browser that saw everything up to ``after_seq``: ``(messages, through_seq)``.
+
+    Messages hold the segments, chat messages and timeline events with ``seq > after_seq`` in
+    seq order (rendered with the push partials, ``CATCH_UP_BATCH`` per message), then the
+    current panels. ``through_seq`` is the meeting's ``last_seq`` before the read: the browser
+    has everything up to it once the messages are applied. An unknown meeting gives ``([], 0)``.
+    """
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None:
+        return [], 0
+    changes, through_seq = selectors.changes_after(meeting=meeting, after_seq=max(0, int(after_seq)))
+    rendered: list[str] = []
+    for _seq, kind, row in changes:
+        row.meeting = meeting  # the rows' meeting, without a query each
+        if kind == "segment":
+            rendered.append(render_segment(row))
+        elif kind == "chat":
+            rendered.append(render_chat(row))
+        elif row.kind in selectors.TIMELINE_KINDS:
+            rendered.append(render_event(row, with_panels=False))
+    messages = ["".join(rendered[i : i + CATCH_UP_BATCH]) for i in range(0, len(rendered), CATCH_UP_BATCH)]
+    messages.append(render_panels(meeting))
+    return messages, through_seq
+
+
+# --- Pushes -----------------------------------------------------------------------------------
 
 
 def push_segment(segment_id: int) -> None:
-    segment = TranscriptSegment.objects.select_related("participant").filter(pk=segment_id).first()
+    """A new or revised segment (and, for final ones, the talk-time bars)."""
+    segment = TranscriptSegment.objects.select_related("meeting").filter(pk=segment_id).first()
     if segment is None:
         return
-    html = render_to_string("meetings/partials/_segment_push.html", {"segment": segment})
-    live.push(segment.meeting_id, html, seq=segment.seq)
+    live.push(segment.meeting_id, render_segment(segment, with_talk_time=segment.is_final), seq=segment.seq)
 
 
 def push_chat(message_id: int) -> None:
     message = ChatMessage.objects.filter(pk=message_id).first()
     if message is None:
         return
-    html = render_to_string("meetings/partials/_chat_push.html", {"message": message})
-    live.push(message.meeting_id, html, seq=message.seq)
+    live.push(message.meeting_id, render_chat(message), seq=message.seq)
 
 
 def push_event(event_id: int) -> None:
-    event = ParticipantEvent.objects.select_related("participant").filter(pk=event_id).first()
+    """A participant or stream event: timeline entry plus the panels it changes."""
+    event = ParticipantEvent.objects.select_related("participant", "meeting").filter(pk=event_id).first()
     if event is None:
         return
-    html = render_to_string("meetings/partials/_event_push.html", {"event": event})
-    live.push(event.meeting_id, html, seq=event.seq)
+    live.push(event.meeting_id, render_event(event), seq=event.seq)
 
 
 def push_meeting_status(meeting_id: int) -> None:
+    """Live/ended status and stream health on the meeting page, and the meetings-list row."""
     meeting = Meeting.objects.filter(pk=meeting_id).first()
     if meeting is None:
         return
-    html = render_to_string("meetings/partials/_status.html", {"meeting": meeting, "oob": True})
+    html = render_to_string(
+        "meetings/partials/_status_push.html",
+        {"meeting": meeting, "health": selectors.meeting_health(meeting=meeting)},
+    )
     live.push(meeting.pk, html)
+    push_meeting_row(meeting.pk)
 
 
 def push_participants(meeting_id: int) -> None:
+    """The participants panel (a participant was added or renamed) and the list row's count."""
     meeting = Meeting.objects.filter(pk=meeting_id).first()
     if meeting is None:
         return
-    participants = list(meeting.participants.all())
     html = render_to_string(
         "meetings/partials/_participants.html",
-        {"meeting": meeting, "participants": participants, "oob": True},
+        {"participants": selectors.participant_list(meeting=meeting), "oob": True},
     )
     live.push(meeting.pk, html)
+    push_meeting_row(meeting.pk)
+
+
+def push_meeting_row(meeting_id: int) -> None:
+    """The meeting's row on the meetings list of its owner, its shared users and staff.
+
+    New rows are inserted in start order by ``live.js``, existing ones replaced by id."""
+    meeting = selectors.meeting_row_get(meeting_id=meeting_id)
+    if meeting is None:
+        return
+    html = render_to_string("meetings/partials/_meeting_row_push.html", {"meeting": meeting})
+    live.push_list(selectors.meeting_watcher_user_ids(meeting_id=meeting.pk), html)
+
+
+def push_summary(summary_id: int) -> None:
+    """The summary panel (``#summary``), replaced by id: pending, running, ready or failed.
+
+    Skipped when a newer summary of the meeting exists (the page shows the newest one)."""
+    from meetings.models import Summary
+
+    summary = Summary.objects.select_related("meeting").filter(pk=summary_id).first()
+    if summary is None or Summary.objects.filter(meeting_id=summary.meeting_id, pk__gt=summary.pk).exists():
+        return
+    html = render_to_string(
+        "meetings/partials/_summary.html", {"summary": summary, "meeting": summary.meeting, "oob": True}
+    )
+    live.push(summary.meeting_id, html)

@@ -19,8 +19,8 @@ from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
-FRAGMENT_EVENT = "meeting.fragment"  # handled by MeetingConsumer.meeting_fragment
-LIST_GROUP = "meetings.list"  # the meetings list page (filtered per user by the consumer)
+FRAGMENT_EVENT = "meeting.fragment"  # handled by MeetingConsumer / MeetingListConsumer.meeting_fragment
+STAFF_GROUP = "meetings.staff"  # the meetings list of every staff user (staff see all meetings)
 PUSH_TIMEOUT_SECONDS = 5.0
 _server_loop: asyncio.AbstractEventLoop | None = None
 
@@ -34,6 +34,11 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
 def meeting_group_name(meeting_id: int) -> str:
     """Channels group for one meeting: from our integer pk, never a Zoom id (regex-safe)."""
     return f"meeting.{int(meeting_id)}"
+
+
+def user_group_name(user_id: int) -> str:
+    """Channels group of one user's meetings list (rows of the meetings they may see)."""
+    return f"user.{int(user_id)}"
 
 
 def fragment_message(html: str, *, seq: int = 0) -> dict[str, object]:
@@ -70,3 +75,10 @@ def push(meeting_id: int, html: str, *, seq: int = 0) -> None:
 async def apush(meeting_id: int, html: str, *, seq: int = 0) -> None:
     """Send an HTML fragment to everyone watching ``meeting_id`` (async callers)."""
     await agroup_send(meeting_group_name(meeting_id), fragment_message(html, seq=seq))
+
+
+def push_list(user_ids: list[int], html: str) -> None:
+    """Send a meetings-list fragment to these users' list pages and to every staff list page."""
+    message = fragment_message(html)
+    for group in [*(user_group_name(user_id) for user_id in user_ids), STAFF_GROUP]:
+        group_send(group, message)

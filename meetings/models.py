@@ -312,6 +312,9 @@ class Summary(models.Model):
     note = models.TextField(blank=True)  # e.g. "LLM failed: fell back to the offline summary"
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a worker claims it (PENDING -> RUNNING); a RUNNING row older than the task's time
+    # limit belongs to a dead worker and may be claimed again.
+    started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -352,3 +355,73 @@ class ActionItem(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class WebhookSubscription(models.Model):
+    """An integrator's outbound webhook: events of the meetings ``owner`` can see, POSTed to ``url``.
+
+    Bodies are JSON signed with HMAC-SHA256 of ``secret`` (``meetings/outbound.py``). Targets on
+    private, loopback or link-local addresses are refused unless ``allow_private`` is set.
+    """
+
+    class Event(models.TextChoices):
+        MEETING_STARTED = "meeting.started", "Meeting started"
+        MEETING_ENDED = "meeting.ended", "Meeting ended"
+        TRANSCRIPT_SEGMENT = "transcript.segment", "Final transcript segment"
+        SUMMARY_READY = "summary.ready", "Summary ready"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200)
+    events = models.JSONField(default=list)  # a list of Event values
+    active = models.BooleanField(default=True)
+    allow_private = models.BooleanField(
+        default=False, help_text="Allow private, loopback and link-local targets (development only)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({', '.join(self.events)})"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: the delivery log (attempts, last status code, next retry)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+        REFUSED = "refused", "Refused (target not allowed)"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    meeting = models.ForeignKey(
+        Meeting, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    event = models.CharField(max_length=64, choices=WebhookSubscription.Event.choices)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["subscription", "-created_at"], name="meetings_delivery_log"),
+            models.Index(fields=["status", "next_retry_at"], name="meetings_delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription.url} ({self.status})"

@@ -5,5 +5,6 @@ from django.urls import path
 from meetings import consumers
 
 websocket_urlpatterns = [
+    path("ws/meetings/", consumers.MeetingListConsumer.as_asgi()),
     path("ws/meetings/<uuid:public_id>/", consumers.MeetingConsumer.as_asgi()),
 ]

@@ -1,14 +1,34 @@
 """Reads of the meeting domain; ``*_for_user`` variants are the one place access is decided.
 
 A meeting is visible to its owner, to the users it is shared with, and to staff. Pages, the
-WebSocket consumer and the REST API all go through these functions.
+WebSocket consumers and the REST API all go through :func:`meeting_visible_q` /
+:func:`meeting_list_for_user` / :func:`meeting_get_for_user`.
+
+The dashboard reads (transcript windows, talk time, stream health, the catch-up after a
+reconnect) live here too, so views, consumers and ``meetings.fragments`` share one query each.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
-from meetings.models import Meeting
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
+
+from meetings.models import ChatMessage, Meeting, Participant, ParticipantEvent, TranscriptSegment
+
+TRANSCRIPT_WINDOW = 200  # segments on the first paint and per "load earlier" page
+CHAT_WINDOW = 200  # chat messages on the first paint
+EVENT_WINDOW = 100  # timeline events on the first paint
+# Events shown in the timeline; active-speaker changes only move the indicator.
+TIMELINE_KINDS = [
+    kind for kind in ParticipantEvent.Kind.values if kind != ParticipantEvent.Kind.ACTIVE_SPEAKER
+]
+
+
+# --- Access -----------------------------------------------------------------------------------
 
 
 def meeting_visible_q(user) -> Q | None:
@@ -19,15 +39,301 @@ def meeting_visible_q(user) -> Q | None:
 
 
 def meeting_list_for_user(*, user) -> QuerySet[Meeting]:
+    """Meetings ``user`` may see (none for anonymous users), newest first."""
     if not user.is_authenticated:
+        return Meeting.objects.none()
+    if not user.is_active:
         return Meeting.objects.none()
     queryset = Meeting.objects.all()
     visible = meeting_visible_q(user)
     if visible is not None:
-        queryset = queryset.filter(visible).distinct()
+        # A subquery, not a join: no duplicate rows and no DISTINCT over annotations.
+        queryset = queryset.filter(pk__in=Meeting.objects.filter(visible).values("pk"))
     return queryset
 
 
 def meeting_get_for_user(*, user, public_id) -> Meeting | None:
     """The meeting if ``user`` may see it, else None (callers answer 404 / close 4403)."""
     return meeting_list_for_user(user=user).filter(public_id=public_id).first()
+
+
+def meeting_watcher_user_ids(*, meeting_id: int) -> list[int]:
+    """Non-staff users who may see the meeting (owner + shared), for the list's per-user groups."""
+    meeting = Meeting.objects.filter(pk=meeting_id).values("owner_id").first()
+    if meeting is None:
+        return []
+    ids = set(
+        Meeting.shared_with.through.objects.filter(meeting_id=meeting_id).values_list("user_id", flat=True)
+    )
+    if meeting["owner_id"] is not None:
+        ids.add(meeting["owner_id"])
+    return sorted(ids)
+
+
+# --- Meetings list ----------------------------------------------------------------------------
+
+
+def meeting_list_annotated(queryset: QuerySet[Meeting]) -> QuerySet[Meeting]:
+    """Adds ``participant_count`` (one subquery-free aggregate) for the list rows."""
+    return queryset.annotate(participant_count=Count("participants", distinct=True))
+
+
+def meeting_list_filtered(
+    *,
+    user,
+    status: str = "",
+    date: dt.date | None = None,
+    query: str = "",
+) -> QuerySet[Meeting]:
+    """The list page: visible meetings filtered by status (``live``/``ended``), start date (UTC)
+    and a case-insensitive topic search, with ``participant_count``."""
+    queryset = meeting_list_for_user(user=user)
+    if status in Meeting.Status.values:
+        queryset = queryset.filter(status=status)
+    if date is not None:
+        queryset = queryset.filter(started_at__date=date)
+    if query:
+        queryset = queryset.filter(topic__icontains=query)
+    return meeting_list_annotated(queryset).order_by("-started_at", "-pk")
+
+
+def meeting_row_get(*, meeting_id: int) -> Meeting | None:
+    """One list row (with ``participant_count``), for live pushes."""
+    return meeting_list_annotated(Meeting.objects.filter(pk=meeting_id)).first()
+
+
+# --- Transcript, chat, events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentWindow:
+    """A page of segments in timeline order, and the cursor of the page before it (if any)."""
+
+    segments: list[TranscriptSegment]
+    earlier_cursor: tuple[int, int] | None  # (start_ms, pk) of the first segment shown
+
+
+def segment_window(
+    *, meeting: Meeting, before: tuple[int, int] | None = None, size: int = TRANSCRIPT_WINDOW
+) -> SegmentWindow:
+    """The ``size`` segments just before ``before`` = ``(start_ms, pk)`` (or the latest ones),
+    in ``(start_ms, pk)`` order. Keyset pagination on the ``meetings_segment_timeline`` index:
+    the cost does not grow with the meeting's length. One query (``size + 1`` rows)."""
+    queryset = TranscriptSegment.objects.filter(meeting=meeting)
+    if before is not None:
+        start_ms, pk = before
+        queryset = queryset.filter(Q(start_ms__lt=start_ms) | Q(start_ms=start_ms, pk__lt=pk))
+    rows = list(queryset.order_by("-start_ms", "-pk")[: size + 1])
+    has_earlier = len(rows) > size
+    rows = rows[:size]
+    rows.reverse()
+    cursor = (rows[0].start_ms, rows[0].pk) if has_earlier and rows else None
+    return SegmentWindow(segments=rows, earlier_cursor=cursor)
+
+
+def chat_window(*, meeting: Meeting, size: int = CHAT_WINDOW) -> tuple[list[ChatMessage], int]:
+    """The latest ``size`` chat messages in timeline order, and how many earlier ones exist."""
+    rows = list(ChatMessage.objects.filter(meeting=meeting).order_by("-offset_ms", "-pk")[: size + 1])
+    earlier = 0
+    if len(rows) > size:
+        rows = rows[:size]
+        earlier = ChatMessage.objects.filter(meeting=meeting).count() - size
+    rows.reverse()
+    return rows, earlier
+
+
+def event_window(*, meeting: Meeting, size: int = EVENT_WINDOW) -> list[ParticipantEvent]:
+    """The latest timeline events (joins, leaves, interruptions, stream start/stop...)."""
+    rows = list(
+        ParticipantEvent.objects.filter(meeting=meeting, kind__in=TIMELINE_KINDS)
+        .select_related("participant")
+        .order_by("-offset_ms", "-pk")[:size]
+    )
+    rows.reverse()
+    return rows
+
+
+def changes_after(
+    *, meeting: Meeting, after_seq: int, limit: int = 5000
+) -> tuple[list[tuple[int, str, Any]], int]:
+    """What changed after ``after_seq``: ``([(seq, kind, row), ...], through_seq)`` in seq order.
+
+    ``kind`` is ``"segment"``, ``"chat"`` or ``"event"``. ``through_seq`` is the meeting's
+    ``last_seq`` read *before* the rows: every change with ``seq <= through_seq`` is settled
+    (seq order is commit order, see ``services.meeting_next_seq``), so the result plus the live
+    pushes that follow leave no gap. A revised row appears once, at its latest ``seq``. At most
+    ``limit`` rows per kind (a browser that far behind reloads the page instead).
+    """
+    through_seq = Meeting.objects.filter(pk=meeting.pk).values_list("last_seq", flat=True).get()
+    window = {"meeting": meeting, "seq__gt": after_seq, "seq__lte": through_seq}
+    changes: list[tuple[int, str, Any]] = []
+    changes += [
+        (row.seq, "segment", row)
+        for row in TranscriptSegment.objects.filter(**window).order_by("seq")[:limit]
+    ]
+    changes += [
+        (row.seq, "chat", row) for row in ChatMessage.objects.filter(**window).order_by("seq")[:limit]
+    ]
+    changes += [
+        (row.seq, "event", row)
+        for row in ParticipantEvent.objects.filter(**window)
+        .select_related("participant")
+        .order_by("seq")[:limit]
+    ]
+    changes.sort(key=lambda change: change[0])
+    return changes, through_seq
+
+
+# --- Participants, talk time, health ----------------------------------------------------------
+
+
+def participant_list(*, meeting: Meeting) -> list[Participant]:
+    """Participants, present ones first, each with ``is_active_speaker`` set."""
+    active_id = (
+        ParticipantEvent.objects.filter(meeting=meeting, kind=ParticipantEvent.Kind.ACTIVE_SPEAKER)
+        .order_by("-offset_ms", "-pk")
+        .values_list("participant_id", flat=True)
+        .first()
+    )
+    participants = list(
+        Participant.objects.filter(meeting=meeting).order_by("-is_present", "first_joined_at", "pk")
+    )
+    for participant in participants:
+        participant.is_active_speaker = participant.pk == active_id and participant.is_present
+    return participants
+
+
+@dataclass(frozen=True)
+class TalkTime:
+    speaker: str
+    talk_ms: int
+    percent: int  # of the loudest speaker's time (bar width)
+    share: int  # of all speech, rounded
+
+
+def talk_time_list(*, meeting: Meeting) -> list[TalkTime]:
+    """Per-speaker speaking time from final segments, longest first. One aggregate query.
+
+    A segment without ``end_ms`` counts as zero. Zoom and Whisper segments are both counted:
+    a meeting normally has one or the other (``Meeting.transcript_mode``)."""
+    rows = list(
+        TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
+        .values("speaker_name")
+        .annotate(talk_ms=Sum(Greatest(Coalesce(F("end_ms"), F("start_ms")) - F("start_ms"), 0)))
+        .order_by("-talk_ms", "speaker_name")
+    )
+    total = sum(row["talk_ms"] or 0 for row in rows)
+    longest = max((row["talk_ms"] or 0 for row in rows), default=0)
+    return [
+        TalkTime(
+            speaker=row["speaker_name"] or "Unknown speaker",
+            talk_ms=row["talk_ms"] or 0,
+            percent=round(100 * (row["talk_ms"] or 0) / longest) if longest else 0,
+            share=round(100 * (row["talk_ms"] or 0) / total) if total else 0,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class StreamHealth:
+    """The stream-health badge. ``state``: ``waiting`` | ``connected`` | ``interrupted`` |
+    ``paused`` | ``stopped`` | ``ended``. Offsets are ms from the meeting start."""
+
+    state: str
+    label: str
+    reason: str = ""
+    since_ms: int | None = None  # start of the open gap (interrupted/paused)
+    since_at: dt.datetime | None = None  # the same, wall clock (the page ticks the gap length)
+    last_gap_ms: int | None = None  # length of the last closed interruption
+    last_gap_reason: str = ""
+    interruptions: int = 0
+
+
+def meeting_health(*, meeting: Meeting) -> StreamHealth:
+    """Stream health from meeting-domain data only (``Meeting.status`` + stream events).
+
+    Rules, first match wins: meeting ended → ``ended`` (reason of the last ``stream_stop``);
+    an open ``interruption`` → ``interrupted`` since its offset; a ``stream_stop`` after the last
+    ``stream_start`` → ``stopped``; an open ``pause`` → ``paused``; any ``stream_start`` or any
+    data → ``connected``; else ``waiting``. Two queries.
+    """
+    kinds = [
+        ParticipantEvent.Kind.INTERRUPTION,
+        ParticipantEvent.Kind.PAUSE,
+        ParticipantEvent.Kind.RESUME,
+        ParticipantEvent.Kind.STREAM_START,
+        ParticipantEvent.Kind.STREAM_STOP,
+    ]
+    events = list(
+        ParticipantEvent.objects.filter(meeting=meeting, kind__in=kinds)
+        .order_by("offset_ms", "seq")
+        .only("kind", "offset_ms", "end_offset_ms", "reason", "occurred_at", "seq")
+    )
+    K = ParticipantEvent.Kind
+    interruptions = [event for event in events if event.kind == K.INTERRUPTION]
+    closed = [event for event in interruptions if event.end_offset_ms is not None]
+    last_gap = max(closed, key=lambda event: event.end_offset_ms) if closed else None
+    common = {
+        "interruptions": len(interruptions),
+        "last_gap_ms": (last_gap.end_offset_ms - last_gap.offset_ms) if last_gap else None,
+        "last_gap_reason": last_gap.reason if last_gap else "",
+    }
+    stops = [event for event in events if event.kind == K.STREAM_STOP]
+    starts = [event for event in events if event.kind == K.STREAM_START]
+    if meeting.status == Meeting.Status.ENDED:
+        return StreamHealth(state="ended", label="Ended", reason=stops[-1].reason if stops else "", **common)
+    open_gap = next((event for event in reversed(interruptions) if event.end_offset_ms is None), None)
+    if open_gap is not None:
+        return StreamHealth(
+            state="interrupted",
+            label="Interrupted",
+            reason=open_gap.reason,
+            since_ms=open_gap.offset_ms,
+            since_at=open_gap.occurred_at,
+            **common,
+        )
+    if stops and (not starts or stops[-1].seq > starts[-1].seq):
+        return StreamHealth(state="stopped", label="Stream stopped", reason=stops[-1].reason, **common)
+    pauses = [event for event in events if event.kind == K.PAUSE]
+    if pauses and pauses[-1].end_offset_ms is None:
+        resumes = [event for event in events if event.kind == K.RESUME and event.seq > pauses[-1].seq]
+        if not resumes:
+            return StreamHealth(
+                state="paused",
+                label="Paused",
+                reason=pauses[-1].reason,
+                since_ms=pauses[-1].offset_ms,
+                since_at=pauses[-1].occurred_at,
+                **common,
+            )
+    if starts or meeting.last_seq:
+        return StreamHealth(state="connected", label="Connected", **common)
+    return StreamHealth(state="waiting", label="Waiting for the stream", **common)
+
+
+def segment_count(*, meeting: Meeting) -> int:
+    return TranscriptSegment.objects.filter(meeting=meeting).count()
+
+
+# --- Transcript tracks (Zoom / Whisper) -----------------------------------------------------------
+
+TRACKS = ("zoom", "whisper", "both")
+
+
+def transcript_tracks(*, meeting: Meeting) -> list[str]:
+    """The transcript sources a meeting has (``["zoom"]``, ``["whisper"]``, both, or none)."""
+    present = set(
+        TranscriptSegment.objects.filter(meeting=meeting).values_list("source", flat=True).distinct()
+    )
+    return [source for source in TranscriptSegment.Source.values if source in present]
+
+
+def segments_for_track(queryset: QuerySet[TranscriptSegment], track: str) -> QuerySet[TranscriptSegment]:
+    """Restrict segments to one track: ``"zoom"``, ``"whisper"`` or ``"both"`` (no filter).
+
+    An unknown value means ``"both"``. Uses the ``meetings_segment_track`` index.
+    """
+    if track in TranscriptSegment.Source.values:
+        return queryset.filter(source=track)
+    return queryset

@@ -14,10 +14,10 @@ from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from meetings import fragments
+from meetings import fragments, outbound
 from meetings.models import (
     ChatMessage,
     Meeting,
@@ -89,6 +89,8 @@ def meeting_get_or_create(
         meeting.refresh_from_db()
         created = False
     transaction.on_commit(partial(fragments.push_meeting_status, meeting.pk), robust=True)
+    if created:
+        outbound.emit_on_commit(event="meeting.started", meeting_id=meeting.pk)
     return meeting, created
 
 
@@ -105,6 +107,7 @@ def meeting_end(*, meeting: Meeting, ended_at: dt.datetime | None = None) -> Mee
     meeting.refresh_from_db()
     if updated:
         transaction.on_commit(partial(fragments.push_meeting_status, meeting.pk), robust=True)
+        outbound.emit_on_commit(event="meeting.ended", meeting_id=meeting.pk)
         from meetings.summaries import summary_request  # the summary module enqueues on commit
 
         summary_request(meeting=meeting)
@@ -194,6 +197,8 @@ def transcript_segment_record(
             **fields,
         )
     transaction.on_commit(partial(fragments.push_segment, segment.pk), robust=True)
+    if segment.is_final:
+        outbound.emit_on_commit(event="transcript.segment", meeting_id=meeting.pk, object_id=segment.pk)
     return segment, True
 
 
@@ -288,3 +293,27 @@ def gap_close(*, meeting: Meeting, source_key: str, ended_at: dt.datetime) -> Pa
     event.save(update_fields=["end_offset_ms", "seq"])
     transaction.on_commit(partial(fragments.push_event, event.pk), robust=True)
     return event
+
+
+@transaction.atomic
+def transcript_track_prune(
+    *, meeting: Meeting, source: str, key_prefixes: tuple[str, ...], keep_source_keys: set[str]
+) -> int:
+    """Delete ``source`` segments whose key starts with one of ``key_prefixes`` and is not kept.
+
+    Used by Whisper re-transcription to replace a recording's earlier Whisper segments (live or
+    an earlier run) by the new ones. Returns the number deleted. Browsers see the change on
+    their next page load (deletions are not pushed live).
+    """
+    if not key_prefixes:
+        return 0
+    prefix_q = Q()
+    for prefix in key_prefixes:
+        prefix_q |= Q(source_key__startswith=prefix)
+    deleted, _ = (
+        TranscriptSegment.objects.filter(meeting=meeting, source=source)
+        .filter(prefix_q)
+        .exclude(source_key__in=keep_source_keys)
+        .delete()
+    )
+    return deleted

@@ -1,26 +1,113 @@
-"""Dashboard pages."""
+"""Dashboard pages: the meetings list and the meeting page (htmx-aware function views).
+
+Every page is complete without JavaScript; htmx (with its ws extension) and ``static/js/live.js``
+add the live updates and the in-place "load earlier".
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django_htmx.middleware import HtmxDetails
 
 from meetings import selectors
+from meetings.models import Meeting, Summary
+
+MEETING_LIST_LIMIT = 200
 
 
-@require_GET
-@login_required
-def meeting_list(request: HttpRequest) -> HttpResponse:
-    meetings = selectors.meeting_list_for_user(user=request.user)
-    return render(request, "meetings/meeting_list.html", {"meetings": meetings})
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
-@require_GET
-@login_required
-def meeting_detail(request: HttpRequest, public_id) -> HttpResponse:
+def _parse_date(raw: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _parse_cursor(raw: str) -> tuple[int, int] | None:
+    """``"<start_ms>.<pk>"`` → ``(start_ms, pk)``; anything else → None (the latest page)."""
+    start, _, pk = raw.partition(".")
+    if not (start.isdigit() and pk.isdigit()):
+        return None
+    return int(start), int(pk)
+
+
+def _meeting_or_404(request: HttpRequest, public_id) -> Meeting:
     meeting = selectors.meeting_get_for_user(user=request.user, public_id=public_id)
     if meeting is None:
         raise Http404("No such meeting")
-    return render(request, "meetings/meeting_detail.html", {"meeting": meeting})
+    return meeting
+
+
+@require_GET
+@login_required
+def meeting_list(request: HtmxHttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    status = status if status in Meeting.Status.values else ""
+    date = _parse_date(request.GET.get("date", ""))
+    query = request.GET.get("q", "").strip()[:200]
+    meetings = list(
+        selectors.meeting_list_filtered(user=request.user, status=status, date=date, query=query)[
+            : MEETING_LIST_LIMIT + 1
+        ]
+    )
+    filters = {"status": status, "date": date, "q": query, "active": bool(status or date or query)}
+    return render(
+        request,
+        "meetings/meeting_list.html",
+        {
+            "meetings": meetings[:MEETING_LIST_LIMIT],
+            "truncated": len(meetings) > MEETING_LIST_LIMIT,
+            "filters": filters,
+        },
+    )
+
+
+@require_GET
+@login_required
+def meeting_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
+    """The meeting page. ``?before=<start_ms>.<pk>`` shows an earlier transcript page instead of
+    the latest one (the no-JavaScript "load earlier"; no live updates on such a page)."""
+    meeting = _meeting_or_404(request, public_id)
+    last_seq = meeting.last_seq  # read before the rows: the catch-up starts here
+    before = _parse_cursor(request.GET.get("before", ""))
+    chat_messages, chat_earlier = selectors.chat_window(meeting=meeting)
+    context = {
+        "meeting": meeting,
+        "last_seq": last_seq,
+        "live_updates": before is None,
+        "window": selectors.segment_window(meeting=meeting, before=before),
+        "segment_total": selectors.segment_count(meeting=meeting),
+        "chat_messages": chat_messages,
+        "chat_earlier": chat_earlier,
+        "events": selectors.event_window(meeting=meeting),
+        "participants": selectors.participant_list(meeting=meeting),
+        "talk_time": selectors.talk_time_list(meeting=meeting),
+        "health": selectors.meeting_health(meeting=meeting),
+        "summary": Summary.objects.filter(meeting=meeting).prefetch_related("action_items").first(),
+    }
+    return render(request, "meetings/meeting_detail.html", context)
+
+
+@require_GET
+@login_required
+def transcript_earlier(request: HtmxHttpRequest, public_id) -> HttpResponse:
+    """The transcript page before ``?before=<start_ms>.<pk>``: for htmx, the fragment that
+    replaces the "load earlier" link; otherwise the full meeting page at that position."""
+    meeting = _meeting_or_404(request, public_id)
+    before = _parse_cursor(request.GET.get("before", ""))
+    if not request.htmx:
+        return meeting_detail(request, public_id)
+    window = selectors.segment_window(meeting=meeting, before=before)
+    return render(
+        request,
+        "meetings/partials/_transcript_page.html",
+        {"meeting": meeting, "segments": window.segments, "earlier_cursor": window.earlier_cursor},
+    )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery, Task
+from celery import Celery
+from celery.contrib.django.task import DjangoTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rtms_assistant.settings")
 
 
-class RoutedTask(Task):
-    """A Task whose ``apply_async`` runs in-process in embedded mode."""
+class RoutedTask(DjangoTask):
+    """A Task whose ``apply_async`` runs in-process in embedded mode (``delay_on_commit`` included)."""
 
     def apply_async(
         self,

@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally (no CDN)
     "meetings",
     "streams",
 ]
@@ -180,6 +181,12 @@ TEMPLATES = [
 
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # same safety as the default file
+        DATABASES["default"]["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
 else:
     DATABASES = {
         "default": {
@@ -275,6 +282,13 @@ if not set(RTMS_MEDIA) <= {"audio", "video", "deskshare", "transcript", "chat"}:
 RTMS_LEASE_SECONDS = env_float("RTMS_LEASE_SECONDS", 6.0, minimum=1.0)
 RTMS_WORKER_POLL_SECONDS = env_float("RTMS_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
 RTMS_TLS_VERIFY = True  # never off: Zoom requires TLS 1.2+ (PROTOCOL.md §4, §15)
+# Ingest runner (streams/ingest.py): streams per worker, bounded queues, audio flush cadence.
+RTMS_WORKER_MAX_STREAMS = env_int("RTMS_WORKER_MAX_STREAMS", 50, minimum=1)
+RTMS_EVENT_QUEUE_SIZE = env_int("RTMS_EVENT_QUEUE_SIZE", 10_000, minimum=10)
+RTMS_AUDIO_FLUSH_SECONDS = env_float("RTMS_AUDIO_FLUSH_SECONDS", 1.0, minimum=0.05)
+RTMS_AUDIO_BUFFER_MAX_BYTES = env_int("RTMS_AUDIO_BUFFER_MAX_BYTES", 32 * 1024 * 1024, minimum=64 * 1024)
+RTMS_STOP_GRACE_SECONDS = env_float("RTMS_STOP_GRACE_SECONDS", 3.0, minimum=0.0)
+RTMS_DRAIN_TIMEOUT_SECONDS = env_float("RTMS_DRAIN_TIMEOUT_SECONDS", 30.0, minimum=1.0)
 
 # --- Whisper ----------------------------------------------------------------------------------
 WHISPER_ENGINE = env_choice("WHISPER_ENGINE", "faster-whisper", {"faster-whisper", "openai-whisper"})
@@ -301,6 +315,18 @@ if SUMMARY_BACKEND == "openai" and not (SUMMARY_OPENAI_BASE_URL and SUMMARY_OPEN
         "SUMMARY_BACKEND=openai needs SUMMARY_OPENAI_BASE_URL and SUMMARY_OPENAI_MODEL"
     )
 
+# --- Outbound webhooks and retention ------------------------------------------------------------
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 3600.0, minimum=0.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# Meetings older than this many days are deleted (data and audio) by Celery beat once an hour
+# (scaled mode: run `celery beat`); 0 keeps everything. `manage.py purge_meetings` does it by hand.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
+CELERY_BEAT_SCHEDULE = {
+    "meetings-purge-expired": {"task": "meetings.tasks.meetings_purge_expired", "schedule": 3600.0},
+}
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -317,6 +343,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Meetings, live transcripts, chat, events, summaries and exports from Zoom RTMS.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -79,3 +79,62 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.rtms_stream_id}"
+
+
+class AudioWindow(models.Model):
+    """A span of one participant's recording queued for Whisper (live fallback).
+
+    ``byte_offset``/``byte_length`` index the recording's WAV data chunk (s16le 16 kHz mono,
+    32 bytes per ms); ``start_ms``/``end_ms`` are relative to the meeting start. A partial window
+    (``is_final=False``, the speaker still talking) is superseded by the final window with the
+    same ``byte_offset``: both write the same transcript segment (``source_key``). Rows carry
+    ids only; the audio stays in the file.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Transcribed"
+        EMPTY = "empty", "No speech"
+        FAILED = "failed", "Failed"
+
+    stream = models.ForeignKey(
+        Stream, null=True, blank=True, on_delete=models.CASCADE, related_name="windows"
+    )
+    recording = models.ForeignKey("meetings.AudioRecording", on_delete=models.CASCADE, related_name="windows")
+    participant = models.ForeignKey(
+        "meetings.Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="windows"
+    )
+    byte_offset = models.BigIntegerField()
+    byte_length = models.BigIntegerField()
+    start_ms = models.BigIntegerField()
+    end_ms = models.BigIntegerField()
+    is_final = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    source_key = models.CharField(max_length=200)  # the TranscriptSegment key it writes
+    attempts = models.PositiveSmallIntegerField(default=0)
+    engine = models.CharField(max_length=32, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    speech_end_wall_ms = models.BigIntegerField(null=True, blank=True)  # epoch ms the window was cut
+
+    class Meta:
+        ordering = ["recording", "start_ms", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recording", "byte_offset", "byte_length", "is_final"],
+                name="streams_audiowindow_unique_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(byte_offset__gte=0) & Q(byte_length__gt=0), name="streams_audiowindow_valid_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_ms__gte=models.F("start_ms")), name="streams_audiowindow_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "queued_at"], name="streams_audiowindow_status")]
+
+    def __str__(self) -> str:
+        kind = "final" if self.is_final else "partial"
+        return f"{kind} window {self.start_ms}-{self.end_ms} ms of recording {self.recording_id}"

@@ -18,7 +18,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+    # Hashed at build time and saved with the row (a post-generation set_password was never
+    # saved, which broke session logins: the session hash did not match the stored password).
+    password = factory.django.Password("pw-for-tests")
 
 
 class MeetingFactory(factory.django.DjangoModelFactory):

@@ -145,6 +145,37 @@ class StreamEnded:
     stop_reason: int | None
     detail: str
     timestamp: int
+    # The error that ended the stream, if any (e.g. an RTMSAuthError for a bad signature, an
+    # RTMSConnectionError when the reconnect window expired); None for a normal end.
+    error: Exception | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDropped:
+    """Audio frames of one participant were dropped because the consumer fell behind.
+
+    Emitted by ``RTMSClient.events()`` exactly where the gap is: the frames were the oldest queued
+    ones, so every AudioFrame of ``user_id`` delivered before this event precedes the gap and every
+    one after it follows the gap. ``frames``/``bytes`` count what was dropped (``bytes`` = decoded
+    PCM bytes); ``first_timestamp``/``last_timestamp`` are the Zoom timestamps (epoch ms) of the
+    first and last dropped frame, so a consumer can insert silence of the right length.
+    """
+
+    user_id: str
+    user_name: str
+    frames: int
+    bytes: int
+    first_timestamp: int
+    last_timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaConnectionInterrupted:
+    """EVENT_UPDATE MEDIA_CONNECTION_INTERRUPTED (event_type 7): Zoom says a media connection of
+    this stream was interrupted (which one is undocumented, PROTOCOL.md §11). Informational: the
+    client itself reopens any media socket that it finds closed or silent (PROTOCOL.md §7.8)."""
+
+    timestamp: int
 
 
 RTMSEvent = (
@@ -162,4 +193,6 @@ RTMSEvent = (
     | Connected
     | Interrupted
     | StreamEnded
+    | AudioDropped
+    | MediaConnectionInterrupted
 )

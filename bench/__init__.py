@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` (full, prints a table, writes JSON under bench/results/)."""

@@ -1,0 +1,259 @@
+"""Whisper benchmark: WER, real-time factor and live latency, for both engines.
+
+``.venv/bin/python -m bench.whisper [--smoke] [--engines faster-whisper,openai-whisper]
+[--no-pipeline]`` prints a table and writes JSON to bench/results/. Also runs as
+``python -m bench --only whisper`` (``run(smoke=...)``).
+
+Data: ../shared/data/speech/ (FLEURS x5, JFK, LibriSpeech, the AMI excerpt as four
+per-participant headset streams, the two-voice TTS meeting as two streams).
+
+* **Offline** (per engine): every clip goes through exactly what a live window goes through
+  (``streams.transcription.service.transcribe_samples``: gain normalization, the engine,
+  hallucination guards). Single-utterance clips are one window each; the multi-speaker
+  recordings are cut per participant with ``streams.audio.WindowCutter`` (pauses >= 300 ms,
+  windows <= 10 s) and the window texts are ordered by start time.
+* **Pipeline** (``--no-pipeline`` to skip): the whole live path — emulator → ingestion →
+  windows → Celery → segments — when the emulator and the ingest runner are available; see
+  :func:`pipeline_rows`.
+
+WER = jiwer over text normalized by openai-whisper's ``EnglishTextNormalizer`` (the field's
+convention); the FLEURS figure is corpus-level over the five clips. RTF = engine compute time /
+audio duration on one thread (models loaded beforehand). Targets (issue 6): FLEURS <= 8 %,
+AMI <= 22 %, p50 latency <= 1.5 s, RTF <= 0.1 with faster-whisper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SPEECH_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "speech"
+ENGINES = ("faster-whisper", "openai-whisper")
+FLEURS_TARGET = 0.08
+AMI_TARGET = 0.22
+RTF_TARGET = 0.10
+LATENCY_P50_TARGET_S = 1.5
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rtms_assistant.settings")
+    os.environ.setdefault("DJANGO_DATA_DIR", tempfile.mkdtemp(prefix="bench-whisper-"))
+    import django
+
+    django.setup()
+
+
+@dataclass
+class ClipResult:
+    name: str
+    engine: str
+    reference: str
+    hypothesis: str
+    audio_s: float
+    compute_s: float
+    windows: int
+
+    @property
+    def rtf(self) -> float:
+        return self.compute_s / self.audio_s if self.audio_s else 0.0
+
+
+_normalizer = None
+
+
+def normalize(text: str) -> str:
+    global _normalizer
+    if _normalizer is None:
+        from whisper.normalizers import EnglishTextNormalizer
+
+        _normalizer = EnglishTextNormalizer()
+    return _normalizer(text)
+
+
+def wer(references: list[str], hypotheses: list[str]) -> float:
+    """Corpus WER over pairs (jiwer, normalized text); empty references are skipped."""
+    import jiwer
+
+    pairs = [(normalize(r), normalize(h)) for r, h in zip(references, hypotheses, strict=True)]
+    pairs = [(r, h) for r, h in pairs if r.strip()]
+    return jiwer.wer([r for r, _ in pairs], [h for _, h in pairs])
+
+
+def load_engine(name: str, checkpoint: Path):
+    from streams.transcription.engines import build_engine
+
+    started = time.perf_counter()
+    engine = build_engine(name, checkpoint=checkpoint, cpu_threads=1)
+    return engine, time.perf_counter() - started
+
+
+def ensure_checkpoint(directory: Path) -> Path:
+    from streams.transcription.convert import convert
+    from streams.transcription.engines import shipped_model_path
+
+    path = directory / "tiny.en.pt"
+    if not path.exists():
+        convert(shipped_model_path(), path)
+    return path
+
+
+def transcribe_clip(engine, samples, *, speech_ms=None, others=None):
+    from streams.transcription.service import transcribe_samples
+
+    started = time.perf_counter()
+    result = transcribe_samples(samples, start_ms=0, speech_ms=speech_ms, others=others, engine=engine)
+    return (result.text if result else ""), time.perf_counter() - started
+
+
+def single_clips(smoke: bool) -> list[tuple[str, Path, str]]:
+    names = ["jfk"] if smoke else [f"fleurs_en_{i:03d}" for i in range(5)] + ["jfk", "librispeech_2412-153948-0000"]
+    return [(n, SPEECH_DIR / f"{n}.wav", (SPEECH_DIR / f"{n}.txt").read_text().strip()) for n in names]
+
+
+def windowed_transcript(engine, tracks: list[Path], *, limit_s: float | None = None) -> tuple[str, float, float, int]:
+    """Cut each track at pauses, transcribe each window, order all texts by start time."""
+    from streams.audio import read_wav
+    from streams.audio import cut_windows as cut_windows_offline
+
+    pieces, audio_s, compute_s, count = [], 0.0, 0.0, 0
+    loaded = [read_wav(track)[0] for track in tracks]
+    if limit_s:
+        loaded = [samples[: int(limit_s * 16000)] for samples in loaded]
+    for index, samples in enumerate(loaded):
+        audio_s += samples.size / 16000
+        for window in cut_windows_offline(samples):
+            span = slice(window.byte_offset // 2, (window.byte_offset + window.byte_length) // 2)
+            others = [other[span] for j, other in enumerate(loaded) if j != index]
+            text, seconds = transcribe_clip(engine, samples[span], speech_ms=window.speech_ms, others=others)
+            compute_s += seconds
+            count += 1
+            if text:
+                pieces.append((window.start_ms, text))
+    pieces.sort()
+    return " ".join(t for _, t in pieces), audio_s, compute_s, count
+
+
+def offline_results(engine_name: str, engine, *, smoke: bool) -> list[ClipResult]:
+    from streams.audio import read_wav
+
+    results = []
+    for name, path, reference in single_clips(smoke):
+        samples, _ = read_wav(path)
+        text, seconds = transcribe_clip(engine, samples)
+        results.append(ClipResult(name, engine_name, reference, text, samples.size / 16000, seconds, 1))
+    ami = SPEECH_DIR / "ami_meeting_excerpt"
+    reference = (ami / "reference_turn_order.txt").read_text().strip()
+    limit = 15.0 if smoke else None
+    text, audio_s, compute_s, count = windowed_transcript(
+        engine, [ami / f"source{i}.wav" for i in range(4)], limit_s=limit
+    )
+    results.append(ClipResult("ami_4_streams", engine_name, reference, text, audio_s, compute_s, count))
+    if not smoke:
+        text, audio_s, compute_s, count = windowed_transcript(engine, [ami / "mixture.wav"])
+        results.append(ClipResult("ami_mixture", engine_name, reference, text, audio_s, compute_s, count))
+        tts = SPEECH_DIR / "tts_meeting"
+        turns = json.loads((tts / "meeting.json").read_text())["turns"]
+        reference = " ".join(t["text"] for t in sorted(turns, key=lambda t: t["start"]))
+        text, audio_s, compute_s, count = windowed_transcript(
+            engine, [tts / "meeting_spkA.wav", tts / "meeting_spkB.wav"]
+        )
+        results.append(ClipResult("tts_meeting_2_streams", engine_name, reference, text, audio_s, compute_s, count))
+    return results
+
+
+def offline_rows(results: list[ClipResult], engine_name: str, load_s: float, *, smoke: bool) -> list:
+    from bench.common import Row, target_row
+
+    bench = f"whisper[{engine_name}]"
+    rows = [Row(bench, "model load", round(load_s, 2), "s")]
+    fleurs = [r for r in results if r.name.startswith("fleurs")]
+    if fleurs:
+        value = wer([r.reference for r in fleurs], [r.hypothesis for r in fleurs])
+        rows.append(target_row(bench, "WER FLEURS (5 clips)", value * 100, "%", "<=", FLEURS_TARGET * 100))
+    for r in results:
+        if r.name.startswith("fleurs"):
+            continue
+        value = wer([r.reference], [r.hypothesis]) * 100
+        if r.name == "ami_4_streams" and not smoke:
+            rows.append(target_row(bench, "WER AMI excerpt (4 streams)", value, "%", "<=", AMI_TARGET * 100))
+        else:
+            rows.append(Row(bench, f"WER {r.name}", round(value, 2), "%"))
+    audio = sum(r.audio_s for r in results)
+    compute = sum(r.compute_s for r in results)
+    rtf = compute / audio if audio else 0.0
+    if engine_name == "faster-whisper":
+        rows.append(target_row(bench, "RTF (all clips)", rtf, "", "<=", RTF_TARGET))
+    else:
+        rows.append(Row(bench, "RTF (all clips)", round(rtf, 4)))
+    for row in rows:
+        row.extra.setdefault("engine", engine_name)
+    rows[-1].extra["clips"] = [
+        {
+            "name": r.name,
+            "wer": round(wer([r.reference], [r.hypothesis]), 4),
+            "rtf": round(r.rtf, 4),
+            "audio_s": round(r.audio_s, 2),
+            "windows": r.windows,
+            "hypothesis": r.hypothesis,
+        }
+        for r in results
+    ]
+    return rows
+
+
+def pipeline_rows(engine_name: str, *, smoke: bool) -> list:
+    """The live path end to end; needs streams.emulator and the ingest runner (streams.ingest)."""
+    from bench.common import Row
+
+    try:
+        from bench import whisper_pipeline
+    except ImportError as exc:
+        return [Row(f"whisper[{engine_name}]", "live pipeline", f"not run: {exc}")]
+    return whisper_pipeline.run_pipeline(engine_name, smoke=smoke)
+
+
+def run(*, smoke: bool = False, engines: tuple[str, ...] = ENGINES, pipeline: bool = True) -> list:
+    _django()
+    from streams.transcription.engines import limit_threads
+
+    limit_threads(1)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="whisper-ckpt-") as tmp:
+        checkpoint = ensure_checkpoint(Path(tmp)) if "openai-whisper" in engines else Path(tmp) / "none.pt"
+        for name in engines:
+            engine, load_s = load_engine(name, checkpoint)
+            transcribe_clip(engine, __import__("numpy").zeros(16000, dtype="float32") + 0.01)  # warm-up
+            results = offline_results(name, engine, smoke=smoke)
+            rows += offline_rows(results, name, load_s, smoke=smoke)
+            del engine
+            if pipeline:
+                rows += pipeline_rows(name, smoke=smoke)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.common import format_table, write_results
+
+    parser = argparse.ArgumentParser(prog="python -m bench.whisper", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="JFK and 15 s of AMI only")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--no-pipeline", action="store_true", help="offline figures only")
+    args = parser.parse_args(argv)
+    engines = tuple(e for e in args.engines.split(",") if e)
+    rows = run(smoke=args.smoke, engines=engines, pipeline=not args.no_pipeline)
+    print(format_table(rows))
+    for row in rows:
+        for clip in row.extra.get("clips", []):
+            print(f"  {row.extra['engine']:15} {clip['name']:30} WER {clip['wer'] * 100:5.1f} %  RTF {clip['rtf']:.3f}")
+    print(f"\nresults: {write_results('whisper', rows, smoke=args.smoke)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""URLs of the REST API, mounted at /api/ (namespace ``api``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from meetings.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("meetings/", views.MeetingListApi.as_view(), name="meeting-list"),
+    path("meetings/<uuid:public_id>/", views.MeetingDetailApi.as_view(), name="meeting-detail"),
+    path(
+        "meetings/<uuid:public_id>/transcript/",
+        views.MeetingTranscriptApi.as_view(),
+        name="meeting-transcript",
+    ),
+    path("meetings/<uuid:public_id>/chat/", views.MeetingChatApi.as_view(), name="meeting-chat"),
+    path("meetings/<uuid:public_id>/events/", views.MeetingEventsApi.as_view(), name="meeting-events"),
+    path("meetings/<uuid:public_id>/audio/", views.MeetingAudioApi.as_view(), name="meeting-audio"),
+    path("meetings/<uuid:public_id>/summary/", views.MeetingSummaryApi.as_view(), name="meeting-summary"),
+    path(
+        "meetings/<uuid:public_id>/summarize/", views.MeetingSummarizeApi.as_view(), name="meeting-summarize"
+    ),
+    path(
+        "meetings/<uuid:public_id>/retranscribe/",
+        views.MeetingRetranscribeApi.as_view(),
+        name="meeting-retranscribe",
+    ),
+    path("meetings/<uuid:public_id>/export/", views.MeetingExportApi.as_view(), name="meeting-export"),
+    path("search/", views.SearchApi.as_view(), name="search"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

@@ -1,0 +1,344 @@
+"""Meeting notes exports: pure functions from a :class:`MeetingExport` dict to text.
+
+No Django and no database here: ``meetings.selectors_api.meeting_export_data`` builds the dict,
+the API and the dashboard call :func:`render`. Formats:
+
+* ``md``   Markdown notes: title, date, participants, summary, decisions, action items with
+  owners, transcript (CommonMark; user text is backslash-escaped so it cannot add structure);
+* ``txt``  the same notes as plain text;
+* ``json`` the dict itself, valid against :data:`EXPORT_JSON_SCHEMA` (JSON Schema 2020-12);
+* ``vtt``  a WebVTT caption file of the transcript, speakers as voice spans ``<v Name>``;
+* ``srt``  a SubRip caption file of the transcript, ``Name: text`` per cue.
+
+Times in the dict are milliseconds from the meeting start (``start_ms``/``end_ms``) and ISO 8601
+UTC strings for wall-clock dates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TypedDict
+
+EXPORT_FORMATS: dict[str, str] = {
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "json": "application/json",
+    "vtt": "text/vtt; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+}
+# A cue with no known end (a live partial, an end equal to the start) lasts this long.
+DEFAULT_CUE_MS = 2_000
+
+
+class ExportParticipant(TypedDict):
+    zoom_user_id: str
+    name: str
+
+
+class ExportItem(TypedDict):
+    text: str
+    segment_ids: list[int]
+
+
+class ExportActionItem(TypedDict):
+    text: str
+    owner: str  # empty when nobody was named
+    due: str  # as said ("by Friday") or an ISO date; may be empty
+
+
+class ExportSummary(TypedDict):
+    status: str  # pending | running | ready | insufficient | failed
+    overview: str
+    key_points: list[ExportItem]
+    decisions: list[ExportItem]
+    topics: list[ExportItem]
+
+
+class ExportSegment(TypedDict):
+    id: int
+    seq: int
+    source: str  # zoom | whisper
+    speaker: str
+    start_ms: int
+    end_ms: int | None
+    text: str
+
+
+class MeetingExport(TypedDict):
+    id: str  # Meeting.public_id
+    title: str
+    status: str  # live | ended
+    started_at: str  # ISO 8601, UTC
+    ended_at: str | None
+    participants: list[ExportParticipant]
+    summary: ExportSummary | None
+    action_items: list[ExportActionItem]
+    transcript_source: str  # the source of ``transcript``: zoom | whisper
+    transcript: list[ExportSegment]
+
+
+_ITEM_SCHEMA = {
+    "type": "object",
+    "required": ["text", "segment_ids"],
+    "properties": {
+        "text": {"type": "string"},
+        "segment_ids": {"type": "array", "items": {"type": "integer"}},
+    },
+}
+EXPORT_JSON_SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "rtms-assistant meeting export",
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "id",
+        "title",
+        "status",
+        "started_at",
+        "ended_at",
+        "participants",
+        "summary",
+        "action_items",
+        "transcript_source",
+        "transcript",
+    ],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "title": {"type": "string"},
+        "status": {"enum": ["live", "ended"]},
+        "started_at": {"type": "string", "format": "date-time"},
+        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+        "participants": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["zoom_user_id", "name"],
+                "properties": {"zoom_user_id": {"type": "string"}, "name": {"type": "string"}},
+            },
+        },
+        "summary": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["status", "overview", "key_points", "decisions", "topics"],
+                    "properties": {
+                        "status": {"enum": ["pending", "running", "ready", "insufficient", "failed"]},
+                        "overview": {"type": "string"},
+                        "key_points": {"type": "array", "items": _ITEM_SCHEMA},
+                        "decisions": {"type": "array", "items": _ITEM_SCHEMA},
+                        "topics": {"type": "array", "items": _ITEM_SCHEMA},
+                    },
+                },
+            ]
+        },
+        "action_items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["text", "owner", "due"],
+                "properties": {
+                    "text": {"type": "string"},
+                    "owner": {"type": "string"},
+                    "due": {"type": "string"},
+                },
+            },
+        },
+        "transcript_source": {"enum": ["zoom", "whisper"]},
+        "transcript": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "seq", "source", "speaker", "start_ms", "end_ms", "text"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "seq": {"type": "integer"},
+                    "source": {"enum": ["zoom", "whisper"]},
+                    "speaker": {"type": "string"},
+                    "start_ms": {"type": "integer", "minimum": 0},
+                    "end_ms": {"type": ["integer", "null"], "minimum": 0},
+                    "text": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+_WHITESPACE = re.compile(r"\s+")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
+_MD_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
+
+
+def one_line(text: str) -> str:
+    """Collapse newlines and runs of whitespace (a blank line would end a caption cue)."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape CommonMark punctuation so user text stays inline text.
+
+    Inline markers (emphasis, links, code, HTML, tables) are escaped everywhere; block markers
+    (list bullets, ordered-list numbers, setext underlines) only at the start of the text.
+    """
+    escaped = _MD_SPECIAL.sub(r"\\\1", one_line(text))
+    return _MD_LINE_START.sub(_escape_block_marker, escaped)
+
+
+def _escape_block_marker(match: re.Match[str]) -> str:
+    marker = match.group(1)
+    return marker + "\\" if marker[0].isdigit() else "\\" + marker
+
+
+def clock(ms: int, *, sep: str = ".", hours: bool = True) -> str:
+    """``ms`` as ``HH:MM:SS.mmm`` (``sep`` "," for SubRip)."""
+    ms = max(0, int(ms))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, milli = divmod(rest, 1_000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{milli:03d}" if hours else f"{m:02d}:{s:02d}"
+
+
+def short_clock(ms: int) -> str:
+    """``H:MM:SS`` for notes (no milliseconds)."""
+    h, rest = divmod(max(0, int(ms)) // 1000, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def cue_end_ms(segment: ExportSegment) -> int:
+    end = segment["end_ms"]
+    if end is None or end <= segment["start_ms"]:
+        return segment["start_ms"] + DEFAULT_CUE_MS
+    return end
+
+
+def _date_line(data: MeetingExport) -> str:
+    started = data["started_at"].replace("T", " ")[:16]
+    if data["ended_at"]:
+        return f"{started} – {data['ended_at'].replace('T', ' ')[11:16]} UTC"
+    return f"{started} UTC (live)"
+
+
+def _action_line(item: ExportActionItem, *, escape) -> str:
+    line = escape(item["text"])
+    if item["owner"]:
+        line += f" — owner: {escape(item['owner'])}"
+    if item["due"]:
+        line += f" (due {escape(item['due'])})"
+    return line
+
+
+def render_md(data: MeetingExport) -> str:
+    """Markdown notes: one H1 (the title), then H2 sections in a fixed order."""
+    out = [f"# {md_escape(data['title']) or 'Meeting'}", "", f"*{md_escape(_date_line(data))}*", ""]
+    out += ["## Participants", ""]
+    out += [f"- {md_escape(p['name'] or 'user ' + p['zoom_user_id'])}" for p in data["participants"]] or [
+        "*None recorded.*"
+    ]
+    summary = data["summary"]
+    out += ["", "## Summary", ""]
+    if summary is None:
+        out.append("*No summary yet.*")
+    elif summary["status"] != "ready":
+        out.append(f"*Summary {summary['status']}.*")
+    else:
+        out.append(md_escape(summary["overview"]) or "*Empty.*")
+        if summary["key_points"]:
+            out += ["", "### Key points", ""]
+            out += [f"- {md_escape(item['text'])}" for item in summary["key_points"]]
+    out += ["", "## Decisions", ""]
+    decisions = summary["decisions"] if summary else []
+    out += [f"- {md_escape(item['text'])}" for item in decisions] or ["*None recorded.*"]
+    out += ["", "## Action items", ""]
+    out += [f"- [ ] {_action_line(item, escape=md_escape)}" for item in data["action_items"]] or [
+        "*None recorded.*"
+    ]
+    out += ["", "## Transcript", ""]
+    for segment in data["transcript"]:
+        speaker = md_escape(segment["speaker"]) or "Unknown"
+        out.append(f"**\\[{short_clock(segment['start_ms'])}\\] {speaker}:** {md_escape(segment['text'])}")
+        out.append("")
+    if not data["transcript"]:
+        out += ["*No transcript.*", ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_txt(data: MeetingExport) -> str:
+    """Plain-text notes with the same sections as :func:`render_md`."""
+    title = one_line(data["title"]) or "Meeting"
+    out = [title, "=" * len(title), _date_line(data), "", "Participants:"]
+    out += [f"  - {one_line(p['name']) or 'user ' + p['zoom_user_id']}" for p in data["participants"]] or [
+        "  (none)"
+    ]
+    summary = data["summary"]
+    out += ["", "Summary:"]
+    if summary is None:
+        out.append("  (no summary yet)")
+    elif summary["status"] != "ready":
+        out.append(f"  (summary {summary['status']})")
+    else:
+        out.append(f"  {one_line(summary['overview'])}")
+        out += [f"  * {one_line(item['text'])}" for item in summary["key_points"]]
+    out += ["", "Decisions:"]
+    out += [f"  - {one_line(item['text'])}" for item in (summary["decisions"] if summary else [])] or [
+        "  (none)"
+    ]
+    out += ["", "Action items:"]
+    out += [f"  - {_action_line(item, escape=one_line)}" for item in data["action_items"]] or ["  (none)"]
+    out += ["", "Transcript:"]
+    out += [
+        f"[{short_clock(s['start_ms'])}] {one_line(s['speaker']) or 'Unknown'}: {one_line(s['text'])}"
+        for s in data["transcript"]
+    ] or ["  (none)"]
+    return "\n".join(out) + "\n"
+
+
+def render_json(data: MeetingExport) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _vtt_escape(text: str) -> str:
+    return one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_vtt(data: MeetingExport) -> str:
+    """WebVTT: one cue per segment, id ``segment-<pk>``, speaker as a voice span ``<v Name>``."""
+    out = ["WEBVTT", ""]
+    for segment in data["transcript"]:
+        start, end = segment["start_ms"], cue_end_ms(segment)
+        speaker = _vtt_escape(segment["speaker"])
+        text = _vtt_escape(segment["text"])
+        out.append(f"segment-{segment['id']}")
+        out.append(f"{clock(start)} --> {clock(end)}")
+        out.append(f"<v {speaker}>{text}" if speaker else text)
+        out.append("")
+    return "\n".join(out) + "\n" if data["transcript"] else "WEBVTT\n"
+
+
+def render_srt(data: MeetingExport) -> str:
+    """SubRip: numbered cues from 1, ``HH:MM:SS,mmm``, text ``Name: words``."""
+    out: list[str] = []
+    for index, segment in enumerate(data["transcript"], start=1):
+        start, end = segment["start_ms"], cue_end_ms(segment)
+        speaker = one_line(segment["speaker"])
+        text = one_line(segment["text"])
+        out += [
+            str(index),
+            f"{clock(start, sep=',')} --> {clock(end, sep=',')}",
+            f"{speaker}: {text}" if speaker else text,
+            "",
+        ]
+    return "\n".join(out)
+
+
+RENDERERS = {"md": render_md, "txt": render_txt, "json": render_json, "vtt": render_vtt, "srt": render_srt}
+
+
+def render(data: MeetingExport, fmt: str) -> str:
+    """The export of ``data`` in format ``fmt`` (a key of :data:`EXPORT_FORMATS`); ``ValueError`` otherwise."""
+    try:
+        renderer = RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {sorted(RENDERERS)}") from None
+    return renderer(data)

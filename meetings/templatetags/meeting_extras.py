@@ -1,0 +1,94 @@
+"""Template filters for the dashboard: meeting-relative times and durations (input in ms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.filter
+def clock(ms: int | None) -> str:
+    """Meeting-relative time: ``83_000`` → ``"1:23"``, ``3_723_000`` → ``"1:02:03"``."""
+    if ms is None:
+        return ""
+    total = max(0, int(ms)) // 1000
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@register.filter
+def seconds(ms: int | None) -> str:
+    """A short gap: ``4_200`` → ``"4.2 s"``."""
+    if ms is None:
+        return ""
+    return f"{max(0, int(ms)) / 1000:.1f} s"
+
+
+@register.filter
+def duration(ms: int | None) -> str:
+    """A length: ``200_000`` → ``"3 min 20 s"``, ``3_723_000`` → ``"1 h 02 min"``."""
+    if ms is None:
+        return ""
+    total = max(0, int(ms)) // 1000
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+@register.simple_tag
+def meeting_duration_ms(meeting) -> int:
+    """Start to end (ended meetings) or to now (live meetings), in ms."""
+    end: dt.datetime = meeting.ended_at or timezone.now()
+    return max(0, int((end - meeting.started_at).total_seconds() * 1000))
+
+
+@register.filter
+def gap_ms(event) -> int | None:
+    """Length of a closed interruption/pause (``end_offset_ms - offset_ms``), else None."""
+    if getattr(event, "end_offset_ms", None) is None:
+        return None
+    return max(0, event.end_offset_ms - event.offset_ms)
+
+
+@register.simple_tag(takes_context=True)
+def include_optional(context, template_name: str, placeholder_id: str = "") -> str:
+    """``{% include %}`` for a partial another part of the app may not ship yet: renders
+    ``template_name`` with the current context, or an empty ``<div id="placeholder_id">``
+    (so a later out-of-band push by id still finds its target)."""
+    try:
+        partial = get_template(template_name)
+    except TemplateDoesNotExist:
+        return (
+            format_html('<div id="{}" class="placeholder"></div>', placeholder_id) if placeholder_id else ""
+        )
+    return partial.render(context.flatten(), context.get("request"))
+
+
+@register.filter
+def event_actor(event) -> str:
+    """Who an event is about: the participant's name, else the name in the event's details."""
+    participant = getattr(event, "participant", None)
+    if participant is not None and participant.display_name:
+        return participant.display_name
+    details = getattr(event, "details", None) or {}
+    return str(details.get("user_name") or "Someone") if isinstance(details, dict) else "Someone"
+
+
+@register.simple_tag
+def elapsed_ms(since: dt.datetime | None) -> int:
+    """Milliseconds from ``since`` to now (0 for None): the first value of a ticking counter."""
+    if since is None:
+        return 0
+    return max(0, int((timezone.now() - since).total_seconds() * 1000))

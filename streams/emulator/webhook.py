@@ -1,0 +1,139 @@
+"""Zoom's side of webhooks: build, sign and POST them exactly as Zoom does (PROTOCOL.md §2).
+
+Body: compact JSON ``{"event", "event_ts" (ms), "payload"}`` with a flat payload. Headers:
+``x-zm-request-timestamp`` (Unix seconds) and ``x-zm-signature`` = ``v0=`` + hex
+HMAC-SHA256(secret token, ``v0:{timestamp}:{raw body}``) over the exact bytes sent.
+Delivery uses stdlib urllib in a worker thread (no proxy), 3 s timeout like Zoom's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from streams.rtms.signing import url_validation_token, webhook_signature
+
+USER_AGENT = "Zoom Marketplace/1.1a"
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def webhook_body(event: str, payload: dict, *, event_ts: int | None = None) -> bytes:
+    """Compact JSON body as Zoom serialises it (no whitespace)."""
+    body = {
+        "event": event,
+        "event_ts": int(time.time() * 1000) if event_ts is None else event_ts,
+        "payload": payload,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signed_headers(*, secret_token: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Zoom sends with ``body``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "content-type": "application/json; charset=utf-8",
+        "user-agent": USER_AGENT,
+        "x-zm-request-timestamp": ts,
+        "x-zm-signature": webhook_signature(secret_token=secret_token, timestamp=ts, body=body),
+    }
+
+
+@dataclass
+class WebhookDelivery:
+    """One POST: what was sent and what the endpoint answered (status 0 = no HTTP answer)."""
+
+    event: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    status: int = 0
+    response: bytes = b""
+    error: str = ""
+    sent_at: float = 0.0
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def as_dict(self) -> dict:
+        return {
+            "event": self.event,
+            "status": self.status,
+            "error": self.error,
+            "elapsed": round(self.elapsed, 4),
+            "payload": json.loads(self.body)["payload"],
+        }
+
+
+def _post_blocking(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            return response.status, response.read(65536), ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(65536), ""
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        return 0, b"", f"{type(exc).__name__}: {exc}"
+
+
+async def post_webhook(
+    url: str, event: str, payload: dict, *, secret_token: str, timeout: float = 3.0, body: bytes | None = None
+) -> WebhookDelivery:
+    """Sign and POST one webhook; never raises on HTTP or network errors (see ``.error``)."""
+    body = webhook_body(event, payload) if body is None else body
+    headers = signed_headers(secret_token=secret_token, body=body)
+    delivery = WebhookDelivery(event=event, url=url, body=body, headers=headers, sent_at=time.time())
+    start = time.monotonic()
+    delivery.status, delivery.response, delivery.error = await asyncio.to_thread(
+        _post_blocking, url, body, headers, timeout
+    )
+    delivery.elapsed = time.monotonic() - start
+    return delivery
+
+
+@dataclass
+class UrlValidationResult:
+    """Outcome of ``endpoint.url_validation``: ``ok`` when the endpoint answered 200 with the
+    same plainToken and the right encryptedToken (PROTOCOL.md §2.3)."""
+
+    ok: bool
+    status: int
+    plain_token: str
+    expected_token: str
+    answer: dict | None
+    detail: str
+
+
+async def validate_url(url: str, *, secret_token: str, timeout: float = 3.0) -> UrlValidationResult:
+    """Send Zoom's URL-validation challenge and check the answer."""
+    plain = secrets.token_urlsafe(16)
+    expected = url_validation_token(secret_token=secret_token, plain_token=plain)
+    delivery = await post_webhook(
+        url, "endpoint.url_validation", {"plainToken": plain}, secret_token=secret_token, timeout=timeout
+    )
+    answer = None
+    if delivery.error:
+        detail = delivery.error
+    elif delivery.status != 200:
+        detail = f"HTTP {delivery.status}"
+    else:
+        try:
+            answer = json.loads(delivery.response)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            detail = "answer is not JSON"
+        else:
+            if not isinstance(answer, dict):
+                detail = "answer is not a JSON object"
+            elif answer.get("plainToken") != plain:
+                detail = "plainToken not echoed"
+            elif answer.get("encryptedToken") != expected:
+                detail = "encryptedToken is wrong"
+            else:
+                detail = "ok"
+    return UrlValidationResult(detail == "ok", delivery.status, plain, expected, answer, detail)

@@ -1,0 +1,412 @@
+"""Audio recording of an RTMS stream: one WAV per participant, plus the mixed track.
+
+Format: PCM s16le, 16 kHz, mono (RTMS L16 defaults, PROTOCOL.md §10.1): 1 ms = 32 bytes, a 20 ms
+frame = 640 bytes. Files live under ``MEDIA_ROOT/recordings/<meeting pk>/<stream>/`` and have an
+``AudioRecording`` row each (``path`` relative to ``MEDIA_ROOT``).
+
+How frames become files:
+
+* **The event loop only appends.** :meth:`StreamRecorder.add` costs O(1): it appends
+  ``(timestamp, bytes)`` to the track's pending list. When the pending bytes of all tracks exceed
+  ``max_buffer_bytes`` (the disk or database is stalled), the frame is **dropped and counted**
+  (``frames_dropped`` on the recording and the stream) instead of blocking the loop.
+* **Batches are flushed off the loop** (:meth:`StreamRecorder.flush`, every
+  ``RTMS_AUDIO_FLUSH_SECONDS`` and at the end) in one ``database_sync_to_async`` call: resolve new
+  tracks (participant + ``AudioRecording`` row), write, update the WAV header, update counters.
+* **Frames are placed by timestamp.** Byte position = (timestamp − track origin) × 32. A frame
+  within 10 ms of the current end is appended contiguously (timestamp jitter); a later frame
+  leaves a gap that reads as silence (muted users send no packets, §10.1), so file time = meeting
+  time from the track's ``start_ms``; a frame wholly before the end was already written (re-sent
+  after a reconnect or takeover) and is skipped (counted as a duplicate, never written twice).
+* **Takeover continues the same file**: the origin comes from the row's ``start_ms``, the end from
+  the file's size, so a new worker appends where the old one stopped.
+* The WAV header is rewritten on every flush, so a growing file is always a valid WAV.
+* **The mixed track** is produced at stream end (:func:`mix_build`) as the sum of the participant
+  tracks aligned by ``start_ms``, clipped to int16, in 10 s blocks. If Zoom itself sends the mixed
+  stream (``user_id`` 0, ``AUDIO_MIXED_STREAM``), that is recorded as the mixed track instead.
+
+:meth:`StreamRecorder.flush_sync` returns, with its counters, every range it wrote as a
+:class:`PcmRange` (silence gaps included, so ranges are contiguous per track): the live Whisper
+cutter is fed from them on the loop, *after* the bytes are on disk, with byte offsets into the
+file's data chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db.models import F
+
+from meetings import services as meeting_services
+from meetings.models import AudioRecording, Meeting
+from streams.models import Stream
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+BYTES_PER_MS = 32
+WAV_HEADER_BYTES = 44
+JITTER_BYTES = 10 * BYTES_PER_MS
+MIXED_USER_ID = "0"
+
+
+def wav_header(data_bytes: int, *, sample_rate: int = SAMPLE_RATE, channels: int = 1) -> bytes:
+    """The 44-byte RIFF/WAVE header of a PCM s16le file with ``data_bytes`` of samples."""
+    byte_rate = sample_rate * channels * 2
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + data_bytes,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        sample_rate,
+        byte_rate,
+        channels * 2,
+        16,
+        b"data",
+        data_bytes,
+    )
+
+
+def _safe(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:40]
+    return f"{cleaned}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def recording_relpath(*, meeting_id: int, rtms_stream_id: str, user_id: str) -> str:
+    """Path relative to MEDIA_ROOT; user ``0`` is the mixed track."""
+    name = "mixed" if user_id == MIXED_USER_ID else f"participant-{_safe(user_id)}"
+    return f"recordings/{meeting_id}/{_safe(rtms_stream_id)}/{name}.wav"
+
+
+@dataclass
+class Track:
+    """One participant's (or the mix's) file, as seen by the flush thread."""
+
+    user_id: str
+    user_name: str
+    pending: list[tuple[int, bytes]] = field(default_factory=list)
+    dropped: int = 0  # since the last flush
+    # Resolved by the flush thread:
+    recording_id: int | None = None
+    participant_id: int | None = None
+    path: Path | None = None
+    origin_ts: int = 0  # epoch ms at data byte 0
+    start_ms: int = 0  # origin relative to the meeting start
+    end_bytes: int = 0  # data bytes on disk
+    frames_written: int = 0
+    frames_duplicate: int = 0
+    frames_dropped: int = 0
+    last_ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PcmRange:
+    """Bytes now on disk at ``byte_offset`` of a recording's data chunk; ``start_ms`` meeting time."""
+
+    recording_id: int
+    participant_id: int | None
+    pcm: bytes
+    byte_offset: int
+    start_ms: int
+
+
+@dataclass
+class FlushStats:
+    frames: int = 0
+    dropped: int = 0
+    duplicates: int = 0
+    bytes_written: int = 0
+    ranges: list[PcmRange] = field(default_factory=list)
+
+
+class StreamRecorder:
+    """Collects one stream's audio frames and writes them in batches (see the module docstring).
+
+    ``meeting_started_ms``: the meeting start (epoch ms) that ``start_ms`` is relative to.
+    ``max_buffer_bytes``: pending audio allowed in memory before frames are dropped (counted).
+    """
+
+    def __init__(
+        self,
+        *,
+        meeting_id: int,
+        stream_id: int,
+        rtms_stream_id: str,
+        meeting_started_ms: int,
+        max_buffer_bytes: int,
+    ) -> None:
+        self.meeting_id = meeting_id
+        self.stream_id = stream_id
+        self.rtms_stream_id = rtms_stream_id
+        self.meeting_started_ms = meeting_started_ms
+        self.max_buffer_bytes = max_buffer_bytes
+        self.tracks: dict[str, Track] = {}
+        self.pending_bytes = 0
+        self.frames_received = 0
+        self.frames_dropped = 0
+
+    # -- event loop side (cheap) --
+
+    def add(self, *, user_id: str, user_name: str, data: bytes, timestamp: int) -> bool:
+        """Queue one frame; returns False when it was dropped because the buffer is full."""
+        track = self.tracks.get(user_id)
+        if track is None:
+            track = self.tracks[user_id] = Track(user_id=user_id, user_name=user_name)
+        elif user_name and not track.user_name:
+            track.user_name = user_name
+        self.frames_received += 1
+        if self.pending_bytes + len(data) > self.max_buffer_bytes:
+            track.dropped += 1
+            self.frames_dropped += 1
+            if self.frames_dropped in (1, 10, 100) or self.frames_dropped % 1000 == 0:
+                logger.warning(
+                    "stream %s: audio buffer full, %d frame(s) dropped so far",
+                    self.rtms_stream_id,
+                    self.frames_dropped,
+                )
+            return False
+        track.pending.append((timestamp, data))
+        self.pending_bytes += len(data)
+        return True
+
+    def note_dropped(self, *, user_id: str, user_name: str, frames: int) -> None:
+        """Frames the RTMS client itself dropped (its queue was full): counted, never written."""
+        track = self.tracks.get(user_id)
+        if track is None:
+            track = self.tracks[user_id] = Track(user_id=user_id, user_name=user_name)
+        track.dropped += frames
+        self.frames_received += frames
+        self.frames_dropped += frames
+
+    def take_batch(self) -> dict[str, tuple[list[tuple[int, bytes]], int]]:
+        """Swap out the pending frames (on the loop) for a flush: ``{user_id: (frames, dropped)}``."""
+        batch = {}
+        for user_id, track in self.tracks.items():
+            if track.pending or track.dropped:
+                batch[user_id] = (track.pending, track.dropped)
+                track.pending = []
+                track.dropped = 0
+        self.pending_bytes = 0
+        return batch
+
+    # -- flush thread side (sync, ORM + file I/O) --
+
+    def flush_sync(self, batch: dict[str, tuple[list[tuple[int, bytes]], int]]) -> FlushStats:
+        """Write a batch from :meth:`take_batch`. Runs in the ORM thread (database_sync_to_async)."""
+        stats = FlushStats()
+        last_ts: int | None = None
+        for user_id, (frames, dropped) in batch.items():
+            track = self.tracks[user_id]
+            if track.recording_id is None:
+                if not frames:
+                    track.frames_dropped += dropped
+                    stats.dropped += dropped
+                    continue
+                self._resolve(track, first_ts=frames[0][0])
+            written, duplicates = self._write(track, frames, stats.ranges)
+            stats.frames += len(frames)
+            stats.duplicates += duplicates
+            stats.dropped += dropped
+            stats.bytes_written += written
+            track.frames_written += len(frames) - duplicates
+            track.frames_duplicate += duplicates
+            track.frames_dropped += dropped
+            if frames:
+                track.last_ts = frames[-1][0]
+                last_ts = max(last_ts or 0, track.last_ts)
+            AudioRecording.objects.filter(pk=track.recording_id).update(
+                data_bytes=track.end_bytes,
+                frames_received=F("frames_received") + len(frames),
+                frames_dropped=F("frames_dropped") + dropped,
+            )
+        if stats.frames or stats.dropped:
+            Stream.objects.filter(pk=self.stream_id).update(
+                audio_frames=F("audio_frames") + stats.frames,
+                audio_frames_dropped=F("audio_frames_dropped") + stats.dropped,
+                **(
+                    {"last_frame_at": meeting_services.epoch_ms_to_datetime(last_ts)}
+                    if last_ts is not None
+                    else {}
+                ),
+            )
+        return stats
+
+    def _resolve(self, track: Track, *, first_ts: int) -> None:
+        meeting = Meeting.objects.get(pk=self.meeting_id)
+        mixed = track.user_id == MIXED_USER_ID
+        participant = None
+        if not mixed:
+            participant = meeting_services.participant_upsert(
+                meeting=meeting, zoom_user_id=track.user_id, display_name=track.user_name
+            )
+        relpath = recording_relpath(
+            meeting_id=self.meeting_id, rtms_stream_id=self.rtms_stream_id, user_id=track.user_id
+        )
+        recording, created = AudioRecording.objects.get_or_create(
+            meeting=meeting,
+            stream_key=self.rtms_stream_id,
+            kind=AudioRecording.Kind.MIXED if mixed else AudioRecording.Kind.PARTICIPANT,
+            participant=participant,
+            defaults={"path": relpath, "start_ms": first_ts - self.meeting_started_ms},
+        )
+        track.recording_id = recording.pk
+        track.participant_id = participant.pk if participant else None
+        track.start_ms = recording.start_ms
+        track.origin_ts = self.meeting_started_ms + recording.start_ms
+        track.path = Path(settings.MEDIA_ROOT) / recording.path
+        track.path.parent.mkdir(parents=True, exist_ok=True)
+        if track.path.exists():
+            size = track.path.stat().st_size - WAV_HEADER_BYTES
+            track.end_bytes = max(0, size - size % 2)
+            if not created:
+                logger.info(
+                    "stream %s: continuing %s at %d bytes",
+                    self.rtms_stream_id,
+                    recording.path,
+                    track.end_bytes,
+                )
+        else:
+            track.end_bytes = 0
+            with track.path.open("wb") as fh:
+                fh.write(wav_header(0))
+
+    def _write(
+        self, track: Track, frames: list[tuple[int, bytes]], ranges: list[PcmRange]
+    ) -> tuple[int, int]:
+        """Place frames by timestamp; returns (bytes written incl. silence, duplicate frames)."""
+        if track.path is None:
+            raise RuntimeError("track written before it was resolved")
+        duplicates = 0
+        start_end = track.end_bytes
+        pieces: list[tuple[int, bytes]] = []  # (position, data), contiguous or with gaps
+        end = track.end_bytes
+        for timestamp, data in frames:
+            data = data[: len(data) - len(data) % 2]
+            pos = (timestamp - track.origin_ts) * BYTES_PER_MS
+            if abs(pos - end) <= JITTER_BYTES:
+                pos = end
+            elif pos < end:
+                if pos + len(data) <= end:
+                    duplicates += 1
+                    continue
+                data = data[end - pos :]  # partial overlap: keep only the new tail
+                pos = end
+            pieces.append((pos, data))
+            end = pos + len(data)
+        if not pieces:
+            return 0, duplicates
+        with track.path.open("r+b") as fh:
+            for pos, data in pieces:
+                fh.seek(WAV_HEADER_BYTES + pos)
+                fh.write(data)
+            fh.seek(0)
+            fh.write(wav_header(end))
+        track.end_bytes = end
+        ranges.append(self._pcm_range(track, start_end, pieces))
+        return end - start_end, duplicates
+
+    def _pcm_range(self, track: Track, start: int, pieces: list[tuple[int, bytes]]) -> PcmRange:
+        cursor = start
+        chunks: list[bytes] = []
+        for pos, data in pieces:
+            if pos > cursor:
+                chunks.append(bytes(pos - cursor))  # the silence the gap reads as
+            chunks.append(data)
+            cursor = pos + len(data)
+        return PcmRange(
+            recording_id=track.recording_id,
+            participant_id=track.participant_id,
+            pcm=b"".join(chunks),
+            byte_offset=start,
+            start_ms=track.start_ms + start // BYTES_PER_MS,
+        )
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per user: frames written/duplicate/dropped and data bytes (for logs and tests)."""
+        return {
+            user_id: {
+                "frames_written": t.frames_written,
+                "frames_duplicate": t.frames_duplicate,
+                "frames_dropped": t.frames_dropped,
+                "data_bytes": t.end_bytes,
+            }
+            for user_id, t in self.tracks.items()
+        }
+
+
+MIX_BLOCK_BYTES = 10 * 1000 * BYTES_PER_MS  # 10 s
+
+
+def mix_build(*, meeting_id: int, rtms_stream_id: str) -> AudioRecording | None:
+    """Build (or rebuild) the mixed WAV of one stream from its participant tracks; sync, ORM.
+
+    Sum of the tracks aligned by ``start_ms``, clipped to int16; returns the mixed recording, or
+    None when there are no participant tracks or Zoom sent its own mixed stream.
+    """
+    existing = AudioRecording.objects.filter(
+        meeting_id=meeting_id, stream_key=rtms_stream_id, kind=AudioRecording.Kind.MIXED
+    ).first()
+    if existing is not None and existing.frames_received > 0:
+        return existing  # Zoom's own mix (user_id 0) was recorded
+    tracks = list(
+        AudioRecording.objects.filter(
+            meeting_id=meeting_id, stream_key=rtms_stream_id, kind=AudioRecording.Kind.PARTICIPANT
+        )
+    )
+    tracks = [t for t in tracks if (Path(settings.MEDIA_ROOT) / t.path).exists()]
+    if not tracks:
+        return None
+    origin_ms = min(t.start_ms for t in tracks)
+    spans = []
+    for t in tracks:
+        path = Path(settings.MEDIA_ROOT) / t.path
+        size = path.stat().st_size - WAV_HEADER_BYTES
+        offset = (t.start_ms - origin_ms) * BYTES_PER_MS
+        spans.append((path, offset, size - size % 2))
+    total = max(offset + size for _, offset, size in spans)
+    relpath = recording_relpath(meeting_id=meeting_id, rtms_stream_id=rtms_stream_id, user_id=MIXED_USER_ID)
+    out_path = Path(settings.MEDIA_ROOT) / relpath
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handles = [(path.open("rb"), offset, size) for path, offset, size in spans]
+    try:
+        with out_path.open("wb") as out:
+            out.write(wav_header(total))
+            for block_start in range(0, total, MIX_BLOCK_BYTES):
+                block_len = min(MIX_BLOCK_BYTES, total - block_start)
+                acc = np.zeros(block_len // 2, dtype=np.int32)
+                for fh, offset, size in handles:
+                    lo = max(block_start, offset)
+                    hi = min(block_start + block_len, offset + size)
+                    if hi <= lo:
+                        continue
+                    fh.seek(WAV_HEADER_BYTES + lo - offset)
+                    samples = np.frombuffer(fh.read(hi - lo), dtype="<i2")
+                    start = (lo - block_start) // 2
+                    acc[start : start + len(samples)] += samples
+                out.write(np.clip(acc, -32768, 32767).astype("<i2").tobytes())
+    finally:
+        for fh, _, _ in handles:
+            fh.close()
+    recording, _ = AudioRecording.objects.update_or_create(
+        meeting_id=meeting_id,
+        stream_key=rtms_stream_id,
+        kind=AudioRecording.Kind.MIXED,
+        participant=None,
+        defaults={"path": relpath, "start_ms": origin_ms, "data_bytes": total},
+    )
+    return recording
+
+
+def recordings_for(*, meeting_id: int) -> list[AudioRecording]:
+    return list(AudioRecording.objects.filter(meeting_id=meeting_id).select_related("participant"))

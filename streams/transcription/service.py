@@ -1,0 +1,389 @@
+"""Whisper transcription services: live windows and after-the-meeting re-transcription.
+
+* :func:`audio_windows_create` / :func:`audio_window_create` persist windows cut by
+  :class:`streams.live_transcription.LiveTranscriber` (idempotent on the byte range) and enqueue
+  ``streams.tasks.audio_window_transcribe`` on commit, with the window id only.
+* :func:`audio_window_transcribe` reads the window's bytes from the recording file, normalizes
+  the gain, runs the engine, applies the hallucination guards and writes one
+  ``TranscriptSegment(source="whisper")`` per window through
+  ``meetings.services.transcript_segment_record`` (the speaker is the window's participant,
+  times are meeting-relative ms). Partial and final windows starting at the same byte write the
+  same segment (``source_key = "w:<recording>:<byte_offset>"``): the final replaces the partial,
+  a partial never replaces the final (the service refuses the downgrade).
+* :func:`recording_retranscribe` re-transcribes a meeting's stored recordings (per participant,
+  windows cut offline at pauses with the same cutter) into the Whisper track
+  (``source_key = "rt:<recording>:<byte_offset>"``), replacing earlier Whisper segments of those
+  recordings; Zoom's track is untouched, so the two tracks stand side by side.
+
+Bad input never raises out of these functions for a *recording* problem: a missing file, a
+truncated file, a wrong format are logged and the window is marked ``failed``; silence or
+noise is marked ``empty`` and stores nothing. Database errors propagate (the task retries them).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from meetings import services as meeting_services
+from meetings.models import AudioRecording, Meeting, TranscriptSegment
+from streams.audio import (
+    BYTES_PER_MS,
+    AudioFormatError,
+    clipping_ratio,
+    cut_windows,
+    normalize_gain,
+    read_pcm_range,
+    read_wav,
+    speech_level_dbfs,
+    suppress_crosstalk,
+)
+from streams.live_transcription import WindowSpec
+from streams.models import AudioWindow
+from streams.transcription.engines import EngineUnavailable, get_engine
+from streams.transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
+
+logger = logging.getLogger(__name__)
+
+W = AudioWindow.Status
+CLIPPING_WARN_RATIO = 0.01
+MIN_OWN_SPEECH_MS = 300
+
+
+def live_source_key(recording_id: int, byte_offset: int) -> str:
+    return f"w:{recording_id}:{byte_offset}"
+
+
+def retranscribe_source_key(recording_id: int, byte_offset: int) -> str:
+    return f"rt:{recording_id}:{byte_offset}"
+
+
+def recording_path(recording: AudioRecording) -> Path:
+    return Path(settings.MEDIA_ROOT) / recording.path
+
+
+# --- live windows ------------------------------------------------------------------------------
+
+
+def audio_window_create(*, spec: WindowSpec) -> AudioWindow | None:
+    """Store one window and enqueue its transcription on commit; None if it already existed."""
+    with transaction.atomic():
+        window, created = AudioWindow.objects.get_or_create(
+            recording_id=spec.recording_id,
+            byte_offset=spec.byte_offset,
+            byte_length=spec.byte_length,
+            is_final=spec.is_final,
+            defaults={
+                "stream_id": spec.stream_id,
+                "participant_id": spec.participant_id,
+                "start_ms": spec.start_ms,
+                "end_ms": spec.end_ms,
+                "source_key": live_source_key(spec.recording_id, spec.byte_offset),
+                "speech_end_wall_ms": spec.speech_end_wall_ms,
+            },
+        )
+        if not created:
+            return None
+        from streams.tasks import audio_window_transcribe as audio_window_transcribe_task
+
+        audio_window_transcribe_task.delay_on_commit(window.pk)
+    return window
+
+
+def audio_windows_create(*, specs: Iterable[WindowSpec]) -> list[AudioWindow]:
+    """:func:`audio_window_create` for each spec (the ingest runner's batch); returns the new rows."""
+    return [w for spec in specs if (w := audio_window_create(spec=spec)) is not None]
+
+
+def _superseded(window: AudioWindow) -> bool:
+    """A partial is stale once a longer window of the same start is queued or done."""
+    if window.is_final:
+        return False
+    return (
+        AudioWindow.objects.filter(recording_id=window.recording_id, byte_offset=window.byte_offset)
+        .filter(byte_length__gt=window.byte_length)
+        .exists()
+        or AudioWindow.objects.filter(
+            recording_id=window.recording_id, byte_offset=window.byte_offset, is_final=True
+        ).exists()
+    )
+
+
+@dataclass(frozen=True)
+class WindowText:
+    text: str
+    start_ms: int  # meeting time
+    end_ms: int
+    speech_dbfs: float
+    gain_db: float
+
+
+def transcribe_samples(
+    samples: np.ndarray,
+    *,
+    start_ms: int,
+    speech_ms: int | None = None,
+    others: list[np.ndarray] | None = None,
+    engine=None,
+) -> WindowText | None:
+    """Gain-normalize, transcribe and guard one window's samples; None when nothing was said.
+
+    ``start_ms`` is the meeting time of the first sample; the result's times are meeting times,
+    clamped to the window. ``others``: the same time span of the stream's other participants
+    (cross-talk suppression, :func:`streams.audio.suppress_crosstalk`); a window with less than
+    ``MIN_OWN_SPEECH_MS`` of the participant's own speech is not transcribed.
+    """
+    duration_ms = samples.size * 1000 // 16000
+    speech_dbfs = speech_level_dbfs(samples)
+    if samples.size < 1600 or speech_dbfs <= MIN_SPEECH_DBFS:
+        return None
+    if others:
+        crosstalk = suppress_crosstalk(samples, others)
+        if crosstalk.own_speech_ms < MIN_OWN_SPEECH_MS:
+            return None
+        samples = crosstalk.samples
+        speech_ms = crosstalk.own_speech_ms
+    clipping = clipping_ratio(samples)
+    if clipping > CLIPPING_WARN_RATIO:
+        logger.warning("window at %d ms: %.1f %% of samples clipped", start_ms, clipping * 100)
+    gain = normalize_gain(samples)
+    engine = engine or get_engine()
+    segments = engine.transcribe(
+        gain.samples, language=settings.WHISPER_LANGUAGE or None, beam_size=settings.WHISPER_BEAM_SIZE
+    )
+    segments = filter_segments(segments, speech_ms=speech_ms)
+    text = join_text(segments)
+    if not text:
+        return None
+    first = min(int(segments[0].start_s * 1000), duration_ms)
+    last = min(int(segments[-1].end_s * 1000), duration_ms)
+    return WindowText(
+        text=text,
+        start_ms=start_ms + first,
+        end_ms=start_ms + max(first, last),
+        speech_dbfs=speech_dbfs,
+        gain_db=gain.gain_db,
+    )
+
+
+def _sibling_audio(recording: AudioRecording, *, start_ms: int, samples: int) -> list[np.ndarray]:
+    """The same time span of the stream's other participant recordings (for cross-talk)."""
+    if recording.kind != AudioRecording.Kind.PARTICIPANT:
+        return []
+    siblings = AudioRecording.objects.filter(
+        meeting_id=recording.meeting_id, stream_key=recording.stream_key, kind=AudioRecording.Kind.PARTICIPANT
+    ).exclude(pk=recording.pk)
+    out = []
+    for sibling in siblings:
+        offset_ms = start_ms - sibling.start_ms
+        skip = 0
+        if offset_ms < 0:  # the sibling started later: silence before its first sample
+            skip, offset_ms = -offset_ms * 16, 0
+        if skip >= samples:
+            continue
+        try:
+            audio = read_pcm_range(recording_path(sibling), offset_ms * BYTES_PER_MS, (samples - skip) * 2)
+        except (OSError, AudioFormatError) as exc:
+            logger.warning("cross-talk check skips recording %s: %s", sibling.pk, exc)
+            continue
+        out.append(np.concatenate([np.zeros(skip, dtype=np.float32), audio]) if skip else audio)
+    return out
+
+
+def _finish(window: AudioWindow, status: str, error: str = "") -> None:
+    AudioWindow.objects.filter(pk=window.pk).update(status=status, error=error[:300], done_at=timezone.now())
+
+
+def audio_window_transcribe(*, window_id: int) -> str:
+    """Transcribe one window into the meeting's Whisper track; returns the window's new status.
+
+    Idempotent: a window already ``done``/``empty`` is not transcribed again; a stale partial
+    (superseded by a longer or final window of the same start) is skipped as ``empty``.
+    """
+    window = (
+        AudioWindow.objects.select_related("recording", "recording__meeting", "participant")
+        .filter(pk=window_id)
+        .first()
+    )
+    if window is None:
+        logger.warning("audio window %s does not exist (deleted?)", window_id)
+        return "missing"
+    if window.status in (W.DONE, W.EMPTY):
+        return window.status
+    if _superseded(window):
+        _finish(window, W.EMPTY, "superseded by a later window")
+        return W.EMPTY
+    AudioWindow.objects.filter(pk=window.pk).update(
+        attempts=window.attempts + 1, started_at=timezone.now(), engine=settings.WHISPER_ENGINE
+    )
+    path = recording_path(window.recording)
+    try:
+        samples = read_pcm_range(path, window.byte_offset, window.byte_length)
+        others = _sibling_audio(window.recording, start_ms=window.start_ms, samples=samples.size)
+        result = transcribe_samples(samples, start_ms=window.start_ms, others=others)
+    except (OSError, AudioFormatError, EngineUnavailable) as exc:
+        logger.error("audio window %s (%s) failed: %s", window.pk, path, exc)
+        _finish(window, W.FAILED, str(exc))
+        return W.FAILED
+    meeting = window.recording.meeting
+    if result is None:
+        if window.is_final:
+            _finalize_partial(meeting, window.source_key)
+        _finish(window, W.EMPTY)
+        return W.EMPTY
+    with transaction.atomic():
+        meeting_services.transcript_segment_record(
+            meeting=meeting,
+            source=TranscriptSegment.Source.WHISPER,
+            source_key=window.source_key,
+            text=result.text,
+            start_ms=result.start_ms,
+            end_ms=result.end_ms,
+            participant=window.participant,
+            language=settings.WHISPER_LANGUAGE,
+            is_final=window.is_final,
+        )
+        _finish(window, W.DONE)
+    return W.DONE
+
+
+def _finalize_partial(meeting: Meeting, source_key: str) -> None:
+    """The final window said nothing: keep what the partial said, but as final (no dangling partial)."""
+    partial_segment = TranscriptSegment.objects.filter(
+        meeting=meeting, source=TranscriptSegment.Source.WHISPER, source_key=source_key, is_final=False
+    ).first()
+    if partial_segment is not None:
+        meeting_services.transcript_segment_record(
+            meeting=meeting,
+            source=partial_segment.source,
+            source_key=source_key,
+            text=partial_segment.text,
+            start_ms=partial_segment.start_ms,
+            end_ms=partial_segment.end_ms,
+            participant=partial_segment.participant,
+            language=partial_segment.language,
+            is_final=True,
+        )
+
+
+# --- after the meeting ---------------------------------------------------------------------------
+
+
+@dataclass
+class RetranscribeResult:
+    meeting_id: int
+    recordings: int = 0
+    windows: int = 0
+    segments: int = 0
+    removed: int = 0
+    audio_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    failed_recordings: int = 0
+
+
+def _span(samples: np.ndarray, offset_ms: int, count: int) -> np.ndarray:
+    """``count`` samples from ``offset_ms`` into ``samples`` (zeros outside it)."""
+    out = np.zeros(count, dtype=np.float32)
+    first = offset_ms * 16
+    lo, hi = max(0, first), min(samples.size, first + count)
+    if hi > lo:
+        out[lo - first : hi - first] = samples[lo:hi]
+    return out
+
+
+def meeting_recordings_for_whisper(*, meeting: Meeting) -> list[AudioRecording]:
+    """Participant recordings; the mixed recording only for streams without per-participant ones."""
+    recordings = list(meeting.recordings.select_related("participant").order_by("pk"))
+    per_participant = {r.stream_key for r in recordings if r.kind == AudioRecording.Kind.PARTICIPANT}
+    return [
+        r
+        for r in recordings
+        if r.kind == AudioRecording.Kind.PARTICIPANT or r.stream_key not in per_participant
+    ]
+
+
+def recording_retranscribe(
+    *,
+    meeting_id: int,
+    recording_id: int | None = None,
+    progress: Callable[[float, float], None] | None = None,
+    engine=None,
+) -> RetranscribeResult:
+    """Re-transcribe a meeting's stored recordings (or one of them) into the Whisper track.
+
+    ``progress(done_seconds, total_seconds)`` is called after each window (audio seconds).
+    Earlier Whisper segments of the re-transcribed recordings (live ``w:`` and earlier ``rt:``
+    keys not produced again) are removed afterwards, so re-running converges. Returns counts.
+    """
+    meeting = Meeting.objects.get(pk=meeting_id)
+    recordings = meeting_recordings_for_whisper(meeting=meeting)
+    if recording_id is not None:
+        recordings = [r for r in recordings if r.pk == recording_id]
+    result = RetranscribeResult(meeting_id=meeting.pk)
+    loaded = []
+    for recording in recordings:
+        try:
+            samples, _info = read_wav(recording_path(recording))
+        except (OSError, AudioFormatError) as exc:
+            logger.error("recording %s (%s) cannot be read: %s", recording.pk, recording.path, exc)
+            result.failed_recordings += 1
+            continue
+        loaded.append((recording, samples))
+    total = sum(s.size for _, s in loaded) / 16000
+    done = 0.0
+    engine = engine or get_engine()
+    for recording, samples in loaded:
+        siblings = [
+            (other.start_ms, other_samples)
+            for other, other_samples in loaded
+            if other.pk != recording.pk
+            and other.stream_key == recording.stream_key
+            and recording.kind == other.kind == AudioRecording.Kind.PARTICIPANT
+        ]
+        result.recordings += 1
+        result.audio_seconds += samples.size / 16000
+        keep: set[str] = set()
+        for window in cut_windows(samples, start_ms=recording.start_ms):
+            chunk = samples[window.byte_offset // 2 : (window.byte_offset + window.byte_length) // 2]
+            started = time.perf_counter()
+            others = [_span(o, window.start_ms - o_start, chunk.size) for o_start, o in siblings]
+            text = transcribe_samples(
+                chunk, start_ms=window.start_ms, speech_ms=window.speech_ms, others=others, engine=engine
+            )
+            result.compute_seconds += time.perf_counter() - started
+            result.windows += 1
+            if text is not None:
+                key = retranscribe_source_key(recording.pk, window.byte_offset)
+                keep.add(key)
+                meeting_services.transcript_segment_record(
+                    meeting=meeting,
+                    source=TranscriptSegment.Source.WHISPER,
+                    source_key=key,
+                    text=text.text,
+                    start_ms=text.start_ms,
+                    end_ms=text.end_ms,
+                    participant=recording.participant,
+                    language=settings.WHISPER_LANGUAGE,
+                    is_final=True,
+                )
+                result.segments += 1
+            done += window.byte_length / BYTES_PER_MS / 1000
+            if progress is not None:
+                progress(done, total)
+        result.removed += meeting_services.transcript_track_prune(
+            meeting=meeting,
+            source=TranscriptSegment.Source.WHISPER,
+            key_prefixes=(f"w:{recording.pk}:", f"rt:{recording.pk}:"),
+            keep_source_keys=keep,
+        )
+    if progress is not None:
+        progress(total, total)
+    return result

@@ -1,0 +1,197 @@
+"""Browser test, scaled mode: Daphne + PostgreSQL + Redis, changes written by another process.
+
+Debian's Chromium (Playwright) logs in, opens a live meeting and sees segments, chat, a
+revision and the stream-health badge change as a separate process writes through
+``meetings.services`` (as the ingest worker does) and pushes through channels-redis; a second
+user is refused. The emulator-driven end-to-end test is ``test_dashboard_browser.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.meetings.dashboard.browser_support import (
+    CHROMIUM_ARGS,
+    PASSWORD,
+    base_env,
+    chromium_or_skip,
+    cleanup_dir,
+    daphne,
+    django_shell,
+    manage,
+    screenshot_path,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.scaled, pytest.mark.slow]
+
+SETUP = f"""
+from django.contrib.auth import get_user_model
+from meetings import services
+User = get_user_model()
+owner = User.objects.create_user("olivia", password={PASSWORD!r})
+User.objects.create_user("mallory", password={PASSWORD!r})
+meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/scaled==", topic="Quarterly planning")
+meeting.owner = owner
+meeting.save()
+print(meeting.public_id)
+"""
+
+WRITE = """
+import datetime as dt
+from django.utils import timezone
+from meetings import services
+from meetings.models import Meeting
+meeting = Meeting.objects.get(public_id="{public_id}")
+now = timezone.now()
+ada = services.participant_upsert(meeting=meeting, zoom_user_id="16778240", display_name="Ada Lovelace")
+bob = services.participant_upsert(meeting=meeting, zoom_user_id="16778241", display_name="Bob Builder")
+services.participant_event_record(meeting=meeting, kind="stream_start", source_key="start", occurred_at=now)
+for who in (ada, bob):
+    services.participant_event_record(meeting=meeting, kind="join", source_key=f"join-{{who.pk}}", occurred_at=now, participant=who)
+lines = [(ada, "Good morning, let's start with the budget."), (bob, "The numbers are in the shared sheet."),
+         (ada, "Great, we agreed to ship on Friday.")]
+for i, (who, text) in enumerate(lines):
+    services.transcript_segment_record(meeting=meeting, source="zoom", source_key=f"z{{i}}", text=text,
+                                       start_ms=1000 + i * 4000, end_ms=4000 + i * 4000, participant=who)
+    services.participant_event_record(meeting=meeting, kind="active_speaker", source_key=f"as{{i}}", occurred_at=now, participant=who)
+services.chat_message_record(meeting=meeting, source_key="c1", text="Link: sheet <b>v2</b>", sent_at=now, participant=bob)
+services.transcript_segment_record(meeting=meeting, source="whisper", source_key="w0", text="and Bob takes the", start_ms=13000, participant=bob, is_final=False)
+services.transcript_segment_record(meeting=meeting, source="whisper", source_key="w0", text="And Bob takes the release notes.", start_ms=13000, end_ms=15500, participant=bob)
+services.chat_message_record(meeting=meeting, source_key="c2", text="thanks!", sent_at=now + dt.timedelta(seconds=2), participant=ada)
+"""
+
+NEW_MEETING = f"""
+from django.contrib.auth import get_user_model
+from meetings import services
+meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/second==", topic="Standup")
+meeting.owner = get_user_model().objects.get(username="olivia")
+meeting.save()
+services.participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada Lovelace")
+"""
+
+INTERRUPT = """
+from django.utils import timezone
+from meetings import services
+from meetings.models import Meeting
+meeting = Meeting.objects.get(public_id="{public_id}")
+services.participant_event_record(meeting=meeting, kind="interruption", source_key="gap-1", occurred_at=timezone.now(), reason="media connection interrupted")
+"""
+
+
+@pytest.fixture
+def scaled_deployment():
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not (database_url.startswith("postgres") and redis_url):
+        pytest.skip("needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL)")
+    import psycopg
+
+    name = f"rtms_browser_{uuid.uuid4().hex[:8]}"
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    data_dir = Path(tempfile.mkdtemp(prefix="rtms-browser-"))
+    env = base_env(
+        data_dir,
+        DATABASE_URL=database_url.rsplit("/", 1)[0] + f"/{name}",
+        REDIS_URL=redis_url,
+    )
+    try:
+        # Django's own apps first (they have migrations), then ours (no migrations this session).
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "migrate", "--run-syncdb", "--noinput", "-v", "0")
+        public_id = django_shell(env, SETUP).strip().splitlines()[-1]
+        yield env, public_id, data_dir
+    finally:
+        cleanup_dir(data_dir)
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_or_skip()
+    env, public_id, data_dir = scaled_deployment
+    with daphne(env, data_dir / "daphne.log") as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            login(page, base, "olivia")
+            # the list: a new meeting appears without a reload (the row is pushed to its owner)
+            expect(page.locator("#meeting-rows .meeting-row .topic")).to_have_text(["Quarterly planning"])
+            expect(page.locator(".list-page")).to_have_attribute("data-ws", "open", timeout=10_000)
+            django_shell(env, NEW_MEETING)
+            expect(page.locator("#meeting-rows .meeting-row .topic")).to_have_text(
+                ["Standup", "Quarterly planning"], timeout=10_000
+            )
+            expect(page.locator("#meeting-rows .meeting-row").first).to_contain_text("1 participant")
+            page.screenshot(path=str(screenshot_path("meetings-list-scaled")), full_page=True)
+
+            page.goto(f"{base}/meetings/{public_id}/")
+            expect(page.locator("#meeting-live")).to_have_attribute("data-synced", "true", timeout=10_000)
+
+            django_shell(env, WRITE.format(public_id=public_id))
+
+            transcript = page.locator("#transcript .segment .text")
+            expect(transcript).to_have_text(
+                [
+                    "Good morning, let's start with the budget.",
+                    "The numbers are in the shared sheet.",
+                    "Great, we agreed to ship on Friday.",
+                    "And Bob takes the release notes.",
+                ],
+                timeout=15_000,
+            )
+            expect(page.locator("#transcript .segment.partial")).to_have_count(0)
+            expect(page.locator("#transcript .segment.source-whisper")).to_have_count(1)
+            expect(page.locator("#chat .chat-message .text")).to_have_text(["Link: sheet <b>v2</b>", "thanks!"])
+            expect(page.locator("#participants .participant.speaking .name")).to_have_text(["Ada Lovelace"])
+            expect(page.locator("#talk-time .talk-row")).to_have_count(2)
+            expect(page.locator("#stream-health")).to_have_attribute("data-state", "connected")
+
+            django_shell(env, INTERRUPT.format(public_id=public_id))
+            expect(page.locator("#stream-health")).to_have_attribute("data-state", "interrupted", timeout=10_000)
+            expect(page.locator("#stream-health")).to_contain_text("media connection interrupted")
+            path = screenshot_path("dashboard-scaled")
+            page.screenshot(path=str(path), full_page=True)
+            print(f"screenshot: {path}")
+
+            other = browser.new_page()
+            login(other, base, "mallory")
+            expect(other.locator(f"#meeting-rows a[href='/meetings/{public_id}/']")).to_have_count(0)
+            response = other.goto(f"{base}/meetings/{public_id}/")
+            assert response.status == 404
+            ws_url = base.replace("http://", "ws://") + f"/ws/meetings/{public_id}/"
+            close_code = other.evaluate(
+                """url => new Promise(resolve => {
+                    const ws = new WebSocket(url);
+                    ws.onclose = event => resolve(event.code);
+                })""",
+                ws_url,
+            )
+            assert close_code == 4403
+
+            # without JavaScript the page is still complete and readable
+            static = browser.new_context(java_script_enabled=False)
+            static_page = static.new_page()
+            login(static_page, base, "olivia")
+            static_page.goto(f"{base}/meetings/{public_id}/")
+            expect(static_page.locator("#transcript .segment")).to_have_count(4)
+            expect(static_page.locator("#stream-health")).to_have_attribute("data-state", "interrupted")
+            static.close()
+        finally:
+            browser.close()

@@ -1,0 +1,141 @@
+"""Access rules and dashboard reads (meetings/selectors.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from meetings import selectors
+from meetings.models import ParticipantEvent
+from tests.factories import (
+    MeetingFactory,
+    ParticipantEventFactory,
+    ParticipantFactory,
+    TranscriptSegmentFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_owner_shared_user_and_staff_see_the_meeting_and_others_do_not():
+    owner, friend, staff, stranger = UserFactory(), UserFactory(), UserFactory(is_staff=True), UserFactory()
+    meeting = MeetingFactory(owner=owner)
+    meeting.shared_with.add(friend)
+    MeetingFactory(owner=stranger)
+
+    for user in (owner, friend, staff):
+        assert selectors.meeting_get_for_user(user=user, public_id=meeting.public_id) == meeting
+    assert selectors.meeting_get_for_user(user=stranger, public_id=meeting.public_id) is None
+    assert list(selectors.meeting_list_for_user(user=owner)) == [meeting]
+    assert list(selectors.meeting_list_for_user(user=friend)) == [meeting]
+    assert selectors.meeting_list_for_user(user=staff).count() == 2
+
+
+def test_anonymous_and_inactive_users_see_nothing(django_user_model):
+    from django.contrib.auth.models import AnonymousUser
+
+    owner = UserFactory(is_active=False)
+    meeting = MeetingFactory(owner=owner)
+    assert selectors.meeting_get_for_user(user=AnonymousUser(), public_id=meeting.public_id) is None
+    assert selectors.meeting_get_for_user(user=owner, public_id=meeting.public_id) is None
+
+
+def test_a_meeting_shared_with_several_users_is_listed_once():
+    owner = UserFactory()
+    meeting = MeetingFactory(owner=owner)
+    meeting.shared_with.add(UserFactory(), UserFactory())
+    assert list(selectors.meeting_list_filtered(user=owner)) == [meeting]
+
+
+def test_watcher_ids_are_owner_and_shared_users():
+    owner, friend = UserFactory(), UserFactory()
+    meeting = MeetingFactory(owner=owner)
+    meeting.shared_with.add(friend)
+    assert selectors.meeting_watcher_user_ids(meeting_id=meeting.pk) == sorted([owner.pk, friend.pk])
+
+
+def test_segment_window_pages_backwards_in_timeline_order(meeting):
+    segments = [TranscriptSegmentFactory(meeting=meeting, start_ms=i * 1000) for i in range(7)]
+
+    latest = selectors.segment_window(meeting=meeting, size=3)
+    assert latest.segments == segments[4:]
+    assert latest.earlier_cursor == (segments[4].start_ms, segments[4].pk)
+
+    middle = selectors.segment_window(meeting=meeting, before=latest.earlier_cursor, size=3)
+    assert middle.segments == segments[1:4]
+    first = selectors.segment_window(meeting=meeting, before=middle.earlier_cursor, size=3)
+    assert first.segments == segments[:1]
+    assert first.earlier_cursor is None
+
+
+def test_talk_time_sums_final_segments_per_speaker(meeting):
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="Ada", start_ms=0, end_ms=3000)
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="Ada", start_ms=5000, end_ms=6000)
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="Bo", start_ms=7000, end_ms=9000)
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="Bo", start_ms=9000, end_ms=20000, is_final=False)
+
+    rows = selectors.talk_time_list(meeting=meeting)
+
+    assert [(row.speaker, row.talk_ms, row.percent, row.share) for row in rows] == [
+        ("Ada", 4000, 100, 67),
+        ("Bo", 2000, 50, 33),
+    ]
+
+
+def test_health_follows_stream_events_and_meeting_status(meeting):
+    K = ParticipantEvent.Kind
+    assert selectors.meeting_health(meeting=meeting).state == "waiting"
+
+    ParticipantEventFactory(meeting=meeting, kind=K.STREAM_START, offset_ms=0)
+    assert selectors.meeting_health(meeting=meeting).state == "connected"
+
+    gap = ParticipantEventFactory(
+        meeting=meeting, kind=K.INTERRUPTION, offset_ms=5000, reason="media socket lost"
+    )
+    health = selectors.meeting_health(meeting=meeting)
+    assert (health.state, health.reason, health.since_ms) == ("interrupted", "media socket lost", 5000)
+
+    gap.end_offset_ms = 9200
+    gap.save()
+    health = selectors.meeting_health(meeting=meeting)
+    assert (health.state, health.last_gap_ms, health.interruptions) == ("connected", 4200, 1)
+
+    ParticipantEventFactory(
+        meeting=meeting, kind=K.STREAM_STOP, offset_ms=20000, reason="STOP_BC_MEETING_ENDED"
+    )
+    assert selectors.meeting_health(meeting=meeting).state == "stopped"
+    meeting.status = meeting.Status.ENDED
+    meeting.save()
+    health = selectors.meeting_health(meeting=meeting)
+    assert (health.state, health.reason) == ("ended", "STOP_BC_MEETING_ENDED")
+
+
+def test_active_speaker_is_the_last_active_speaker_event_of_a_present_participant(meeting):
+    ada = ParticipantFactory(meeting=meeting, display_name="Ada", is_present=True)
+    bo = ParticipantFactory(meeting=meeting, display_name="Bo", is_present=True)
+    ParticipantEventFactory(
+        meeting=meeting, participant=ada, kind=ParticipantEvent.Kind.ACTIVE_SPEAKER, offset_ms=1
+    )
+    ParticipantEventFactory(
+        meeting=meeting, participant=bo, kind=ParticipantEvent.Kind.ACTIVE_SPEAKER, offset_ms=2
+    )
+
+    speaking = {p.display_name: p.is_active_speaker for p in selectors.participant_list(meeting=meeting)}
+
+    assert speaking == {"Ada": False, "Bo": True}
+
+
+def test_changes_after_returns_every_kind_in_seq_order_once(meeting):
+    from tests.factories import ChatMessageFactory
+
+    TranscriptSegmentFactory(meeting=meeting, seq=1)
+    ChatMessageFactory(meeting=meeting, seq=2)
+    ParticipantEventFactory(meeting=meeting, seq=3)
+    TranscriptSegmentFactory(meeting=meeting, seq=4)
+    meeting.last_seq = 4
+    meeting.save()
+
+    changes, through = selectors.changes_after(meeting=meeting, after_seq=1)
+
+    assert [(seq, kind) for seq, kind, _ in changes] == [(2, "chat"), (3, "event"), (4, "segment")]
+    assert through == 4
