@@ -218,7 +218,15 @@ class SummaryAdmin(admin.ModelAdmin):
     search_fields = ("meeting__topic", "meeting__zoom_uuid", "overview")
     list_select_related = ("meeting",)
     raw_id_fields = ("meeting",)
-    readonly_fields = ("transcript_revision", "backend", "model", "duration_ms", "created_at", "completed_at")
+    readonly_fields = (
+        "transcript_revision",
+        "backend",
+        "model",
+        "duration_ms",
+        "created_at",
+        "started_at",
+        "completed_at",
+    )
     inlines = [ActionItemInline]
 
 

@@ -73,20 +73,24 @@ def render_event(event: ParticipantEvent, *, with_panels: bool = True) -> str:
 
 
 def render_panels(meeting: Meeting) -> str:
-    """Status, health, participants and talk time: the state a catch-up ends with."""
+    """Status, health, participants, talk time and summary: the state a catch-up ends with."""
     return "".join(
         [
             render_to_string(
                 "meetings/partials/_status_push.html",
-                {"meeting": meeting, "health": selectors.meeting_health(meeting=meeting)},
-            ),
-            render_to_string(
-                "meetings/partials/_participants.html",
-                {"participants": selectors.participant_list(meeting=meeting), "oob": True},
+                {
+                    "meeting": meeting,
+                    "health": selectors.meeting_health(meeting=meeting),
+                    "participants": selectors.participant_list(meeting=meeting),
+                },
             ),
             render_to_string(
                 "meetings/partials/_talk_time.html",
                 {"talk_time": selectors.talk_time_list(meeting=meeting), "oob": True},
+            ),
+            render_to_string(
+                "meetings/partials/_summary.html",
+                {"meeting": meeting, "summary": selectors.summary_latest(meeting=meeting), "oob": True},
             ),
         ]
     )
@@ -151,7 +155,12 @@ def push_meeting_status(meeting_id: int) -> None:
         return
     html = render_to_string(
         "meetings/partials/_status_push.html",
-        {"meeting": meeting, "health": selectors.meeting_health(meeting=meeting)},
+        {
+            "meeting": meeting,
+            "health": selectors.meeting_health(meeting=meeting),
+            # an ending meeting marks everyone as gone (services.meeting_end)
+            "participants": selectors.participant_list(meeting=meeting),
+        },
     )
     live.push(meeting.pk, html)
     push_meeting_row(meeting.pk)

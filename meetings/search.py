@@ -282,8 +282,10 @@ def ensure_index(using=None) -> None:
                     except DatabaseError:  # SQLITE_CORRUPT_VTAB: the index misses rows
                         cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608
         elif conn.vendor == "postgresql":
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(PG_INDEXES)])
+            existing = {row[0] for row in cursor.fetchall()}
             for name, (table, column) in PG_INDEXES.items():
-                if table not in tables:
+                if table not in tables or name in existing:
                     continue
                 # The expression Django's SearchVector(column, config=...) compiles to.
                 cursor.execute(

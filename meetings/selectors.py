@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
 
-from meetings.models import ChatMessage, Meeting, Participant, ParticipantEvent, TranscriptSegment
+from meetings.models import ChatMessage, Meeting, Participant, ParticipantEvent, Summary, TranscriptSegment
 
 TRANSCRIPT_WINDOW = 200  # segments on the first paint and per "load earlier" page
 CHAT_WINDOW = 200  # chat messages on the first paint
@@ -337,3 +337,8 @@ def segments_for_track(queryset: QuerySet[TranscriptSegment], track: str) -> Que
     if track in TranscriptSegment.Source.values:
         return queryset.filter(source=track)
     return queryset
+
+
+def summary_latest(*, meeting: Meeting) -> Summary | None:
+    """The newest summary of the meeting (what the summary panel shows), with its action items."""
+    return Summary.objects.filter(meeting=meeting).order_by("-pk").prefetch_related("action_items").first()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
 from meetings import selectors
-from meetings.models import Meeting, Summary
+from meetings.models import Meeting
 
 MEETING_LIST_LIMIT = 200
 
@@ -91,7 +91,7 @@ def meeting_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
         "participants": selectors.participant_list(meeting=meeting),
         "talk_time": selectors.talk_time_list(meeting=meeting),
         "health": selectors.meeting_health(meeting=meeting),
-        "summary": Summary.objects.filter(meeting=meeting).prefetch_related("action_items").first(),
+        "summary": selectors.summary_latest(meeting=meeting),
     }
     return render(request, "meetings/meeting_detail.html", context)
 

@@ -149,9 +149,9 @@ def suppress_crosstalk(
     samples: np.ndarray,
     others: list[np.ndarray],
     *,
-    margin_db: float = 6.0,
+    margin_db: float = 3.0,
     speech_dbfs: float = -70.0,
-    hold_frames: int = 10,
+    hold_frames: int = 5,
 ) -> CrosstalkResult:
     """Silence the parts of one participant's window that belong to someone else.
 

@@ -123,7 +123,7 @@ class PcmRange:
 
 @dataclass
 class FlushStats:
-    frames: int = 0
+    frames: int = 0  # distinct frames written (a re-sent frame is counted once)
     dropped: int = 0
     duplicates: int = 0
     bytes_written: int = 0
@@ -215,7 +215,7 @@ class StreamRecorder:
                     continue
                 self._resolve(track, first_ts=frames[0][0])
             written, duplicates = self._write(track, frames, stats.ranges)
-            stats.frames += len(frames)
+            stats.frames += len(frames) - duplicates
             stats.duplicates += duplicates
             stats.dropped += dropped
             stats.bytes_written += written
@@ -227,7 +227,7 @@ class StreamRecorder:
                 last_ts = max(last_ts or 0, track.last_ts)
             AudioRecording.objects.filter(pk=track.recording_id).update(
                 data_bytes=track.end_bytes,
-                frames_received=F("frames_received") + len(frames),
+                frames_received=F("frames_received") + len(frames) - duplicates,
                 frames_dropped=F("frames_dropped") + dropped,
             )
         if stats.frames or stats.dropped:

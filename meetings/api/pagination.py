@@ -62,3 +62,17 @@ def seq_page_serializer(name: str, item_serializer) -> type[serializers.Serializ
             "meeting_last_seq": serializers.IntegerField(help_text="The meeting's latest change number."),
         },
     )
+
+
+def limit_offset_page_serializer(name: str, item_serializer) -> type[serializers.Serializer]:
+    """The documented shape of a :func:`get_paginated_response` page (for drf-spectacular)."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item_serializer(many=True),
+        },
+    )

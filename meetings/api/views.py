@@ -19,7 +19,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from meetings import exports, lifecycle, search, selectors, selectors_api
-from meetings.api.pagination import SeqQuery, get_paginated_response, seq_page_response, seq_page_serializer
+from meetings.api.pagination import (
+    SeqQuery,
+    get_paginated_response,
+    limit_offset_page_serializer,
+    seq_page_response,
+    seq_page_serializer,
+)
+from meetings.api.schema import ApiSchema
 from meetings.models import Meeting, ParticipantEvent, Summary, TranscriptSegment
 from meetings.summaries import summary_request
 
@@ -35,7 +42,13 @@ def _api_url(name: str, meeting: Meeting) -> str:
     return reverse(f"api:{name}", kwargs={"public_id": meeting.public_id})
 
 
-class MeetingListApi(APIView):
+class ApiView(APIView):
+    """Base of the API views: documents the common error responses."""
+
+    schema = ApiSchema()
+
+
+class MeetingListApi(ApiView):
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Meeting.Status.choices, required=False)
         started_after = serializers.DateTimeField(required=False, help_text="Started at or after (ISO 8601).")
@@ -61,7 +74,7 @@ class MeetingListApi(APIView):
     @extend_schema(
         operation_id="meetings_list",
         parameters=[FilterSerializer, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses=OutputSerializer(many=True),
+        responses=limit_offset_page_serializer("MeetingPage", OutputSerializer),
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -110,7 +123,7 @@ class SummaryOutput(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
 
 
-class MeetingDetailApi(APIView):
+class MeetingDetailApi(ApiView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField(source="meeting.public_id")
         topic = serializers.CharField(source="meeting.topic")
@@ -170,7 +183,7 @@ class MeetingDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeetingTranscriptApi(APIView):
+class MeetingTranscriptApi(ApiView):
     class InputSerializer(SeqQuery):
         source = serializers.ChoiceField(choices=TranscriptSegment.Source.choices, required=False)
 
@@ -219,7 +232,7 @@ class MeetingTranscriptApi(APIView):
         )
 
 
-class MeetingChatApi(APIView):
+class MeetingChatApi(ApiView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         seq = serializers.IntegerField()
@@ -256,7 +269,7 @@ class MeetingChatApi(APIView):
         )
 
 
-class MeetingEventsApi(APIView):
+class MeetingEventsApi(ApiView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         seq = serializers.IntegerField()
@@ -306,7 +319,7 @@ class WavRenderer(renderers.BaseRenderer):
         return b""
 
 
-class MeetingAudioApi(APIView):
+class MeetingAudioApi(ApiView):
     renderer_classes = [renderers.JSONRenderer, WavRenderer]
 
     class InputSerializer(serializers.Serializer):
@@ -336,7 +349,7 @@ class MeetingAudioApi(APIView):
         return FileResponse(path.open("rb"), content_type="audio/wav", as_attachment=True, filename=filename)
 
 
-class MeetingSummaryApi(APIView):
+class MeetingSummaryApi(ApiView):
     @extend_schema(operation_id="meetings_summary", responses={200: SummaryOutput, 404: None})
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
@@ -353,7 +366,7 @@ class AcceptedOutput(serializers.Serializer):
     task = serializers.CharField(required=False)
 
 
-class MeetingSummarizeApi(APIView):
+class MeetingSummarizeApi(ApiView):
     @extend_schema(operation_id="meetings_summarize", request=None, responses={202: AcceptedOutput})
     def post(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
@@ -363,7 +376,7 @@ class MeetingSummarizeApi(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": status_url})
 
 
-class MeetingRetranscribeApi(APIView):
+class MeetingRetranscribeApi(ApiView):
     @extend_schema(
         operation_id="meetings_retranscribe",
         request=None,
@@ -407,7 +420,27 @@ EXPORT_RENDERERS = [
 ]
 
 
-class MeetingExportApi(APIView):
+def openapi_30(schema):
+    """A JSON Schema 2020-12 document as an OpenAPI 3.0 schema (``nullable`` instead of null types)."""
+    if isinstance(schema, list):
+        return [openapi_30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: openapi_30(v) for k, v in schema.items() if k not in ("$schema", "title")}
+    if isinstance(out.get("type"), list):
+        types = [t for t in out["type"] if t != "null"]
+        out["type"] = types[0]
+        out["nullable"] = True
+    if "oneOf" in out and {"type": "null"} in out["oneOf"]:
+        rest = [item for item in out.pop("oneOf") if item != {"type": "null"}]
+        out.update(rest[0])
+        out["nullable"] = True
+    if "enum" in out and "type" not in out:
+        out["type"] = "string"
+    return out
+
+
+class MeetingExportApi(ApiView):
     renderer_classes = EXPORT_RENDERERS
 
     class InputSerializer(serializers.Serializer):
@@ -425,9 +458,17 @@ class MeetingExportApi(APIView):
             ),
             InputSerializer,
         ],
-        responses={(200, r.media_type): OpenApiTypes.STR for r in EXPORT_RENDERERS}
+        responses={(200, r.media_type): OpenApiTypes.STR for r in EXPORT_RENDERERS if r.format != "json"}
+        | {(200, "application/json"): openapi_30(exports.EXPORT_JSON_SCHEMA)}
         | {(404, "application/json"): OpenApiResponse(description="No such meeting")},
     )
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Errors are JSON whatever format was asked for.
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
         query = self.InputSerializer(data=request.query_params)
@@ -439,7 +480,7 @@ class MeetingExportApi(APIView):
         return Response(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-class SearchApi(APIView):
+class SearchApi(ApiView):
     class InputSerializer(serializers.Serializer):
         q = serializers.CharField(max_length=200, help_text="Words to find (all must match).")
         kind = serializers.MultipleChoiceField(choices=search.KINDS, required=False)
@@ -462,7 +503,7 @@ class SearchApi(APIView):
     @extend_schema(
         operation_id="search",
         parameters=[InputSerializer, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses=OutputSerializer(many=True),
+        responses=limit_offset_page_serializer("SearchPage", OutputSerializer),
     )
     def get(self, request):
         query = self.InputSerializer(data=request.query_params)

@@ -232,6 +232,9 @@ class _Session:
             max_retries=0,  # retries are the Celery task's job (bounded, with backoff)
         )
         self.mode = 0
+        # Newer OpenAI models refuse max_tokens ("use max_completion_tokens"); older servers
+        # (llama.cpp, vLLM, Ollama) may not know max_completion_tokens. Start with the old name.
+        self.length_param = "max_tokens"
         self.requests = 0
 
     def ask(self, system: str, user: str) -> dict:
@@ -240,6 +243,9 @@ class _Session:
             try:
                 content = self._complete(system, user, mode)
             except self.openai.BadRequestError as exc:
+                if self.length_param == "max_tokens" and "max_completion_tokens" in str(exc):
+                    self.length_param = "max_completion_tokens"
+                    continue
                 if self.mode + 1 < len(self.MODES):
                     logger.info(
                         "summary LLM rejected response_format=%s (%s); trying the next", mode, exc.status_code
@@ -267,7 +273,7 @@ class _Session:
                 model=self.config.model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 temperature=0,
-                max_tokens=self.config.max_output_tokens,
+                **{self.length_param: self.config.max_output_tokens},
                 **kwargs,
             )
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:

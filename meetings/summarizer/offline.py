@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -240,7 +240,21 @@ def _sumy_parts():
             powered = np.where(np.arange(len(sigma)) < dimensions, sigma**2, 0.0)
             return list(np.sqrt(powered @ (v_matrix**2)))
 
-    stemmer, stop_words = Stemmer("english"), get_stop_words("english")
+        def rank_columns(self, matrix) -> list[float]:
+            """sumy's LSA rank of every sentence (column) of the weighted term matrix.
+
+            With ``REDUCTION_RATIO`` 1 (sumy's default) every singular value is kept, and
+            ``sum_i sigma_i^2 v_ij^2`` is the squared norm of column j: the same numbers without
+            the SVD (its cost grows with words x sentences; 0.4 s for a 1-hour meeting).
+            """
+            if self.REDUCTION_RATIO >= 1 and min(matrix.shape) >= self.MIN_DIMENSIONS:
+                return list(np.linalg.norm(matrix, axis=0))
+            _u, sigma, v = np.linalg.svd(matrix, full_matrices=False)
+            return self._compute_ranks(sigma, v)
+
+    # Snowball stemming is the hot spot; the same words come back all meeting long.
+    stemmer = lru_cache(maxsize=65536)(Stemmer("english"))
+    stop_words = get_stop_words("english")
     summarizer = FastLsaSummarizer(stemmer)
     summarizer.stop_words = stop_words
     luhn = LuhnSummarizer(stemmer)
@@ -263,23 +277,19 @@ def _rank(sentences: list[_Sentence]) -> dict[int, float]:
     tokenizer = text.WordTokenizer()
     units = [Sentence(s.clean, tokenizer) for s in candidates]
     document = ObjectDocumentModel([Paragraph(units)])
-    try:
-        dictionary = summarizer._create_dictionary(document)
-        if not dictionary:
-            return {s.index: 0.0 for s in candidates}
-        matrix = summarizer._create_matrix(document, dictionary)
-        matrix = summarizer._compute_term_frequency(matrix)
-        _u, sigma, v = np.linalg.svd(matrix, full_matrices=False)
-        ranks = summarizer._compute_ranks(sigma, v)
-    except np.linalg.LinAlgError:
-        ranks = [float(s.n_words) for s in candidates]
+    dictionary = summarizer._create_dictionary(document)
+    if not dictionary:
+        return {s.index: 0.0 for s in candidates}
+    matrix = summarizer._compute_term_frequency(summarizer._create_matrix(document, dictionary))
+    ranks = summarizer.rank_columns(matrix)
     significant = frozenset(luhn._get_significant_words(document.words))
     lsa = np.asarray(ranks, dtype=float)
     lsa /= lsa.max() or 1.0
     ratings = np.asarray([luhn.rate_sentence(unit, significant) for unit in units], dtype=float)
     ratings /= ratings.max() or 1.0
     combined = (1 - LUHN_WEIGHT) * lsa + LUHN_WEIGHT * ratings
-    return {s.index: float(score) for s, score in zip(candidates, combined, strict=True)}
+    # Rounded: float noise must not reorder equal scores (ties go to the earlier sentence).
+    return {s.index: round(float(score), 6) for s, score in zip(candidates, combined, strict=True)}
 
 
 def _content_stems(sentence: str) -> frozenset[str]:

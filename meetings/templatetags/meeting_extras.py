@@ -78,12 +78,12 @@ def include_optional(context, template_name: str, placeholder_id: str = "") -> s
 
 @register.filter
 def event_actor(event) -> str:
-    """Who an event is about: the participant's name, else the name in the event's details."""
+    """Who an event is about: the participant's name, else the name in the event's details, else ""."""
     participant = getattr(event, "participant", None)
     if participant is not None and participant.display_name:
         return participant.display_name
     details = getattr(event, "details", None) or {}
-    return str(details.get("user_name") or "Someone") if isinstance(details, dict) else "Someone"
+    return str(details.get("user_name") or "") if isinstance(details, dict) else ""
 
 
 @register.simple_tag

@@ -58,6 +58,7 @@ from streams.rtms.errors import (
 from streams.rtms.events import (
     AudioDropped,
     AudioFrame,
+    ChatEvent,
     Connected,
     Interrupted,
     MediaConnectionInterrupted,
@@ -65,6 +66,7 @@ from streams.rtms.events import (
     SessionStateChanged,
     StreamEnded,
     StreamStateChanged,
+    TranscriptEvent,
 )
 from streams.rtms.protocol import DataOption, MsgType, SessionState, StatusCode, StopReason, StreamState
 from streams.rtms.signing import handshake_signature
@@ -183,6 +185,7 @@ class ClientStats:
     audio_bytes_dropped: dict[str, int] = field(default_factory=dict)
     keepalives_answered: dict[str, int] = field(default_factory=dict)
     frames_skipped: dict[str, int] = field(default_factory=dict)
+    duplicates_skipped: dict[str, int] = field(default_factory=dict)  # "audio"/"transcript"/"chat"
     connects: int = 0  # successful handshakes (+ READY_ACK), first one included
     reconnects: int = 0  # successful re-handshakes: full + media-only
     full_reconnects: int = 0
@@ -300,6 +303,7 @@ class _Socket:
         self.last_frame_at = time.monotonic()
         self.reader: asyncio.Task[None] | None = None
         self.media_params: dict[str, Any] = {}
+        self.replay_guard = False  # opened after a connection existed: replayed media is dropped
 
     @property
     def scope(self) -> str:
@@ -351,6 +355,9 @@ class RTMSClient:
         self._close_resp: tuple[int, str] | None = None
         self._skipped_logged = 0
         self._final: StreamEnded | None = None
+        self._last_audio_ts: dict[str, int] = {}
+        self._recent_order: deque[tuple[str, str, int, str]] = deque(maxlen=1024)
+        self._recent_keys: set[tuple[str, str, int, str]] = set()
         self._end_delivered = False
 
     # --- public API ------------------------------------------------------------------------------
@@ -464,6 +471,8 @@ class RTMSClient:
         delay = cfg.reconnect_initial_delay
         last_error: Exception | None = None
         while True:
+            if self._end is not None:  # TERMINATED arrived during a handshake that then failed
+                return
             if self._close_request is not None:
                 self._end = _EndSignal(None, "closed by the client before a connection was up")
                 return
@@ -497,7 +506,10 @@ class RTMSClient:
             lost_at = lost_at if lost_at is not None else time.monotonic()
             elapsed = time.monotonic() - lost_at
             logger.warning("RTMS %s connect attempt failed: %s", cfg.rtms_stream_id, last_error)
-            if self._failover_urls is not None:
+            if self._end is not None:
+                return
+            if self._failover_urls is not None:  # new server: a fresh window, no backoff
+                lost_at, delay = time.monotonic(), cfg.reconnect_initial_delay
                 continue
             if elapsed + delay > cfg.reconnect_window:
                 self._finish(
@@ -701,6 +713,7 @@ class RTMSClient:
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException, ValueError) as exc:
             raise RTMSConnectionError(f"cannot open {scope} socket to {url}: {exc!r}", scope=scope) from exc
         sock = _Socket(name, url, ws, media)
+        sock.replay_guard = self.stats.connects > 0
         sock.reader = asyncio.get_running_loop().create_task(self._read(sock), name=f"rtms-reader-{name}")
         return sock
 
@@ -987,6 +1000,8 @@ class RTMSClient:
             self._skip(sock, exc, frame)
             return True
         for event in events:
+            if self._is_replay(sock, event):
+                continue
             self._observe(sock, event)
             if not sock.ready:
                 sock.staged.append(event)
@@ -995,6 +1010,30 @@ class RTMSClient:
             else:
                 await self._outbox.put_event(event, alive=self._alive)
         return True
+
+    def _is_replay(self, sock: _Socket, event: RTMSEvent) -> bool:
+        """Media Zoom sends again after a reconnect (its buffer of frames it could not confirm)
+        is dropped and counted: audio at or before the last timestamp delivered for that
+        ``user_id``, a transcript or chat message identical to a recent one. Only on sockets
+        opened by a reconnect; the first connection never drops anything."""
+        if isinstance(event, AudioFrame):
+            last = self._last_audio_ts.get(event.user_id)
+            if sock.replay_guard and last is not None and event.timestamp <= last:
+                ClientStats._bump(self.stats.duplicates_skipped, "audio")
+                return True
+            self._last_audio_ts[event.user_id] = max(event.timestamp, last or event.timestamp)
+            return False
+        if isinstance(event, (TranscriptEvent, ChatEvent)):
+            kind = "transcript" if isinstance(event, TranscriptEvent) else "chat"
+            key = (kind, event.user_id, event.timestamp, event.text)
+            if sock.replay_guard and key in self._recent_keys:
+                ClientStats._bump(self.stats.duplicates_skipped, kind)
+                return True
+            if len(self._recent_order) == self._recent_order.maxlen:
+                self._recent_keys.discard(self._recent_order[0])
+            self._recent_order.append(key)
+            self._recent_keys.add(key)
+        return False
 
     def _deliver_now(self, event: RTMSEvent) -> None:
         if isinstance(event, AudioFrame):

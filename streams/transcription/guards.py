@@ -4,7 +4,8 @@ Applied to every engine's output before anything is stored:
 
 * the window is not sent to the engine at all when it holds no speech (speech level below
   ``MIN_SPEECH_DBFS`` before gain normalization): Whisper invents "Thank you." for silence;
-* a segment is dropped when Whisper itself thinks it is not speech (``no_speech_prob`` above
+* a segment is dropped when it is one short phrase said three times or more ("Thank you, thank
+  you, thank you"), when Whisper itself thinks it is not speech (``no_speech_prob`` above
   0.6 with ``avg_logprob`` below -1, Whisper's own rule), when it is a degenerate repetition
   (``compression_ratio`` above 2.4), when its confidence is very low (``avg_logprob`` below
   -1.5), or when it has no letters or digits (empty, "...", "♪");
@@ -27,8 +28,22 @@ _WORDISH = re.compile(r"[A-Za-z0-9\u00c0-\uffff]")
 _STOCK = {"thank you", "thanks for watching", "thank you for watching", "you", "bye", "okay"}
 
 
+def is_repetition(text: str, *, times: int = 3) -> bool:
+    """True when the text is one short phrase (1-4 words) said ``times`` times or more in a row."""
+    words = re.sub(r"[^\w' ]", " ", text.lower()).split()
+    for size in range(1, 5):
+        if len(words) < size * times or len(words) % size:
+            continue
+        phrase = words[:size]
+        if all(words[i : i + size] == phrase for i in range(0, len(words), size)):
+            return True
+    return False
+
+
 def segment_is_hallucination(segment: Segment) -> bool:
     if not _WORDISH.search(segment.text):
+        return True
+    if is_repetition(segment.text):
         return True
     if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOGPROB_WITH_NO_SPEECH:
         return True

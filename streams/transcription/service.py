@@ -40,6 +40,7 @@ from streams.audio import (
     AudioFormatError,
     clipping_ratio,
     cut_windows,
+    frame_dbfs,
     normalize_gain,
     read_pcm_range,
     read_wav,
@@ -55,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 W = AudioWindow.Status
 CLIPPING_WARN_RATIO = 0.01
-MIN_OWN_SPEECH_MS = 300
+MIN_OWN_SPEECH_MS = 500
 
 
 def live_source_key(recording_id: int, byte_offset: int) -> str:
@@ -163,8 +164,11 @@ def transcribe_samples(
     text = join_text(segments)
     if not text:
         return None
-    first = min(int(segments[0].start_s * 1000), duration_ms)
-    last = min(int(segments[-1].end_s * 1000), duration_ms)
+    # Whisper's first timestamp is often 0.00 after leading silence: bound the times by where
+    # the (normalized) audio actually has speech.
+    voiced_lo, voiced_hi = _voiced_span_ms(gain.samples)
+    first = min(max(int(segments[0].start_s * 1000), voiced_lo - 100), duration_ms)
+    last = min(int(segments[-1].end_s * 1000), voiced_hi + 200, duration_ms)
     return WindowText(
         text=text,
         start_ms=start_ms + first,
@@ -196,6 +200,17 @@ def _sibling_audio(recording: AudioRecording, *, start_ms: int, samples: int) ->
             continue
         out.append(np.concatenate([np.zeros(skip, dtype=np.float32), audio]) if skip else audio)
     return out
+
+
+def _voiced_span_ms(samples: np.ndarray) -> tuple[int, int]:
+    """First and last 20 ms frame within 30 dB of the loudest frame, in ms (0, duration if none)."""
+    levels = frame_dbfs(samples)
+    if levels.size == 0:
+        return 0, samples.size // 16
+    voiced = np.flatnonzero(levels > max(levels.max() - 30.0, MIN_SPEECH_DBFS))
+    if voiced.size == 0:
+        return 0, samples.size // 16
+    return int(voiced[0]) * 20, int(voiced[-1] + 1) * 20
 
 
 def _finish(window: AudioWindow, status: str, error: str = "") -> None:

@@ -210,3 +210,25 @@ def test_export_default_is_markdown_and_source_selects_the_transcript(api, recor
     whisper = api.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=json&source=whisper").json()
     assert [s["text"] for s in whisper["transcript"]] == ["hi"]
     assert api.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=docx").status_code == 404
+
+
+@pytest.mark.django_db
+def test_export_errors_are_json_whatever_the_format(api, other_user):
+    theirs = MeetingFactory(owner=other_user)
+    response = api.get(f"/api/meetings/{theirs.public_id}/export/?format=vtt")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "No such meeting"}
+    bad = api.get(f"/api/meetings/{theirs.public_id}/export/?format=srt&source=otter")
+    assert bad.status_code == 404  # access is checked before input
+
+
+@pytest.mark.django_db
+def test_meeting_page_links_every_export_and_the_session_can_download(client, user, recorded_meeting):
+    client.force_login(user)
+    html = client.get(recorded_meeting.get_absolute_url()).content.decode()
+    for fmt in exports.EXPORT_FORMATS:
+        assert f'href="/api/meetings/{recorded_meeting.public_id}/export/?format={fmt}"' in html
+    download = client.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=vtt")
+    assert download.status_code == 200
+    assert download.content.startswith(b"WEBVTT")

@@ -52,7 +52,9 @@ def test_finds_transcript_chat_summary_and_topic_of_visible_meetings_only(user, 
     assert transcript.url == f"{page}?before=61000.{corpus['segment'].pk + 1}#segment-{corpus['segment'].pk}"
     assert next(hit for hit in hits if hit.kind == "chat").url == f"{page}#chat-{corpus['chat'].pk}"
     assert "<mark>" in transcript.snippet
-    assert "&lt;today&gt;" in transcript.snippet  # user text escaped
+    assert "<today>" not in transcript.snippet  # user text escaped (PostgreSQL's headline drops tags)
+    if connection.vendor == "sqlite":
+        assert "&lt;today&gt;" in transcript.snippet
 
 
 @pytest.mark.django_db

@@ -166,13 +166,10 @@ def scaled(tmp_path, transactional_db):
 
 
 def emulator(**overrides) -> Emulator:
+    config = {"keepalive_interval": 1.0, **overrides}
     return Emulator(
         EmulatorConfig(
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            webhook_secret=WEBHOOK_SECRET,
-            keepalive_interval=1.0,
-            **overrides,
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, webhook_secret=WEBHOOK_SECRET, **config
         )
     )
 
@@ -180,7 +177,19 @@ def emulator(**overrides) -> Emulator:
 # --- reading back what was stored -----------------------------------------------------------------
 
 
-@sync_to_async
+def db(fn):
+    """Run an ORM read in a thread and close that thread's connection (no lingering sessions)."""
+
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+@db
 def stream_row(rtms_stream_id: str) -> Stream | None:
     return Stream.objects.filter(rtms_stream_id=rtms_stream_id).select_related("meeting").first()
 
@@ -211,7 +220,7 @@ async def play(emu: Emulator, product: Product, *, faults=(), speed: float = SPE
     return record, stream
 
 
-@sync_to_async
+@db
 def stored(meeting_id: int) -> dict:
     return {
         "segments": [
@@ -322,6 +331,12 @@ FAULTS = {
     "junk": ["junk@8", "junk@33:socket=signaling"],
     "keepalive_storm": ["keepalive_storm@10"],
     "pause_resume": ["pause@20", "resume@28"],
+    "binary_frames": [],  # every server message in a binary frame (EmulatorConfig below)
+    "idle_keepalives": [],  # keep-alives only when idle, every 0.5 s
+}
+CONFIG = {
+    "binary_frames": {"binary_frames": True},
+    "idle_keepalives": {"keepalive_idle_only": True, "keepalive_interval": 0.5},
 }
 EXPECT_GAP = {"media_abort", "media_close", "signaling_abort", "signaling_close", "failover"}
 
@@ -329,9 +344,10 @@ EXPECT_GAP = {"media_abort", "media_close", "signaling_abort", "signaling_close"
 @pytest.mark.faults
 @pytest.mark.parametrize("name", sorted(FAULTS))
 async def test_faults_lose_and_duplicate_nothing(embedded, name):
-    async with emulator() as emu:
+    async with emulator(**CONFIG.get(name, {})) as emu:
         record, stream = await play(emu, embedded, faults=FAULTS[name])
     assert record.verdict(), record.verdict()
+    assert emu.rejected_handshakes == []  # never a second connection for the stream
     data = await assert_stored_equals_sent(record, stream, embedded)
     recorded_gaps = gaps(data)
     if name in EXPECT_GAP:
@@ -424,6 +440,7 @@ async def test_sigterm_hands_over_without_waiting_for_the_lease(scaled):
     stream = await wait_ended(sid, scaled)
     assert handover < 3.0 + 1.0, f"handover took {handover:.1f}s (lease is 3 s)"
     assert record.verdict(), record.verdict()
+    assert emu.rejected_handshakes == []  # the old connection was closed before the new one
     data = await assert_stored_equals_sent(record, stream, scaled)
     handovers = [g for g in gaps(data) if "handover" in g["reason"]]
     assert len(handovers) == 1

@@ -15,6 +15,7 @@ from streams.models import Stream
 from tests.factories import MeetingFactory, StreamFactory
 
 S = Stream.State
+pytestmark = pytest.mark.backends  # leases are about the database's atomic UPDATEs: run on both
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from meetings import services
 from meetings.models import Meeting, TranscriptSegment
@@ -112,7 +112,7 @@ def test_polling_while_services_write_concurrently_sees_every_revision_once():
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection
             done.set()
 
     thread = threading.Thread(target=writer, daemon=True)

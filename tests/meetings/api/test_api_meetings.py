@@ -233,3 +233,17 @@ def test_retranscribe_task_is_registered_by_the_streams_app():
     if lifecycle.RETRANSCRIBE_TASK not in app.tasks:
         pytest.skip("streams.tasks.recording_retranscribe is not written yet (Whisper helper)")
     assert app.tasks[lifecycle.RETRANSCRIBE_TASK].name == lifecycle.RETRANSCRIBE_TASK
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_pages_are_served_without_a_cdn(client):
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/meetings/{public_id}/transcript/" in paths
+    assert "Token" in str(schema.json()["components"]["securitySchemes"])
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn.jsdelivr" not in html

@@ -75,29 +75,58 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"{url} did not answer within {timeout} s: {last}")
 
 
+class DaphneServer:
+    """``rtms_assistant.asgi:application`` under Daphne on 127.0.0.1:``port``; restartable on the
+    same port (the browser's WebSocket then sees an abnormal close and reconnects)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "rtms_assistant.asgi:application",
+                ],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_http(f"{self.base}/healthz")
+        return self.base
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
 @contextlib.contextmanager
 def daphne(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """Serve ``rtms_assistant.asgi:application`` on a free port; yields the base URL."""
-    port = free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "rtms_assistant.asgi:application"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_http(f"{base}/healthz")
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    """Serve the app on a free port for the duration of the block; yields the base URL."""
+    server = DaphneServer(env, log_path)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:

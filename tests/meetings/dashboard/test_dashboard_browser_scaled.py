@@ -18,10 +18,10 @@ import pytest
 from tests.meetings.dashboard.browser_support import (
     CHROMIUM_ARGS,
     PASSWORD,
+    DaphneServer,
     base_env,
     chromium_or_skip,
     cleanup_dir,
-    daphne,
     django_shell,
     manage,
     screenshot_path,
@@ -32,8 +32,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.scaled, pytest.mark.slow]
 SETUP = f"""
 from django.contrib.auth import get_user_model
 from meetings import services
+from meetings.models import ZoomIdentity
 User = get_user_model()
 owner = User.objects.create_user("olivia", password={PASSWORD!r})
+ZoomIdentity.objects.create(user=owner, zoom_user_id="zoom-olivia")
 User.objects.create_user("mallory", password={PASSWORD!r})
 meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/scaled==", topic="Quarterly planning")
 meeting.owner = owner
@@ -65,13 +67,27 @@ services.transcript_segment_record(meeting=meeting, source="whisper", source_key
 services.chat_message_record(meeting=meeting, source_key="c2", text="thanks!", sent_at=now + dt.timedelta(seconds=2), participant=ada)
 """
 
-NEW_MEETING = f"""
-from django.contrib.auth import get_user_model
+NEW_MEETING = """
 from meetings import services
-meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/second==", topic="Standup")
-meeting.owner = get_user_model().objects.get(username="olivia")
-meeting.save()
+meeting, _ = services.meeting_get_or_create(
+    product="meeting", zoom_uuid="browser/second==", topic="Standup", host_user_id="zoom-olivia"
+)
 services.participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada Lovelace")
+"""
+
+# Written while the web server is down (the pushes reach nobody): the page must catch up.
+WHILE_DOWN = """
+from django.utils import timezone
+from meetings import services
+from meetings.models import Meeting, Participant
+meeting = Meeting.objects.get(public_id="{public_id}")
+ada = Participant.objects.get(meeting=meeting, display_name="Ada Lovelace")
+services.transcript_segment_record(meeting=meeting, source="zoom", source_key="z3", text="Written while you were away.",
+                                   start_ms=17000, end_ms=19000, participant=ada)
+services.transcript_segment_record(meeting=meeting, source="zoom", source_key="z1", text="The numbers are in the shared sheet, tab two.",
+                                   start_ms=5000, end_ms=8000)
+services.chat_message_record(meeting=meeting, source_key="c3", text="missed chat", sent_at=timezone.now(), participant=ada)
+services.gap_close(meeting=meeting, source_key="gap-1", ended_at=timezone.now())
 """
 
 INTERRUPT = """
@@ -126,7 +142,9 @@ def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
 
     executable = chromium_or_skip()
     env, public_id, data_dir = scaled_deployment
-    with daphne(env, data_dir / "daphne.log") as base, sync_playwright() as pw:
+    server = DaphneServer(env, data_dir / "daphne.log")
+    base = server.start()
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 900})
@@ -158,14 +176,52 @@ def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
             )
             expect(page.locator("#transcript .segment.partial")).to_have_count(0)
             expect(page.locator("#transcript .segment.source-whisper")).to_have_count(1)
-            expect(page.locator("#chat .chat-message .text")).to_have_text(["Link: sheet <b>v2</b>", "thanks!"])
+            expect(page.locator("#chat .chat-message .text")).to_have_text(
+                ["Link: sheet <b>v2</b>", "thanks!"]
+            )
             expect(page.locator("#participants .participant.speaking .name")).to_have_text(["Ada Lovelace"])
             expect(page.locator("#talk-time .talk-row")).to_have_count(2)
             expect(page.locator("#stream-health")).to_have_attribute("data-state", "connected")
 
             django_shell(env, INTERRUPT.format(public_id=public_id))
-            expect(page.locator("#stream-health")).to_have_attribute("data-state", "interrupted", timeout=10_000)
+            expect(page.locator("#stream-health")).to_have_attribute(
+                "data-state", "interrupted", timeout=10_000
+            )
             expect(page.locator("#stream-health")).to_contain_text("media connection interrupted")
+
+            # The web server restarts; meanwhile the meeting goes on. The browser reconnects by
+            # itself and catches up from the last change it holds: no gap, no duplicate.
+            server.stop()
+            expect(page.locator("#meeting-live")).to_have_attribute("data-ws", "closed", timeout=10_000)
+            django_shell(env, WHILE_DOWN.format(public_id=public_id))
+            server.start()
+            expect(page.locator("#transcript .segment .text")).to_have_text(
+                [
+                    "Good morning, let's start with the budget.",
+                    "The numbers are in the shared sheet, tab two.",
+                    "Great, we agreed to ship on Friday.",
+                    "And Bob takes the release notes.",
+                    "Written while you were away.",
+                ],
+                timeout=30_000,
+            )
+            expect(page.locator("#chat .chat-message .text")).to_have_text(
+                ["Link: sheet <b>v2</b>", "thanks!", "missed chat"]
+            )
+            expect(page.locator("#stream-health")).to_have_attribute("data-state", "connected")
+            ids = page.eval_on_selector_all(
+                "#transcript .segment, #chat .chat-message", "els => els.map(e => e.id)"
+            )
+            assert len(ids) == len(set(ids)) == 8
+            last_seq = page.locator("#meeting-live").get_attribute("data-last-seq")
+            assert (
+                last_seq
+                == django_shell(
+                    env,
+                    f'from meetings.models import Meeting; print(Meeting.objects.get(public_id="{public_id}").last_seq)',
+                ).strip()
+            )
+
             path = screenshot_path("dashboard-scaled")
             page.screenshot(path=str(path), full_page=True)
             print(f"screenshot: {path}")
@@ -190,8 +246,9 @@ def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
             static_page = static.new_page()
             login(static_page, base, "olivia")
             static_page.goto(f"{base}/meetings/{public_id}/")
-            expect(static_page.locator("#transcript .segment")).to_have_count(4)
-            expect(static_page.locator("#stream-health")).to_have_attribute("data-state", "interrupted")
+            expect(static_page.locator("#transcript .segment")).to_have_count(5)
+            expect(static_page.locator("#stream-health")).to_have_attribute("data-state", "connected")
             static.close()
         finally:
             browser.close()
+            server.stop()

@@ -49,7 +49,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(entry["sleep"])
         status = entry.get("status", 200)
         if status != 200:
-            self._send(status, {"error": {"message": entry.get("message", "stub error"), "type": "invalid_request_error"}})
+            self._send(
+                status,
+                {"error": {"message": entry.get("message", "stub error"), "type": "invalid_request_error"}},
+            )
             return
         self._send(200, completion(entry["content"], model=body.get("model", "stub-model")))
 

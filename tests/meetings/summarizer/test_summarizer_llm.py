@@ -92,8 +92,30 @@ def test_both_formats_rejected_falls_back_to_the_prompt(openai_server, planning_
     assert result.action_items
 
 
+def test_max_tokens_rejection_switches_to_max_completion_tokens(openai_server, planning_utterances):
+    openai_server.script = [
+        {
+            "status": 400,
+            "message": "Unsupported parameter: 'max_tokens'. Use 'max_completion_tokens' instead.",
+        },
+        {"content": json.dumps(ANSWER)},
+    ]
+
+    result = run(openai_server, planning_utterances)
+
+    assert "max_tokens" in openai_server.requests[0]
+    assert "max_completion_tokens" in openai_server.requests[1]
+    assert "max_tokens" not in openai_server.requests[1]
+    assert openai_server.modes() == ["json_schema", "json_schema"]
+    assert result.decisions
+
+
 def test_fenced_json_after_a_think_block_is_parsed(openai_server, planning_utterances):
-    answer = "<think>The user wants {json}. Let me think.</think>\nHere it is:\n```json\n" + json.dumps(ANSWER) + "\n```"
+    answer = (
+        "<think>The user wants {json}. Let me think.</think>\nHere it is:\n```json\n"
+        + json.dumps(ANSWER)
+        + "\n```"
+    )
     openai_server.script = [{"content": answer}]
 
     result = run(openai_server, planning_utterances)
@@ -104,7 +126,7 @@ def test_fenced_json_after_a_think_block_is_parsed(openai_server, planning_utter
 def test_invalid_json_is_an_llm_error(openai_server, planning_utterances):
     openai_server.script = [{"content": '{"overview": "cut off'}]
 
-    with pytest.raises(llm.LLMError, match="no JSON object|not valid JSON"):
+    with pytest.raises(llm.LLMError, match=r"no JSON object|not valid JSON"):
         run(openai_server, planning_utterances)
 
 
@@ -148,7 +170,8 @@ def test_long_transcript_is_mapped_and_reduced(openai_server, planning_utterance
     transcripts = [r["messages"][1]["content"] for r in openai_server.requests]
     parts = [t for t in transcripts if t.startswith("Transcript:")]
     merges = [r for r in openai_server.requests if "Merge them" in r["messages"][0]["content"]]
-    assert len(parts) >= 2 and merges
+    assert len(parts) >= 2
+    assert merges
     assert all(len(t) <= 1200 + len("Transcript:\n") for t in parts)
     assert "map-reduce" in result.note
     assert result.decisions
@@ -163,7 +186,11 @@ def test_unreachable_server_is_transient(planning_utterances):
 
 @pytest.mark.parametrize(
     "content",
-    ['```\n{"overview": "x"}\n```', '<think>\nhmm\n</think>{"overview": "x"}', 'Sure! {"overview": "x"} Hope it helps.'],
+    [
+        '```\n{"overview": "x"}\n```',
+        '<think>\nhmm\n</think>{"overview": "x"}',
+        'Sure! {"overview": "x"} Hope it helps.',
+    ],
 )
 def test_lenient_parsing(content):
     assert llm.parse_json_answer(content) == {"overview": "x"}

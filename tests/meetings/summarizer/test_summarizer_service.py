@@ -16,6 +16,8 @@ from meetings.summaries import summary_request
 from meetings.summarizer import service
 from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory, UserFactory
 
+pytestmark = pytest.mark.backends  # the claim (conditional UPDATE) and the transaction also run on PostgreSQL
+
 STARTED = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)  # a Friday
 NAMES = {"A": "Alice", "B": "Bob"}
 
@@ -45,6 +47,14 @@ def planning_meeting(db, user, planning_turns):
     return meeting
 
 
+@pytest.fixture
+def eager_retries(monkeypatch):
+    """Let Celery's eager mode run retries in place (with eager_propagates the Retry escapes)."""
+    from meetings.tasks import summary_generate as summary_generate_task
+
+    monkeypatch.setitem(summary_generate_task.app.conf, "task_eager_propagates", False)
+
+
 def segment_pk(meeting: Meeting, text_start: str) -> int:
     return meeting.segments.get(text__startswith=text_start).pk
 
@@ -66,14 +76,16 @@ def test_meeting_end_summarizes_with_grounded_action_items(
     summary = Summary.objects.get(meeting=planning_meeting)
     assert (summary.kind, summary.status, summary.backend) == ("final", "ready", "offline")
     assert summary.model == "sumy-lsa+luhn"
-    assert summary.duration_ms is not None and summary.completed_at is not None
+    assert summary.duration_ms is not None
+    assert summary.completed_at is not None
     decision_texts = [d["text"] for d in summary.decisions]
     assert "Let's approve that." in decision_texts
     approve = summary.decisions[decision_texts.index("Let's approve that.")]
     assert approve["segment_ids"] == [segment_pk(planning_meeting, "Then let's approve")]
     items = {item.text: item for item in ActionItem.objects.filter(summary=summary).select_related("owner")}
     patch = items["I will write the patch today."]
-    assert patch.owner.display_name == "Bob" and patch.due_date == dt.date(2026, 11, 20)
+    assert patch.owner.display_name == "Bob"
+    assert patch.due_date == dt.date(2026, 11, 20)
     assert patch.source_segment_id == segment_pk(planning_meeting, "Yes, I think so")
     assert patch.source_segment.text.find("write the patch today") > 0  # grounded in its segment
     estimate = items["Please send me the updated estimate by Wednesday."]
@@ -81,8 +93,10 @@ def test_meeting_end_summarizes_with_grounded_action_items(
     maria = items["Ask Maria to review it tomorrow morning."]
     assert (maria.owner, maria.owner_name, maria.due_date) == (None, "Maria", dt.date(2026, 11, 21))
     summary_html = [html for _pk, html in pushed if 'id="summary"' in html]
-    assert "Summarizing" in summary_html[0]
-    assert "Action items" in summary_html[-1] and f'href="#segment-{patch.source_segment_id}"' in summary_html[-1]
+    assert summary_html
+    assert 'hx-swap-oob="true"' in summary_html[-1]
+    assert "Action items" in summary_html[-1]
+    assert f'href="#segment-{patch.source_segment_id}"' in summary_html[-1]
 
 
 @pytest.mark.django_db
@@ -126,7 +140,8 @@ def test_too_little_transcript_is_insufficient(meeting, texts, pushed, django_ca
     summary.refresh_from_db()
     assert summary.status == "insufficient"
     assert "Not enough to summarize" in summary.note
-    assert not summary.overview and not summary.action_items.exists()
+    assert not summary.overview
+    assert not summary.action_items.exists()
     assert "Not enough to summarize" in pushed[-1][1]
 
 
@@ -152,7 +167,9 @@ def test_llm_summary_is_stored_with_backend_and_model(
     answer = {
         "overview": "Release planning.",
         "key_points": [],
-        "decisions": [{"text": "Budget approved.", "segment_ids": [segment_pk(planning_meeting, "Then let's")]}],
+        "decisions": [
+            {"text": "Budget approved.", "segment_ids": [segment_pk(planning_meeting, "Then let's")]}
+        ],
         "action_items": [
             {
                 "text": "Write the patch.",
@@ -169,7 +186,12 @@ def test_llm_summary_is_stored_with_backend_and_model(
         summary = summary_request(meeting=planning_meeting)
 
     summary.refresh_from_db()
-    assert (summary.status, summary.backend, summary.model, summary.note) == ("ready", "openai", "stub-model", "")
+    assert (summary.status, summary.backend, summary.model, summary.note) == (
+        "ready",
+        "openai",
+        "stub-model",
+        "",
+    )
     item = summary.action_items.get()
     assert (item.owner.display_name, item.due_date) == ("Bob", dt.date(2026, 11, 20))
 
@@ -194,7 +216,7 @@ def test_invalid_llm_answer_falls_back_to_offline_and_says_so(
 
 @pytest.mark.django_db
 def test_transient_llm_errors_are_retried_then_fall_back(
-    planning_meeting, settings, openai_server, django_capture_on_commit_callbacks
+    eager_retries, planning_meeting, settings, openai_server, django_capture_on_commit_callbacks
 ):
     openai_settings(settings, openai_server)
     openai_server.script = [{"status": 500}]
@@ -210,12 +232,16 @@ def test_transient_llm_errors_are_retried_then_fall_back(
 
 @pytest.mark.django_db
 def test_a_transient_error_then_success_stores_the_llm_summary(
-    planning_meeting, settings, openai_server, django_capture_on_commit_callbacks
+    eager_retries, planning_meeting, settings, openai_server, django_capture_on_commit_callbacks
 ):
     openai_settings(settings, openai_server)
     openai_server.script = [
         {"status": 503},
-        {"content": json.dumps({"overview": "Planning.", "key_points": [], "decisions": [], "action_items": [], "topics": []})},
+        {
+            "content": json.dumps(
+                {"overview": "Planning.", "key_points": [], "decisions": [], "action_items": [], "topics": []}
+            )
+        },
     ]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -241,7 +267,9 @@ def test_transient_error_releases_the_claim_for_the_retry(planning_meeting, sett
 
 @pytest.mark.django_db
 def test_regenerate_resets_a_ready_summary(planning_meeting, django_capture_on_commit_callbacks):
-    Meeting.objects.filter(pk=planning_meeting.pk).update(status=Meeting.Status.ENDED, ended_at=timezone.now())
+    Meeting.objects.filter(pk=planning_meeting.pk).update(
+        status=Meeting.Status.ENDED, ended_at=timezone.now()
+    )
     planning_meeting.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         first = service.summary_regenerate(meeting=planning_meeting)
@@ -252,7 +280,9 @@ def test_regenerate_resets_a_ready_summary(planning_meeting, django_capture_on_c
         again = service.summary_regenerate(meeting=planning_meeting)
 
     again.refresh_from_db()
-    assert again.pk == first.pk and again.status == "ready" and again.completed_at > first.completed_at
+    assert again.pk == first.pk
+    assert again.status == "ready"
+    assert again.completed_at > first.completed_at
     assert again.action_items.count() == first.action_items.count()  # replaced, not duplicated
 
 
@@ -265,7 +295,8 @@ def test_summarize_button_for_htmx(client, user, planning_meeting, django_captur
         response = client.post(url, headers={"HX-Request": "true"})
 
     assert response.status_code == 200
-    assert 'id="summary"' in response.content.decode() and "Summarizing" in response.content.decode()
+    assert 'id="summary"' in response.content.decode()
+    assert "Summarizing" in response.content.decode()
     assert callbacks  # the task is enqueued on commit
     summary = Summary.objects.get(meeting=planning_meeting)
     assert summary.kind == "running"  # the meeting is still live
@@ -278,7 +309,8 @@ def test_summarize_button_without_htmx_redirects(client, user, planning_meeting)
 
     response = client.post(url)
 
-    assert response.status_code == 302 and response["Location"].endswith("#summary")
+    assert response.status_code == 302
+    assert response["Location"].endswith("#summary")
 
 
 @pytest.mark.django_db
@@ -319,15 +351,20 @@ def test_admin_action_regenerates(client, planning_meeting, django_capture_on_co
 
 
 @pytest.mark.django_db
-def test_running_summary_is_requested_every_interval(settings, planning_meeting, django_capture_on_commit_callbacks):
+def test_running_summary_is_requested_every_interval(
+    settings, planning_meeting, django_capture_on_commit_callbacks
+):
     settings.SUMMARY_RUNNING_INTERVAL_MINUTES = 5
     Meeting.objects.filter(pk=planning_meeting.pk).update(last_seq=12)
     now = STARTED + dt.timedelta(minutes=3)
     assert service.summary_running_request_if_due(meeting=planning_meeting, now=now) is None  # too early
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = service.summary_running_request_if_due(meeting=planning_meeting, now=STARTED + dt.timedelta(minutes=6))
-    assert first.kind == "running" and first.transcript_revision == 12
+        first = service.summary_running_request_if_due(
+            meeting=planning_meeting, now=STARTED + dt.timedelta(minutes=6)
+        )
+    assert first.kind == "running"
+    assert first.transcript_revision == 12
     Summary.objects.filter(pk=first.pk).update(created_at=STARTED + dt.timedelta(minutes=6))
 
     later = STARTED + dt.timedelta(minutes=20)
@@ -340,3 +377,38 @@ def test_running_summary_is_requested_every_interval(settings, planning_meeting,
 
     settings.SUMMARY_RUNNING_INTERVAL_MINUTES = 0
     assert service.summary_running_request_if_due(meeting=planning_meeting, now=later) is None
+
+
+def test_task_retries_only_transient_errors_a_bounded_number_of_times():
+    from django.db import OperationalError
+
+    from meetings.tasks import summary_generate as summary_generate_task
+
+    assert set(summary_generate_task.autoretry_for) == {service.TransientSummaryError, OperationalError}
+    assert summary_generate_task.max_retries == 3
+    assert summary_generate_task.retry_backoff
+    assert summary_generate_task.retry_jitter
+    assert summary_generate_task.acks_late
+    assert (
+        summary_generate_task.soft_time_limit
+        < summary_generate_task.time_limit
+        < service.RUNNING_STALE_SECONDS
+    )
+
+
+def test_meeting_page_shows_the_summary_with_segment_links(
+    client, user, planning_meeting, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = summary_request(meeting=planning_meeting)
+    client.force_login(user)
+
+    page = client.get(planning_meeting.get_absolute_url()).content.decode()
+
+    assert 'id="summary"' in page
+    assert "Decisions" in page
+    assert "Action items" in page
+    item = summary.action_items.exclude(source_segment=None).first()
+    assert f'href="#segment-{item.source_segment_id}"' in page
+    assert f'id="segment-{item.source_segment_id}"' in page  # the anchor exists on the page
+    assert reverse("meetings:summarize", kwargs={"public_id": planning_meeting.public_id}) in page

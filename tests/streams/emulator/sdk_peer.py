@@ -35,7 +35,9 @@ def main() -> None:
     def on_join_confirm(reason):
         emit("join_confirm", reason=reason)
         if reason == 0:  # subscriptions made before join() are lost (no C handle yet): redo them here
-            client.subscribe_event([rtms.EVENT_ACTIVE_SPEAKER_CHANGE, rtms.EVENT_PARTICIPANT_JOIN, rtms.EVENT_PARTICIPANT_LEAVE])
+            client.subscribe_event(
+                [rtms.EVENT_ACTIVE_SPEAKER_CHANGE, rtms.EVENT_PARTICIPANT_JOIN, rtms.EVENT_PARTICIPANT_LEAVE]
+            )
 
     def on_leave(reason):
         emit("leave", reason=reason)
@@ -79,7 +81,9 @@ def main() -> None:
     client.on_session_update(on_session_update)
     if cfg.get("audio_params", "l16") == "l16":
         client.set_audio_params(
-            rtms.AudioParams(content_type=2, codec=1, sample_rate=1, channel=1, data_opt=2, duration=20, frame_size=320)
+            rtms.AudioParams(
+                content_type=2, codec=1, sample_rate=1, channel=1, data_opt=2, duration=20, frame_size=320
+            )
         )
     client.on_audio_data(on_audio)
     if cfg.get("transcript", True):

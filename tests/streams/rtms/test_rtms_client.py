@@ -491,3 +491,62 @@ async def test_configurable_id_key_and_buffer_data():
         assert hello["buffer_data"] is False
         await client.close(request_stream_close=False)
         await col.until_end()
+
+
+async def test_events_received_during_the_handshake_follow_connected():
+    async with FakeRTMS() as server:
+
+        async def on_message(path: str, msg: dict) -> None:
+            if msg.get("msg_type") == 5:  # right after msg 2, before any media handshake
+                await server.send("signaling", {"msg_type": 6, "event": {"event_type": 1, "timestamp": 42}})
+
+        server.on_message = on_message
+        client, col = await connected(server)
+        await col.wait_type(FirstPacketTimestamp)
+        assert col.events[:2] == [
+            Connected(reconnect=False, media=("audio", "transcript", "chat")),
+            FirstPacketTimestamp(42),
+        ]
+        await client.close(request_stream_close=False)
+        await col.until_end()
+
+
+async def test_media_connection_interrupted_reopens_a_silent_media_socket():
+    async with FakeRTMS() as server:
+        client, col = await connected(server, media_interrupt_grace=0.4)
+        await server.send("signaling", {"msg_type": 6, "event": {"event_type": 7, "timestamp": 1}})
+        for _ in range(8):  # transcript and chat stay alive; audio stays silent (half-open)
+            await asyncio.sleep(0.1)
+            for path in ("transcript", "chat"):
+                await server.send(path, {"msg_type": 12, "timestamp": 1, "sequence": 1})
+        await col.wait_type(Connected, 2)
+        assert [i.scope for i in col.of(Interrupted)] == ["media:audio"]
+        assert "MEDIA_CONNECTION_INTERRUPTED" in col.of(Interrupted)[0].reason
+        assert len(server.msgs("audio", 3)) == 2
+        assert len(server.msgs("transcript", 3)) == 1
+        await client.close(request_stream_close=False)
+        await col.until_end()
+
+
+async def test_media_replayed_after_a_reconnect_is_delivered_once():
+    async with FakeRTMS() as server:
+        client, col = await connected(server)
+        for i in range(5):
+            await server.send("audio", audio(1, i))
+        await server.send("transcript", transcript("once", ts=7))
+        await col.wait_for(lambda: len(col.of(AudioFrame)) == 5 and bool(col.of(TranscriptEvent)))
+        server.abort("audio")
+        server.abort("transcript")
+        await col.wait_for(lambda: len(col.of(Connected)) >= 2 and len(server.conns) == 4)
+        await server.wait_for(lambda: len(server.msgs("signaling", 7)) >= 2 and len(server.conns) == 4)
+        for i in range(2, 8):  # Zoom replays what it could not confirm, then goes on
+            await server.send("audio", audio(1, i))
+        await server.send("transcript", transcript("once", ts=7))
+        await server.send("transcript", transcript("twice", ts=8))
+        await col.wait_for(lambda: len(col.of(TranscriptEvent)) == 2)
+        await col.wait_for(lambda: len(col.of(AudioFrame)) == 8)
+        assert [f.timestamp - 1_700_000_000_000 for f in col.of(AudioFrame)] == [20 * i for i in range(8)]
+        assert [t.text for t in col.of(TranscriptEvent)] == ["once", "twice"]
+        assert client.stats.duplicates_skipped == {"audio": 3, "transcript": 1}
+        await client.close(request_stream_close=False)
+        await col.until_end()

@@ -1,0 +1,84 @@
+"""Both engines with the real tiny.en model; the converted openai-whisper checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from streams.transcription.convert import ConversionError, ctranslate2_to_state_dict, read_ctranslate2
+from streams.transcription.engines import EngineUnavailable, OpenAIWhisperEngine, shipped_model_path
+
+from .conftest import normalized, word_error_rate
+
+pytestmark = pytest.mark.slow
+
+
+def test_faster_whisper_transcribes_jfk(faster_engine, jfk):
+    samples, reference = jfk
+    segments = faster_engine.transcribe(samples, language="en", beam_size=5)
+    text = " ".join(s.text for s in segments)
+    assert word_error_rate(reference, text) == 0.0
+    assert segments[0].start_s < 1.0 < segments[-1].end_s <= 11.1
+    assert all(s.no_speech_prob < 0.5 for s in segments)
+
+
+def test_openai_whisper_transcribes_jfk_from_the_converted_checkpoint(openai_engine, jfk):
+    samples, reference = jfk
+    text = " ".join(s.text for s in openai_engine.transcribe(samples, language="en", beam_size=5))
+    assert word_error_rate(reference, text) == 0.0
+
+
+def test_converted_checkpoint_loads_strictly_and_matches_the_source(whisper_checkpoint):
+    import whisper
+
+    checkpoint = torch.load(whisper_checkpoint, map_location="cpu", weights_only=True)
+    assert checkpoint["dims"] == {
+        "n_mels": 80,
+        "n_audio_ctx": 1500,
+        "n_audio_state": 384,
+        "n_audio_head": 6,
+        "n_audio_layer": 4,
+        "n_vocab": 51864,
+        "n_text_ctx": 448,
+        "n_text_state": 384,
+        "n_text_head": 6,
+        "n_text_layer": 4,
+    }
+    model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
+    model.load_state_dict(checkpoint["model_state_dict"], strict=True)  # no missing/unexpected key
+    # Spot-check tensors against model.bin: q/k/v split of the fused attention, tied projection.
+    _, variables, _ = read_ctranslate2(shipped_model_path() / "model.bin")
+    fused = variables["encoder/layer_2/self_attention/linear_0/weight"]
+    state = checkpoint["model_state_dict"]
+    assert np.array_equal(state["encoder.blocks.2.attn.key.weight"].numpy(), fused[384:768])
+    assert np.array_equal(
+        state["decoder.blocks.1.cross_attn.value.weight"].numpy(),
+        variables["decoder/layer_1/attention/linear_1/weight"][384:],
+    )
+    assert len(checkpoint["alignment_heads"]) > 0
+
+
+def test_engines_agree_word_for_word_on_a_clip_with_greedy_decoding(faster_engine, openai_engine, speech_dir):
+    from streams.audio import read_wav
+
+    samples, _ = read_wav(speech_dir / "librispeech_2412-153948-0000.wav")
+    fw = " ".join(s.text for s in faster_engine.transcribe(samples, language="en", beam_size=1))
+    ow = " ".join(s.text for s in openai_engine.transcribe(samples, language="en", beam_size=1))
+    assert normalized(fw) == normalized(ow)
+    assert len(normalized(fw).split()) > 20
+
+
+def test_converter_refuses_something_that_is_not_a_whisper_model(tmp_path):
+    (tmp_path / "model.bin").write_bytes(b"\x06\x00\x00\x00" + b"\x05\x00Abcd\x00")
+    with pytest.raises(ConversionError):
+        ctranslate2_to_state_dict(tmp_path)
+
+
+def test_missing_checkpoint_says_which_command_makes_it(tmp_path):
+    with pytest.raises(EngineUnavailable, match="whisper_convert"):
+        OpenAIWhisperEngine(tmp_path / "nope.pt")
+
+
+def test_engines_return_nothing_for_no_samples(faster_engine):
+    assert faster_engine.transcribe(np.zeros(0, dtype=np.float32), language="en", beam_size=5) == []

@@ -1,0 +1,187 @@
+"""WindowCutter and LiveTranscriber on real audio (no model: pure numpy)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from streams.audio import BYTES_PER_MS, FRAME_BYTES, WindowCutter, float32_to_pcm16, frame_dbfs, read_wav
+from streams.live_transcription import LiveTranscriber
+
+
+def feed_all(cutter: WindowCutter, pcm: bytes, *, start_ms: int = 0, chunk: int = FRAME_BYTES):
+    windows = []
+    for offset in range(0, len(pcm), chunk):
+        windows += cutter.feed(
+            pcm[offset : offset + chunk], byte_offset=offset, start_ms=start_ms + offset // 32
+        )
+    return windows + cutter.flush()
+
+
+@pytest.fixture(scope="module")
+def tts_a(speech_dir):
+    samples, _ = read_wav(speech_dir / "tts_meeting" / "meeting_spkA.wav")
+    turns = json.loads((speech_dir / "tts_meeting" / "meeting.json").read_text())["turns"]
+    return samples, [t for t in turns if t["speaker"] == "A"]
+
+
+def test_windows_are_cut_at_pauses_and_cover_every_turn(tts_a):
+    samples, turns = tts_a
+    windows = feed_all(WindowCutter(), float32_to_pcm16(samples))
+    finals = [w for w in windows if w.is_final]
+    assert finals
+    for window in finals:
+        assert window.end_ms - window.start_ms <= 10_000
+        assert window.byte_length == (window.end_ms - window.start_ms) * BYTES_PER_MS
+        # The cut is in a pause: the 100 ms around the end are quiet compared with speech.
+        end = window.end_ms * 16
+        assert frame_dbfs(samples[max(0, end - 800) : end + 800]).max() < -45
+    # Every loud (speech) frame of the speaker is inside some final window.
+    levels = frame_dbfs(samples)
+    covered = np.zeros(levels.size, dtype=bool)
+    for w in finals:
+        covered[w.start_ms // 20 : w.end_ms // 20] = True
+    speech = levels > -45
+    assert speech.sum() > 1000
+    assert not (speech & ~covered).any()
+    for turn in turns:  # and each turn overlaps a window
+        assert [w for w in finals if w.start_ms < turn["end"] * 1000 and w.end_ms > turn["start"] * 1000]
+    # No window for the long silences while the other participant talks.
+    gaps = [
+        (int(a["end"] * 1000) + 400, int(b["start"] * 1000) - 400)
+        for a, b in zip(turns, turns[1:], strict=False)
+    ]
+    for lo, hi in gaps:
+        assert not [w for w in finals if w.start_ms > lo and w.end_ms < hi]
+
+
+def test_partials_come_while_speaking_then_the_final_of_the_same_window(tts_a):
+    samples, _ = tts_a
+    windows = feed_all(WindowCutter(partial_every_ms=1000), float32_to_pcm16(samples))
+    partials = [w for w in windows if not w.is_final]
+    assert partials
+    for partial in partials:
+        later = windows[windows.index(partial) + 1 :]
+        final = next(w for w in later if w.is_final)
+        assert final.byte_offset == partial.byte_offset  # same window: the final supersedes it
+        assert final.byte_length >= partial.byte_length
+
+
+def test_continuous_speech_is_cut_at_most_every_ten_seconds(jfk):
+    samples, _ = jfk
+    long_speech = np.concatenate([samples] * 3)  # 33 s; JFK's pauses are short
+    windows = [
+        w for w in feed_all(WindowCutter(min_pause_ms=2000), float32_to_pcm16(long_speech)) if w.is_final
+    ]
+    assert len(windows) >= 4
+    assert all(w.end_ms - w.start_ms <= 10_000 for w in windows)
+    # Consecutive windows of the forced cuts touch: no audio is lost between them.
+    for a, b in zip(windows, windows[1:], strict=False):
+        assert b.byte_offset >= a.byte_offset + a.byte_length
+
+
+def test_silence_and_a_click_make_no_window():
+    silence = np.zeros(16000 * 3, dtype=np.float32)
+    silence[16000:16100] = 0.8  # a 6 ms click
+    assert feed_all(WindowCutter(), float32_to_pcm16(silence)) == []
+
+
+def test_a_gap_in_the_stream_closes_the_open_window(jfk):
+    samples, _ = jfk
+    pcm = float32_to_pcm16(samples[: 16000 * 2])
+    cutter = WindowCutter()
+    windows = []
+    for offset in range(0, len(pcm), FRAME_BYTES):
+        windows += cutter.feed(pcm[offset : offset + FRAME_BYTES], byte_offset=offset, start_ms=offset // 32)
+    assert cutter.in_speech
+    # The next frame arrives 5 s later (in meeting time) but right after in the file.
+    windows += cutter.feed(pcm[:FRAME_BYTES], byte_offset=len(pcm), start_ms=7000)
+    assert [w.is_final for w in windows][-1] is True
+    assert windows[-1].end_ms <= 2000
+
+
+def test_meeting_time_follows_the_chunks_start_ms(jfk):
+    samples, _ = jfk
+    windows = feed_all(WindowCutter(), float32_to_pcm16(samples[:32000]), start_ms=60_000)
+    assert windows and all(w.start_ms >= 60_000 for w in windows)
+
+
+def test_feed_is_cheap(jfk):
+    import time
+
+    pcm = float32_to_pcm16(jfk[0])
+    cutter = WindowCutter()
+    started = time.perf_counter()
+    feed_all(cutter, pcm)
+    per_frame = (time.perf_counter() - started) / (len(pcm) / FRAME_BYTES)
+    assert per_frame < 0.0005  # 0.5 ms per 20 ms frame, generous for a busy 2-core box
+
+
+# --- LiveTranscriber: when Whisper is active ---------------------------------------------------
+
+
+def run_transcriber(transcriber: LiveTranscriber, pcm: bytes, *, transcript_at_ms: set[int] = frozenset()):
+    specs = []
+    for offset in range(0, len(pcm), FRAME_BYTES):
+        ms = offset // 32
+        if ms in transcript_at_ms:
+            transcriber.zoom_transcript_available(True)
+        specs += transcriber.feed(
+            recording_id=7,
+            participant_id=3,
+            pcm=pcm[offset : offset + FRAME_BYTES],
+            byte_offset=offset,
+            start_ms=ms,
+        )
+    return specs + transcriber.flush()
+
+
+def test_zoom_mode_never_transcribes(tts_a):
+    pcm = float32_to_pcm16(tts_a[0])
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="zoom", fallback_after_s=0)
+    transcriber.zoom_transcript_available(False)
+    assert run_transcriber(transcriber, pcm) == []
+
+
+def test_whisper_mode_transcribes_even_with_zoom_transcript(tts_a):
+    pcm = float32_to_pcm16(tts_a[0])
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
+    specs = run_transcriber(transcriber, pcm, transcript_at_ms=set(range(0, 70_000, 1000)))
+    assert specs and all(s.recording_id == 7 and s.participant_id == 3 and s.meeting_id == 2 for s in specs)
+
+
+def test_auto_without_transcript_media_transcribes(tts_a):
+    pcm = float32_to_pcm16(tts_a[0])
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="auto", fallback_after_s=8)
+    transcriber.zoom_transcript_available(False)
+    specs = run_transcriber(transcriber, pcm)
+    assert [s for s in specs if s.is_final]
+    assert specs[0].start_ms < 500  # from the very first words
+
+
+def test_auto_with_a_working_zoom_transcript_stays_quiet(tts_a):
+    pcm = float32_to_pcm16(tts_a[0])
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="auto", fallback_after_s=8)
+    transcriber.zoom_transcript_available(True)  # transcript media granted
+    assert run_transcriber(transcriber, pcm, transcript_at_ms=set(range(0, 70_000, 3000))) == []
+    assert not transcriber.active
+
+
+def test_auto_falls_back_after_n_seconds_of_unanswered_speech_and_loses_nothing(tts_a):
+    samples, turns = tts_a
+    pcm = float32_to_pcm16(samples)
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="auto", fallback_after_s=8)
+    transcriber.zoom_transcript_available(True)  # granted, but no transcript frame ever comes
+    specs = run_transcriber(transcriber, pcm)
+    assert transcriber.active and transcriber.fallback
+    finals = [s for s in specs if s.is_final]
+    # The first turn (before the fallback engaged) is released from the backlog.
+    assert finals[0].start_ms < turns[0]["end"] * 1000
+    assert finals[-1].end_ms > turns[-1]["start"] * 1000
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="transcript mode"):
+        LiveTranscriber(stream_id=1, meeting_id=2, mode="both", fallback_after_s=1)
