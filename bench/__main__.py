@@ -18,7 +18,9 @@ BENCHES = ["webhook_ack", "ingest_capacity", "live_latency", "page_load", "whisp
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="seconds-long run that only checks the benchmarks work")
+    parser.add_argument(
+        "--smoke", action="store_true", help="seconds-long run that only checks the benchmarks work"
+    )
     parser.add_argument("--only", default="", help="comma-separated subset of: " + ", ".join(BENCHES))
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or BENCHES

@@ -31,7 +31,9 @@ def check(value: float, op: str, bound: float) -> bool:
 
 
 def target_row(bench: str, metric: str, value: float, unit: str, op: str, bound: float, **extra) -> Row:
-    return Row(bench, metric, round(value, 4), unit, f"{op} {bound:g} {unit}".strip(), check(value, op, bound), extra)
+    return Row(
+        bench, metric, round(value, 4), unit, f"{op} {bound:g} {unit}".strip(), check(value, op, bound), extra
+    )
 
 
 def format_table(rows: list[Row]) -> str:

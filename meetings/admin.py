@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -261,6 +262,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("url", "owner__username")
     raw_id_fields = ("owner",)
     inlines = [WebhookDeliveryInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookDelivery)

@@ -46,6 +46,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     group_name: str | None = None
     meeting_id: int | None = None
+    resumed = False
 
     async def connect(self) -> None:
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
@@ -76,14 +77,18 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         after_seq = content.get("resume_after_seq") if isinstance(content, dict) else None
         if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
             return
-        messages, through_seq = await database_sync_to_async(fragments.render_changes_after)(
-            meeting_id=self.meeting_id, after_seq=after_seq
-        )
-        if not messages:
+        if self.resumed:  # one catch-up per connection (the page sends one per socket open)
             return
-        for html in messages[:-1]:
-            await self.send(text_data=html)
-        await self.send(text_data=sync_comment(through_seq) + messages[-1])
+        self.resumed = True
+        through_seq, complete = after_seq, False
+        while not complete:
+            messages, through_seq, complete = await database_sync_to_async(fragments.render_changes_after)(
+                meeting_id=self.meeting_id, after_seq=through_seq
+            )
+            for html in messages:
+                await self.send(text_data=html)
+        panels = await database_sync_to_async(fragments.render_meeting_panels)(meeting_id=self.meeting_id)
+        await self.send(text_data=sync_comment(through_seq) + panels)
 
     async def meeting_fragment(self, event: dict[str, Any]) -> None:
         seq = event.get("seq") or 0

@@ -96,20 +96,20 @@ def render_panels(meeting: Meeting) -> str:
     )
 
 
-def render_changes_after(*, meeting_id: int, after_seq: int) -> tuple[list[str], int]:
-    """Catch-up for a browser that saw everything up to ``after_seq``: ``(messages, through_seq)``.
+def render_changes_after(*, meeting_id: int, after_seq: int) -> tuple[list[str], int, bool]:
+    """One catch-up batch for a browser holding every change up to ``after_seq``.
 
-    Messages hold the segments, chat messages and timeline events with ``seq > after_seq`` in
-    seq order (rendered with the push partials, ``CATCH_UP_BATCH`` per message), then the
-    current panels. ``through_seq`` is the meeting's ``last_seq`` before the read: the browser
-    has everything up to it once the messages are applied. An unknown meeting gives ``([], 0)``.
+    Returns ``(messages, through_seq, complete)``: the segments, chat messages and timeline events
+    with ``after_seq < seq <= through_seq`` in seq order, rendered with the push partials
+    (``CATCH_UP_BATCH`` items per message). When not ``complete``, ask again from
+    ``through_seq``; when complete, finish with :func:`render_panels`. Unknown meeting: ``([], after_seq, True)``.
     """
     meeting = Meeting.objects.filter(pk=meeting_id).first()
     if meeting is None:
-        return [], 0
-    changes, through_seq = selectors.changes_after(meeting=meeting, after_seq=max(0, int(after_seq)))
+        return [], after_seq, True
+    changes = selectors.changes_after(meeting=meeting, after_seq=max(0, int(after_seq)))
     rendered: list[str] = []
-    for _seq, kind, row in changes:
+    for _seq, kind, row in changes.items:
         row.meeting = meeting  # the rows' meeting, without a query each
         if kind == "segment":
             rendered.append(render_segment(row))
@@ -118,8 +118,13 @@ def render_changes_after(*, meeting_id: int, after_seq: int) -> tuple[list[str],
         elif row.kind in selectors.TIMELINE_KINDS:
             rendered.append(render_event(row, with_panels=False))
     messages = ["".join(rendered[i : i + CATCH_UP_BATCH]) for i in range(0, len(rendered), CATCH_UP_BATCH)]
-    messages.append(render_panels(meeting))
-    return messages, through_seq
+    return messages, changes.through_seq, changes.complete
+
+
+def render_meeting_panels(*, meeting_id: int) -> str:
+    """:func:`render_panels` by pk ("" for an unknown meeting): the end of a catch-up."""
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    return render_panels(meeting) if meeting is not None else ""
 
 
 # --- Pushes -----------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 RETRANSCRIBE_TASK = "streams.tasks.recording_retranscribe"
 
 
+class MeetingLive(RuntimeError):
+    """The meeting is still live: its streams are writing rows and audio files."""
+
+
 class TaskUnavailable(RuntimeError):
     """A task the request needs is not registered (its app is not installed or not loaded)."""
 
@@ -67,8 +71,12 @@ def meeting_delete(*, meeting: Meeting) -> dict[str, int]:
     """Delete ``meeting`` and everything under it; its audio files go after commit.
 
     Returns the row counts per model label (Django's ``delete()`` result) plus ``audio_files``
-    (files scheduled for removal).
+    (files scheduled for removal). A live meeting raises :class:`MeetingLive` (its ingestion
+    would go on writing files nobody owns): delete it once it has ended.
     """
+    meeting.refresh_from_db(fields=["status"])
+    if meeting.is_live:
+        raise MeetingLive(f"meeting {meeting.public_id} is live")
     paths = list(AudioRecording.objects.filter(meeting=meeting).values_list("path", flat=True))
     _, per_model = Meeting.objects.filter(pk=meeting.pk).delete()
     transaction.on_commit(partial(audio_files_delete, paths))

@@ -153,35 +153,44 @@ def event_window(*, meeting: Meeting, size: int = EVENT_WINDOW) -> list[Particip
     return rows
 
 
-def changes_after(
-    *, meeting: Meeting, after_seq: int, limit: int = 5000
-) -> tuple[list[tuple[int, str, Any]], int]:
-    """What changed after ``after_seq``: ``([(seq, kind, row), ...], through_seq)`` in seq order.
+CATCH_UP_LIMIT = 1000  # rows per kind per catch-up batch
 
-    ``kind`` is ``"segment"``, ``"chat"`` or ``"event"``. ``through_seq`` is the meeting's
-    ``last_seq`` read *before* the rows: every change with ``seq <= through_seq`` is settled
-    (seq order is commit order, see ``services.meeting_next_seq``), so the result plus the live
-    pushes that follow leave no gap. A revised row appears once, at its latest ``seq``. At most
-    ``limit`` rows per kind (a browser that far behind reloads the page instead).
+
+@dataclass(frozen=True)
+class Changes:
+    """A batch of changes after some seq, in seq order: ``(seq, kind, row)`` with ``kind`` one of
+    ``"segment"``, ``"chat"``, ``"event"``. The batch holds *every* change up to ``through_seq``;
+    ``complete`` says ``through_seq`` is the meeting's ``last_seq`` (else ask again from it)."""
+
+    items: list[tuple[int, str, Any]]
+    through_seq: int
+    complete: bool
+
+
+def changes_after(*, meeting: Meeting, after_seq: int, limit: int | None = None) -> Changes:
+    """What changed after ``after_seq`` (a revised row appears once, at its latest ``seq``).
+
+    ``last_seq`` is read *before* the rows: every change with ``seq <= last_seq`` is settled
+    (seq order is commit order, see ``services.meeting_next_seq``), so this batch plus the live
+    pushes that follow leave no gap. At most ``limit`` rows per kind (``CATCH_UP_LIMIT``); when a
+    kind is cut, the batch ends at the lowest cut point and ``complete`` is False.
     """
-    through_seq = Meeting.objects.filter(pk=meeting.pk).values_list("last_seq", flat=True).get()
-    window = {"meeting": meeting, "seq__gt": after_seq, "seq__lte": through_seq}
-    changes: list[tuple[int, str, Any]] = []
-    changes += [
-        (row.seq, "segment", row)
-        for row in TranscriptSegment.objects.filter(**window).order_by("seq")[:limit]
-    ]
-    changes += [
-        (row.seq, "chat", row) for row in ChatMessage.objects.filter(**window).order_by("seq")[:limit]
-    ]
-    changes += [
-        (row.seq, "event", row)
-        for row in ParticipantEvent.objects.filter(**window)
-        .select_related("participant")
-        .order_by("seq")[:limit]
-    ]
-    changes.sort(key=lambda change: change[0])
-    return changes, through_seq
+    limit = limit or CATCH_UP_LIMIT
+    last_seq = Meeting.objects.filter(pk=meeting.pk).values_list("last_seq", flat=True).get()
+    window = {"meeting": meeting, "seq__gt": after_seq, "seq__lte": last_seq}
+    per_kind = {
+        "segment": list(TranscriptSegment.objects.filter(**window).order_by("seq")[:limit]),
+        "chat": list(ChatMessage.objects.filter(**window).order_by("seq")[:limit]),
+        "event": list(
+            ParticipantEvent.objects.filter(**window).select_related("participant").order_by("seq")[:limit]
+        ),
+    }
+    through_seq = min([rows[-1].seq for rows in per_kind.values() if len(rows) >= limit] or [last_seq])
+    items = sorted(
+        ((row.seq, kind, row) for kind, rows in per_kind.items() for row in rows if row.seq <= through_seq),
+        key=lambda item: item[0],
+    )
+    return Changes(items=items, through_seq=max(through_seq, after_seq), complete=through_seq == last_seq)
 
 
 # --- Participants, talk time, health ----------------------------------------------------------

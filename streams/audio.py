@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import struct
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -390,8 +391,8 @@ class WindowCutter:
     Feed consecutive chunks (any length; RTMS sends 20 ms) with :meth:`feed`; each call returns
     the windows completed by that chunk (usually none). :meth:`flush` closes the open window.
 
-    VAD: a 20 ms frame is speech when its level is above all of ``abs_floor_dbfs``, the tracked
-    noise floor + ``snr_db`` and the tracked speech peak - ``peak_range_db`` (the last one keeps
+    VAD: a 20 ms frame is speech when its level is above all of ``abs_floor_dbfs``, the noise
+    floor (the minimum level over the last ``noise_window_ms``) + ``snr_db`` and the tracked speech peak - ``peak_range_db`` (the last one keeps
     headset cross-talk from other speakers out of a loud participant's windows).
     A window opens at the first speech frame (minus ``pre_roll_ms``), emits a partial every
     ``partial_every_ms`` while it grows, and closes as final after ``min_pause_ms`` of non-speech
@@ -414,6 +415,7 @@ class WindowCutter:
         abs_floor_dbfs: float = -78.0,
         snr_db: float = 10.0,
         peak_range_db: float = 32.0,
+        noise_window_ms: int = 5_000,
     ) -> None:
         self.min_pause_ms = min_pause_ms
         self.max_window_ms = max_window_ms
@@ -430,8 +432,11 @@ class WindowCutter:
         self._anchor_byte = 0
         self._anchor_ms = 0
         self._carry = b""  # bytes of an incomplete 20 ms frame
-        self._floor = -60.0
+        self._floor = SILENCE_DBFS
         self._peak = -60.0
+        self._block_min = 0.0  # minimum level of the current 100 ms block
+        self._block_frames = 0
+        self._blocks: deque[float] = deque(maxlen=noise_window_ms // 100)
         # Open window.
         self._start: int | None = None
         self._start_ms = 0
@@ -485,8 +490,17 @@ class WindowCutter:
     def _is_voiced(self, level: float) -> bool:
         threshold = max(self.abs_floor_dbfs, self._floor + self.snr_db, self._peak - self.peak_range_db)
         voiced = level > threshold
-        # Noise floor: drops at once, rises ~3 dB/s; speech peak: rises at once, decays ~1 dB/s.
-        self._floor = level if level < self._floor else self._floor + 0.06
+        # Noise floor: the minimum level over the last ``noise_window_ms`` (minimum statistics in
+        # 100 ms blocks: one min() over 50 numbers every 5 frames); speech peak: rises at once,
+        # decays ~1 dB/s.
+        self._block_min = level if self._block_frames == 0 else min(self._block_min, level)
+        self._block_frames += 1
+        if self._block_frames == 100 // FRAME_MS:
+            self._blocks.append(self._block_min)
+            self._block_frames = 0
+            self._floor = min(self._blocks)
+        elif not self._blocks:
+            self._floor = self._block_min
         if voiced:
             self._peak = max(self._peak, level)
         self._peak = max(self._peak - 0.02, self._floor + self.snr_db)

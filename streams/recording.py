@@ -107,6 +107,7 @@ class Track:
     frames_written: int = 0
     frames_duplicate: int = 0
     frames_dropped: int = 0
+    unrecorded_dropped: int = 0  # drops before the track had a row (flush thread only)
     last_ts: int | None = None
 
 
@@ -209,11 +210,13 @@ class StreamRecorder:
         for user_id, (frames, dropped) in batch.items():
             track = self.tracks[user_id]
             if track.recording_id is None:
-                if not frames:
-                    track.frames_dropped += dropped
+                if not frames:  # the stream counts them now, the recording once it exists
+                    track.unrecorded_dropped += dropped
                     stats.dropped += dropped
                     continue
                 self._resolve(track, first_ts=frames[0][0])
+            recorded_dropped = dropped + track.unrecorded_dropped
+            track.unrecorded_dropped = 0
             written, duplicates = self._write(track, frames, stats.ranges)
             stats.frames += len(frames) - duplicates
             stats.duplicates += duplicates
@@ -221,14 +224,14 @@ class StreamRecorder:
             stats.bytes_written += written
             track.frames_written += len(frames) - duplicates
             track.frames_duplicate += duplicates
-            track.frames_dropped += dropped
+            track.frames_dropped += recorded_dropped
             if frames:
                 track.last_ts = frames[-1][0]
                 last_ts = max(last_ts or 0, track.last_ts)
             AudioRecording.objects.filter(pk=track.recording_id).update(
                 data_bytes=track.end_bytes,
                 frames_received=F("frames_received") + len(frames) - duplicates,
-                frames_dropped=F("frames_dropped") + dropped,
+                frames_dropped=F("frames_dropped") + recorded_dropped,
             )
         if stats.frames or stats.dropped:
             Stream.objects.filter(pk=self.stream_id).update(

@@ -1,16 +1,28 @@
-"""Wake the ingest supervisor in this process as soon as a webhook changed a stream.
+"""Wake ingest supervisors as soon as a webhook (or a handover) changed a stream.
 
-Embedded mode: the webhook view runs in the same process as the supervisor, so the view's
-``on_commit`` calls :func:`notify`, which sets the supervisor's ``asyncio.Event`` on its own loop
-(``loop.call_soon_threadsafe``): a new stream is noticed within milliseconds. Scaled mode: the
-worker is another process and polls every ``RTMS_WORKER_POLL_SECONDS``; :func:`notify` is then a
-no-op in the web process.
+* Same process (embedded mode): :func:`notify` sets each registered supervisor's
+  ``asyncio.Event`` on its own loop (``loop.call_soon_threadsafe``): a new stream is noticed
+  within milliseconds of the webhook's commit.
+* Other processes (scaled mode, ``REDIS_URL`` set): :func:`notify` also publishes on the Redis
+  channel :data:`WAKE_CHANNEL`; every ``rtms_worker`` runs :func:`listen`, which sets its event
+  on each message. Polling every ``RTMS_WORKER_POLL_SECONDS`` stays the fallback: a lost message
+  or a Redis outage only costs that delay (failures are logged, never raised to the caller).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import threading
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+WAKE_CHANNEL = "rtms_assistant:ingest:wake"
+REDIS_TIMEOUT_SECONDS = 0.5
 
 _lock = threading.Lock()
 _targets: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -27,10 +39,48 @@ def unregister(event: asyncio.Event) -> None:
         _targets[:] = [(loop, ev) for loop, ev in _targets if ev is not event]
 
 
+@functools.cache
+def _publisher(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    )
+
+
 def notify() -> None:
-    """Set every registered supervisor's event; safe from any thread, never blocks."""
+    """Wake every supervisor (this process: at once; others: through Redis). Never raises."""
     with _lock:
         targets = list(_targets)
     for loop, event in targets:
         if not loop.is_closed():
             loop.call_soon_threadsafe(event.set)
+    if settings.REDIS_URL:
+        try:
+            _publisher(settings.REDIS_URL).publish(WAKE_CHANNEL, b"1")
+        except redis.RedisError as exc:
+            logger.warning("ingest wake-up not published (workers will poll): %s", exc)
+
+
+async def listen(event: asyncio.Event) -> None:
+    """Set ``event`` on every wake-up published by another process; reconnects with back-off.
+
+    Runs until cancelled. Only meaningful with ``REDIS_URL`` (returns at once otherwise).
+    """
+    if not settings.REDIS_URL:
+        return
+    delay = 0.5
+    while True:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(WAKE_CHANNEL)
+                delay = 0.5
+                event.set()  # anything published while we were not subscribed: look now
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        event.set()
+        except (redis.RedisError, OSError) as exc:
+            logger.warning("ingest wake-up channel lost (polling meanwhile): %s", exc)
+        finally:
+            await client.aclose()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10.0)

@@ -27,3 +27,10 @@ class ApiSchema(AutoSchema):
                 code, {"description": description, "content": {"application/json": {"schema": ERROR_BODY}}}
             )
         return responses
+
+    def _is_list_view(self, serializer=None) -> bool:
+        # Views answering per status code / media type (dict responses) return single objects
+        # or files; lists are documented as explicit page serializers.
+        if serializer is None and isinstance(self.get_response_serializers(), dict):
+            return False
+        return super()._is_list_view(serializer)

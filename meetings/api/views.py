@@ -176,10 +176,22 @@ class MeetingDetailApi(ApiView):
         }
         return Response(self.OutputSerializer(data).data)
 
-    @extend_schema(operation_id="meetings_destroy", responses={204: None})
+    @extend_schema(
+        operation_id="meetings_destroy",
+        responses={
+            204: None,
+            409: OpenApiResponse(description="The meeting is live: delete it once it has ended"),
+        },
+    )
     def delete(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
-        lifecycle.meeting_delete(meeting=meeting)
+        try:
+            lifecycle.meeting_delete(meeting=meeting)
+        except lifecycle.MeetingLive:
+            return Response(
+                {"detail": "The meeting is live; delete it once it has ended."},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -450,6 +462,13 @@ class MeetingExportApi(ApiView):
             help_text="Transcript to export (default: the meeting's transcript mode; Zoom's if any).",
         )
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Errors are JSON whatever format was asked for.
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     @extend_schema(
         operation_id="meetings_export",
         parameters=[
@@ -462,13 +481,6 @@ class MeetingExportApi(ApiView):
         | {(200, "application/json"): openapi_30(exports.EXPORT_JSON_SCHEMA)}
         | {(404, "application/json"): OpenApiResponse(description="No such meeting")},
     )
-    def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response) and response.status_code >= 400:
-            # Errors are JSON whatever format was asked for.
-            request.accepted_renderer = renderers.JSONRenderer()
-            request.accepted_media_type = request.accepted_renderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
-
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
         query = self.InputSerializer(data=request.query_params)

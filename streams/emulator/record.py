@@ -36,7 +36,8 @@ class KeepAlive:
     answered_at: float | None = None
     echoed_timestamp: Any = None
     echoed_sequence: Any = None
-    missed: bool = False
+    late: bool = False  # not answered by the time the next request was due (Zoom counts a miss)
+    missed: bool = False  # never answered although its socket stayed open at least an interval
     pending_at_close: bool = False
 
     @property
@@ -70,6 +71,7 @@ class Verdict:
 class SentData:
     audio: dict[int, bytearray] = field(default_factory=dict)  # user_id -> bytes (0 = mixed)
     audio_frames: dict[int, list[int]] = field(default_factory=dict)  # user_id -> timestamps
+    audio_byte_counts: dict[int, int] = field(default_factory=dict)  # kept even without record_audio
     user_names: dict[int, str] = field(default_factory=dict)
     transcript: list[dict] = field(default_factory=list)
     chat: list[dict] = field(default_factory=list)
@@ -200,7 +202,7 @@ class StreamRecord:
             "verdict": str(self.verdict()),
             "stop_reason": self.stop_reason,
             "completed": self.completed,
-            "audio_bytes": {str(k): len(v) for k, v in self.sent.audio.items()},
+            "audio_bytes": {str(k): v for k, v in self.sent.audio_byte_counts.items()},
             "transcript_messages": len(self.sent.transcript),
             "chat_messages": len(self.sent.chat),
             "events": len(self.sent.events),

@@ -64,6 +64,7 @@ FRAME_SAMPLES = FRAME_BYTES // 2
 EVENT_TYPES = frozenset(
     {"join", "leave", "active_speaker", "sharing_start", "sharing_stop", "pause", "resume", "fault"}
 )
+_MISSING = object()
 FIRST_USER_ID = 16778240  # Zoom-like user ids: 16778240, 16779264, ... (step 1024)
 
 
@@ -221,6 +222,9 @@ class Scenario:
     description: str = ""
     source: Path | None = None
     _mixed_cache: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _payload_cache: dict[tuple[int, int, int], tuple[bytes, str] | None] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def n_ticks(self) -> int:
@@ -269,6 +273,33 @@ class Scenario:
         if self.silence == "skip" and participant.is_silent(tick):
             return None
         return frame
+
+    def audio_payload(
+        self, participant: Participant | None, tick: int, k: int = 1
+    ) -> tuple[bytes, str] | None:
+        """Bytes and base64 of one audio packet of ``k`` frames from ``tick``: a participant's
+        multi-stream packet (None = no packet: all its frames absent or silent) or, with
+        ``participant`` None, the mixed packet. Cached on the scenario (shared by every stream
+        playing it) for scenarios up to 500 000 packets."""
+        key = (participant.user_id if participant else 0, tick, k)
+        cached = self._payload_cache.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        ticks = range(tick, min(tick + k, self.n_ticks))
+        result: tuple[bytes, str] | None
+        if participant is None:
+            data = b"".join(self.mixed_frame(t) for t in ticks)
+            result = (data, b64(data))
+        else:
+            frames = [self.multi_frame(participant, t) for t in ticks]
+            if all(f is None for f in frames):
+                result = None
+            else:
+                data = b"".join(f if f is not None else bytes(FRAME_BYTES) for f in frames)
+                result = (data, b64(data))
+        if self.n_ticks * (len(self.participants) + 1) <= 500_000:
+            self._payload_cache[key] = result
+        return result
 
     def expected_audio(self, user_id: int, *, paused: list[tuple[float, float]] | None = None) -> bytes:
         """All multi-stream bytes a participant sends in an unfaulted play (20 ms granularity)."""

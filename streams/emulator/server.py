@@ -35,10 +35,9 @@ from websockets.exceptions import ConnectionClosed
 
 from streams.emulator.faults import JUNK_KINDS, Fault
 from streams.emulator.record import ConnectionClose, Handshake, KeepAlive, StreamRecord
-from streams.emulator.scenario import Scenario, TimelineEvent, load_scenario
+from streams.emulator.scenario import ChatMessage, Scenario, TimelineEvent, Utterance, load_scenario
 from streams.emulator.webhook import WebhookDelivery, post_webhook, validate_url, webhook_body
 from streams.rtms.protocol import (
-    FRAME_BYTES,
     FRAME_MS,
     PROTOCOL_VERSION,
     ContentType,
@@ -132,6 +131,8 @@ class EmulatorConfig:
     chat_format: str = "json"  # "json": content.data is a JSON string (2026 form); "text": plain
     require_event_subscription: bool = True  # events 2-6 only after EVENT_SUBSCRIPTION
     webhook_timeout: float = 3.0
+    record_audio: bool = True  # keep the exact audio bytes sent (off for long load runs: counts only)
+    replay_buffer_seconds: float = 60.0  # media kept for replay until a keep-alive confirms it (0 = off)
     stop_reason: int = StopReason.STOP_BC_MEETING_ENDED  # at the end of the scenario
 
     def __post_init__(self) -> None:
@@ -517,7 +518,7 @@ class Run:
         self._sent_n[mtype] = n
         buf = self._unconfirmed.setdefault(mtype, deque())
         buf.append((n, tick, message))
-        horizon = tick - 60_000 // FRAME_MS  # Zoom buffers up to ~60 s of audio
+        horizon = tick - round(self.cfg.replay_buffer_seconds * 1000 / FRAME_MS)  # Zoom buffers ~60 s
         while buf and buf[0][1] < horizon:
             buf.popleft()
         if conn is not None:
@@ -534,45 +535,48 @@ class Run:
         k = max(1, params["send_rate"] // FRAME_MS)
         if tick % k:
             return
-        ticks = range(tick, min(tick + k, self.scenario.n_ticks))
         ts = self.t0_ms + tick * FRAME_MS
-        sent = self.record.sent
-        if params["data_opt"] == 1 or (
-            self.scenario.mixed is not None and not any(p.segments for p in self.scenario.participants)
-        ):
-            data = b"".join(self.scenario.mixed_frame(t) for t in ticks)
-            if params["data_opt"] == 1:
-                msg = f'{{"msg_type":14,"content":{{"user_id":0,"data":"{base64.b64encode(data).decode()}","length":{len(data)},"timestamp":{ts}}}}}'
-                uid = 0
-            else:  # only a room mix: label it with the active speaker, as Zoom's SDK does
-                uid = self.active_speaker or 0
-                name = self.scenario.by_user_id()[uid].user_name if uid else ""
-                msg = self._audio_msg(uid, name, data, ts)
+        scenario = self.scenario
+        if params["data_opt"] == 1:
+            data, b64 = scenario.audio_payload(None, tick, k)
+            msg = f'{{"msg_type":14,"content":{{"user_id":0,"data":"{b64}","length":{len(data)},"timestamp":{ts}}}}}'
             if await self._media("audio", msg, tick):
-                sent.audio.setdefault(uid, bytearray()).extend(data)
-                sent.audio_frames.setdefault(uid, []).append(ts)
+                self._sent_audio(0, "", data, ts)
             return
-        for p in self.scenario.participants:
-            frames = [self.scenario.multi_frame(p, t) for t in ticks]
-            if all(f is None for f in frames):
+        if scenario.mixed is not None and not any(p.segments for p in scenario.participants):
+            # only a room mix: label it with the active speaker, as Zoom's SDK does
+            data, b64 = scenario.audio_payload(None, tick, k)
+            uid = self.active_speaker or 0
+            name = scenario.by_user_id()[uid].user_name if uid else ""
+            if await self._media("audio", self._audio_msg(uid, name, b64, len(data), ts), tick):
+                self._sent_audio(uid, name, data, ts)
+            return
+        for p in scenario.participants:
+            payload = scenario.audio_payload(p, tick, k)
+            if payload is None:
                 continue
-            data = b"".join(f if f is not None else bytes(FRAME_BYTES) for f in frames)
-            if await self._media("audio", self._audio_msg(p.user_id, p.user_name, data, ts), tick):
-                sent.audio.setdefault(p.user_id, bytearray()).extend(data)
-                sent.audio_frames.setdefault(p.user_id, []).append(ts)
-                sent.user_names[p.user_id] = p.user_name
+            data, b64 = payload
+            if await self._media("audio", self._audio_msg(p.user_id, p.user_name, b64, len(data), ts), tick):
+                self._sent_audio(p.user_id, p.user_name, data, ts)
+
+    def _sent_audio(self, uid: int, name: str, data: bytes, ts: int) -> None:
+        sent = self.record.sent
+        sent.audio_byte_counts[uid] = sent.audio_byte_counts.get(uid, 0) + len(data)
+        if name:
+            sent.user_names[uid] = name
+        if self.cfg.record_audio:
+            sent.audio.setdefault(uid, bytearray()).extend(data)
+            sent.audio_frames.setdefault(uid, []).append(ts)
 
     @staticmethod
-    def _audio_msg(uid: int, name: str, data: bytes, ts: int) -> str:
+    def _audio_msg(uid: int, name: str, b64: str, length: int, ts: int) -> str:
         return (
             f'{{"msg_type":14,"content":{{"user_id":{uid},"user_name":{_dumps(name)},'
-            f'"data":"{base64.b64encode(data).decode()}","length":{len(data)},"timestamp":{ts}}}}}'
+            f'"data":"{b64}","length":{length},"timestamp":{ts}}}}}'
         )
 
     # ---- timeline entries ------------------------------------------------------------------
     async def _do(self, item: Any) -> None:
-        from streams.emulator.scenario import ChatMessage, Utterance
-
         tick = round(getattr(item, "at", getattr(item, "end", 0)) * 1000 / FRAME_MS)
         if isinstance(item, Utterance):
             if self.paused:
@@ -772,10 +776,9 @@ class Run:
                 return
             if self.cfg.keepalive_idle_only and time.monotonic() - conn.last_data < interval:
                 continue
-            if conn.ka_pending:
+            if any(not ka.late for ka, _ in conn.ka_pending.values()):
                 for ka, _ in conn.ka_pending.values():
-                    ka.missed = True
-                conn.ka_pending.clear()
+                    ka.late = True  # still unanswered when the next one is due: a miss
                 conn.misses += 1
                 if conn.misses >= self.cfg.keepalive_max_misses:
                     self.record.notes.append(f"{conn.label}: {conn.misses} keep-alives unanswered, dropped")
@@ -1396,7 +1399,10 @@ class Emulator:
             conn.live = False
             conn.ka_task.cancel()
             for ka, _ in conn.ka_pending.values():
-                ka.pending_at_close = True
+                if ka.late:
+                    ka.missed = True  # never answered, though the socket stayed open an interval
+                else:
+                    ka.pending_at_close = True
             rcvd = conn.ws.protocol.close_rcvd
             run.record.closes.append(
                 ConnectionClose(

@@ -19,6 +19,8 @@ Design (docs/rtms_client.md has the full story):
   3 s doubling to 30 s (reset after success), give-up after the reconnect window, failover, clean
   close (STREAM_CLOSE_REQ), and the end of the stream (TERMINATED / last session STOPPED) with a
   drain of the media sockets so no frame sent just before TERMINATED is lost (PROTOCOL.md A.4).
+* Media that Zoom replays on a reopened socket (frames it could not confirm) is de-duplicated:
+  audio by per-user timestamp, transcript/chat by content (``stats.duplicates_skipped``).
 * An **outbox** between readers and the consumer: audio frames in a bounded queue that drops the
   *oldest* frame on overflow and reports it (``AudioDropped`` at the gap, ``stats``); other events in
   a bounded queue that is never dropped from. Readers never wait for the audio queue; they wait for
@@ -261,7 +263,12 @@ class _Outbox:
         appends anyway, once ``alive`` is cleared: the client is shutting down)."""
         if len(self._events) >= self._event_size:
             self._stats.event_queue_full_waits += 1
-            logger.warning("RTMS event queue full (%d): the consumer is too slow", self._event_size)
+            if self._stats.event_queue_full_waits % 100 == 1:
+                logger.warning(
+                    "RTMS event queue full (%d events): the consumer is too slow (%d waits so far)",
+                    self._event_size,
+                    self._stats.event_queue_full_waits,
+                )
             while len(self._events) >= self._event_size and alive.is_set():
                 self._space.clear()
                 with contextlib.suppress(TimeoutError):

@@ -10,7 +10,7 @@ Hierarchy::
     │   └── FrameSchemaError      a required field is missing or has the wrong type
     ├── RTMSHandshakeError        non-zero ``status_code`` in msg 2 / msg 4 (``status_code``, ``reason``)
     │   ├── RTMSAuthError         status 3 INVALID_SIGNATURE / 2 INVALID_RTMS_STREAM_ID: fatal
-    │   └── RTMSDuplicateError    status 8 DUPLICATE_SIGNAL_REQUEST / 16 DUPLICATE_MEDIA_DATA_CONNECTION:
+    │   └── RTMSDuplicateError    status 8 DUPLICATE_SIGNAL_REQUEST, 15/16 (stale media connection):
     │                             retried with backoff (Zoom's SDK does not retry: PROTOCOL.md A.1/A.4)
     ├── RTMSConnectionError       a socket could not be opened, timed out or was lost (retryable)
     └── RTMSStreamEnded           the stream is over (raised by ``RTMSClient.failover`` after the end)
@@ -105,8 +105,14 @@ class RTMSStreamEnded(RTMSError):
 
 
 AUTH_STATUS_CODES = frozenset({StatusCode.INVALID_RTMS_STREAM_ID, StatusCode.INVALID_SIGNATURE})
+# A stale registration of our own previous connection (PROTOCOL.md §7.2, §7.4): retried. The client
+# opens one socket per type and at most one ``all`` socket, so 15/16 can only mean that.
 DUPLICATE_STATUS_CODES = frozenset(
-    {StatusCode.DUPLICATE_SIGNAL_REQUEST, StatusCode.DUPLICATE_MEDIA_DATA_CONNECTION}
+    {
+        StatusCode.DUPLICATE_SIGNAL_REQUEST,
+        StatusCode.MEDIA_DATA_ALL_CONNECTION_EXIST,
+        StatusCode.DUPLICATE_MEDIA_DATA_CONNECTION,
+    }
 )
 
 

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 W = AudioWindow.Status
 CLIPPING_WARN_RATIO = 0.01
 MIN_OWN_SPEECH_MS = 500
+PARTIAL_MAX_AGE_S = 2.0
 
 
 def live_source_key(recording_id: int, byte_offset: int) -> str:
@@ -105,9 +106,13 @@ def audio_windows_create(*, specs: Iterable[WindowSpec]) -> list[AudioWindow]:
 
 
 def _superseded(window: AudioWindow) -> bool:
-    """A partial is stale once a longer window of the same start is queued or done."""
+    """A partial is stale once a longer window of the same start is queued or done, or when it
+    waited in the queue longer than ``PARTIAL_MAX_AGE_S`` (a newer one is on its way; finals
+    behind it matter more than an old partial)."""
     if window.is_final:
         return False
+    if (timezone.now() - window.queued_at).total_seconds() > PARTIAL_MAX_AGE_S:
+        return True
     return (
         AudioWindow.objects.filter(recording_id=window.recording_id, byte_offset=window.byte_offset)
         .filter(byte_length__gt=window.byte_length)

@@ -202,6 +202,7 @@ def test_final_segment_is_delivered_signed_with_event_and_idempotency_headers(
     assert delivery.delivered_at is not None
 
 
+@pytest.mark.backends
 @pytest.mark.django_db
 def test_same_event_twice_is_one_delivery_and_a_revision_is_a_new_one(
     user, meeting, receiver, django_capture_on_commit_callbacks
@@ -368,3 +369,31 @@ def test_requeue_due_resumes_pending_deliveries(user, meeting, receiver):
     assert outbound.delivery_requeue_due() == 1
     assert WebhookDelivery.objects.get().status == "delivered"
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db
+def test_admin_shows_the_delivery_log_and_retries(admin_client, user, meeting, fast_retries):
+    with Receiver([500, 200]) as receiver:
+        subscription = subscribe(user, receiver.url)
+        delivery = WebhookDelivery.objects.create(
+            subscription=subscription,
+            meeting=meeting,
+            event="meeting.ended",
+            idempotency_key="z" * 64,
+            payload={},
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status="failed", attempts=1, last_status_code=500
+        )
+        log = admin_client.get("/admin/meetings/webhookdelivery/")
+        assert log.status_code == 200
+        assert "500" in log.content.decode()
+        page = admin_client.get(f"/admin/meetings/webhooksubscription/{subscription.pk}/change/")
+        assert page.status_code == 200
+        assert "meeting.ended" in page.content.decode()
+        admin_client.post(
+            "/admin/meetings/webhookdelivery/", {"action": "retry_now", "_selected_action": [delivery.pk]}
+        )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
+    assert len(receiver.requests) == 2

@@ -13,6 +13,8 @@ from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.tasks import meetings_purge_expired
 from tests.factories import MeetingFactory, TranscriptSegmentFactory
 
+pytestmark = pytest.mark.backends  # visibility queries and cascades, on PostgreSQL too
+
 
 @pytest.fixture
 def aged(settings, tmp_path):

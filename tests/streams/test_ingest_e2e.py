@@ -15,6 +15,7 @@ separate ``rtms_worker`` processes (takeover after SIGKILL, handover on SIGTERM)
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -29,6 +30,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from meetings.models import AudioRecording, ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
 from streams.emulator.server import Emulator, EmulatorConfig
@@ -319,6 +321,9 @@ async def test_planning_meeting_is_stored_exactly(embedded):
     assert len(data["chat"]) == 4
     assert gaps(data) == []
     assert stream.audio_frames_dropped == 0
+    # the webhook is answered at once (the work happens after the response): rtms_started, rtms_stopped
+    assert [w["status"] for w in record.webhooks] == [200, 200]
+    assert max(w["elapsed"] for w in record.webhooks) < 0.5
 
 
 FAULTS = {
@@ -366,6 +371,42 @@ async def test_faults_lose_and_duplicate_nothing(embedded, name):
         assert any(e["kind"] == Kind.RESUME for e in data["events"])
     if name == "failover":
         assert stream.server_urls_version == 2
+
+
+@db
+def steal_lease(rtms_stream_id: str, seconds: float) -> None:
+    Stream.objects.filter(rtms_stream_id=rtms_stream_id).update(
+        lease_owner="thief", lease_expires_at=timezone.now() + dt.timedelta(seconds=seconds)
+    )
+
+
+@pytest.mark.faults
+async def test_lost_lease_closes_the_connection_and_is_taken_back(embedded):
+    """Another owner in the database (a stale worker's view): the holder closes its connection
+    within a renewal period, never opening a second one; after that lease expires the stream is
+    taken over with a fresh handshake and the gap is recorded."""
+    async with emulator() as emu:
+        run = await emu.play(PLANNING, webhook_url=embedded.webhook_url, speed=2.0)
+        sid = run.rtms_stream_id
+        await _holder(sid, embedded, owner_prefix="embedded")
+        await asyncio.sleep(2.0)
+        await steal_lease(sid, 4.0)
+        stolen_at = run.record.now()
+
+        async def closed_by_client():
+            return [c for c in run.record.closes if c.by == "client" and c.at >= stolen_at]
+
+        closes = await wait_for(closed_by_client, timeout=3.0, what="the holder to close", product=embedded)
+        assert closes[0].at - stolen_at < 2.0
+        record = await run.wait(120)
+    stream = await wait_ended(sid, embedded)
+    assert emu.rejected_handshakes == []
+    assert stream.reconnect_count == 1
+    data = await stored(stream.meeting_id)
+    assert [g["reason"] for g in gaps(data)] == ["worker takeover: lease of thief expired"]
+    assert len({(s[0], s[2]) for s in data["segments"]}) == len(data["segments"])
+    sent_texts = sorted(c["data"] for c in record.sent.transcript)
+    assert sorted(s[1] for s in data["segments"]) == sent_texts  # queued text was still stored
 
 
 # --- scaled mode: PostgreSQL + Redis, separate rtms_worker processes --------------------------------

@@ -3,7 +3,8 @@
 1. creates the tables if needed (``migrate --run-syncdb``) and a demo user (login printed) whose
    ``ZoomIdentity`` is the emulator's ``operator_id``, so the demo meetings are theirs;
 2. starts the product: Daphne on 127.0.0.1:8000 (``--port``) in a subprocess; in scaled mode
-   (``REDIS_URL`` + ``DATABASE_URL`` in the environment) also one ``rtms_worker``; Zoom
+   (``REDIS_URL`` + ``DATABASE_URL`` in the environment) also one ``rtms_worker`` and one Celery
+   worker (queues default + transcription); Zoom
    credentials and the webhook secret are demo values shared with the emulator;
 3. the RTMS emulator (Zoom's side) plays ``planning_meeting.json`` through the signed webhook:
    ``meeting.rtms_started`` → our ingest connects → audio, transcript, chat and events flow;
@@ -70,6 +71,24 @@ class Command(BaseCommand):
             self._wait_healthy(port, procs[0])
             if mode == "scaled":
                 procs.append(self._spawn(env, "manage.py", "rtms_worker", "--worker-id", "demo-worker"))
+                procs.append(
+                    self._spawn(
+                        env,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "rtms_assistant",
+                        "worker",
+                        "-Q",
+                        "default,transcription",
+                        "-c",
+                        "1",
+                        "-n",
+                        "demo@%h",
+                        "--loglevel",
+                        "WARNING",
+                    )
+                )
             self.stdout.write(f"Server: http://127.0.0.1:{port}/  (login {DEMO_USER} / {DEMO_PASSWORD})")
             ok = asyncio.run(self._play(port, speed))
             if headless:

@@ -158,9 +158,10 @@ def test_audio_is_404_without_a_recording_or_with_a_missing_file(api, meeting, m
     assert api.get(f"/api/meetings/{meeting.public_id}/audio/").status_code == 404
 
 
+@pytest.mark.backends
 @pytest.mark.django_db(transaction=True)
 def test_delete_removes_rows_and_audio_files(api, user, media_root):
-    meeting = MeetingFactory(owner=user)
+    meeting = MeetingFactory(owner=user, status=Meeting.Status.ENDED, ended_at=timezone.now())
     keep = MeetingFactory(owner=user)
     write_wav(media_root / "recordings/m1/mixed.wav")
     write_wav(media_root / "recordings/keep/mixed.wav")
@@ -247,3 +248,21 @@ def test_schema_and_docs_pages_are_served_without_a_cdn(client):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn.jsdelivr" not in html
+
+
+def test_openapi_schema_generates_without_warnings_and_validates(tmp_path, capsys):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    output = capsys.readouterr()
+    assert "Error" not in output.out + output.err  # e.g. a view whose schema could not be built
+    text = (tmp_path / "schema.yaml").read_text()
+    for operation in ("meetings_export", "meetings_transcript", "meetings_destroy", "search"):
+        assert f"operationId: {operation}" in text
+
+
+@pytest.mark.django_db
+def test_a_live_meeting_cannot_be_deleted(api, meeting):
+    response = api.delete(f"/api/meetings/{meeting.public_id}/")
+    assert response.status_code == 409
+    assert Meeting.objects.filter(pk=meeting.pk).exists()

@@ -7,6 +7,8 @@ import pytest
 from meetings.models import Meeting, TranscriptSegment
 from tests.factories import MeetingFactory, TranscriptSegmentFactory
 
+pytestmark = pytest.mark.backends  # visibility queries and cascades, on PostgreSQL too
+
 ENDPOINTS = [
     ("get", "/api/meetings/{id}/"),
     ("get", "/api/meetings/{id}/transcript/"),

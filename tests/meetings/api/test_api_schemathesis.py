@@ -102,7 +102,9 @@ def test_schemathesis_finds_no_server_error(user, settings, tmp_path, monkeypatc
             response = case.call(headers=headers)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path} {case.query}: {response.status_code}")
-            case.validate_response(response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance])
+            case.validate_response(
+                response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+            )
 
         run()
     assert failures == []

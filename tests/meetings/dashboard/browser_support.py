@@ -155,3 +155,84 @@ def screenshot_path(name: str) -> Path:
 
 def cleanup_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_postgres(database_url: str) -> Iterator[str]:
+    """A throw-away database on the server of ``database_url``; yields its URL, drops it after."""
+    import uuid
+
+    import psycopg
+
+    name = f"rtms_browser_{uuid.uuid4().hex[:8]}"
+    server = database_url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def scaled_urls_or_skip() -> tuple[str, str]:
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not (database_url.startswith("postgres") and redis_url):
+        pytest.skip("needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL)")
+    return database_url, redis_url
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create the schema: Django's own apps by migration, ours by syncdb (no migrations yet)."""
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "migrate", "--run-syncdb", "--noinput", "-v", "0")
+
+
+class Process:
+    """A long-running ``manage.py`` command (e.g. ``rtms_worker``) with its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *args: str) -> None:
+        self.env, self.log_path, self.args = env, log_path, args
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Process:
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", *self.args],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+BROWSER_REDIS_DB = 11  # not the test pass's database: the Celery messages left behind are flushed
+
+
+@contextlib.contextmanager
+def scratch_redis(redis_url: str) -> Iterator[str]:
+    """``redis_url`` pointed at database ``BROWSER_REDIS_DB``, flushed after use (the served app
+    leaves Celery messages and channel-layer keys there that no later test must pick up)."""
+    import redis
+
+    base, _, last = redis_url.rstrip("/").rpartition("/")
+    url = f"{base}/{BROWSER_REDIS_DB}" if last.isdigit() else f"{redis_url.rstrip('/')}/{BROWSER_REDIS_DB}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+        yield url
+    finally:
+        client.flushdb()
+        client.close()

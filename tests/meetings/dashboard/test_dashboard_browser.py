@@ -1,8 +1,9 @@
 """End to end in a real browser: a meeting streamed by the Zoom emulator appears live,
 completely and in order, only to the people allowed to see it.
 
-The product runs in embedded mode under Daphne (SQLite, in-memory channel layer, RTMS ingestion
-inside the server process). The emulator (``streams/emulator``) plays
+The product runs under Daphne in embedded mode (SQLite, in-memory channel layer, RTMS ingestion
+inside the server process) and, in the scaled pass, in scaled mode (PostgreSQL, Redis, a separate
+``rtms_worker`` process pushing through channels-redis). The emulator (``streams/emulator``) plays
 ``scenarios/planning_meeting.json``: it POSTs the signed ``meeting.rtms_started`` webhook, the
 ingest runner connects to it, and the transcript, chat and participant events flow through
 ``meetings.services`` to the browser. An audio-socket abort is injected mid-meeting; the page's
@@ -12,6 +13,7 @@ stream-health badge must show the interruption. Debian's Chromium is driven by P
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 import threading
@@ -23,12 +25,16 @@ from tests.meetings.dashboard.browser_support import (
     CHROMIUM_ARGS,
     PASSWORD,
     REPO,
+    Process,
     base_env,
     chromium_or_skip,
     cleanup_dir,
     daphne,
     django_shell,
-    manage,
+    migrate,
+    scaled_urls_or_skip,
+    scratch_postgres,
+    scratch_redis,
     screenshot_path,
 )
 
@@ -52,15 +58,23 @@ ZoomIdentity.objects.create(user=owner, zoom_user_id={OPERATOR!r})
 User.objects.create_user("mallory", password={PASSWORD!r})
 """
 
-# Records every state the stream-health badge goes through (the element is replaced on each push).
-WATCH_HEALTH = """() => {
-    window.__healthStates = [];
+# Records, as the page changes: every state of the stream-health badge (the element is replaced
+# on each push), the order in which final Zoom lines and chat lines first appear, and how many
+# segments were on the page at each change (to tell live arrival from one big render).
+WATCH_PAGE = """() => {
+    const log = window.__watch = {health: [], zoom: [], chat: [], counts: []};
     const record = () => {
         const badge = document.getElementById("stream-health");
         const state = badge && badge.getAttribute("data-state");
-        if (state && window.__healthStates[window.__healthStates.length - 1] !== state) {
-            window.__healthStates.push(state);
-        }
+        if (state && log.health[log.health.length - 1] !== state) log.health.push(state);
+        document.querySelectorAll("#transcript .segment.source-zoom.final .text").forEach(e => {
+            if (!log.zoom.includes(e.textContent)) log.zoom.push(e.textContent);
+        });
+        document.querySelectorAll("#chat .chat-message .text").forEach(e => {
+            if (!log.chat.includes(e.textContent)) log.chat.push(e.textContent);
+        });
+        const count = document.querySelectorAll("#transcript .segment").length;
+        if (log.counts[log.counts.length - 1] !== count) log.counts.push(count);
     };
     record();
     new MutationObserver(record).observe(document.body, {subtree: true, childList: true, attributes: true});
@@ -71,7 +85,7 @@ class EmulatorThread:
     """The emulator on its own event loop in a background thread (the test itself is sync)."""
 
     def __init__(self) -> None:
-        from streams.emulator.server import Emulator, EmulatorConfig
+        from streams.emulator import Emulator, EmulatorConfig
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="emulator", daemon=True)
@@ -105,20 +119,31 @@ def expected_lines() -> tuple[list[str], list[str]]:
     return turns, [chat["text"] for chat in scenario["chat"]]
 
 
-@pytest.fixture
-def deployment():
+@pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.scaled)])
+def deployment(request):
+    """The product as it runs: embedded (one Daphne process: SQLite, in-memory channel layer,
+    ingestion inside) or scaled (Daphne + ``rtms_worker`` on PostgreSQL + Redis)."""
+    mode = request.param
     data_dir = Path(tempfile.mkdtemp(prefix="rtms-browser-"))
-    env = base_env(
-        data_dir,
-        ZOOM_CLIENT_ID=CLIENT_ID,
-        ZOOM_CLIENT_SECRET=CLIENT_SECRET,
-        ZOOM_WEBHOOK_SECRET_TOKEN=WEBHOOK_SECRET,
-    )
+    zoom = {
+        "ZOOM_CLIENT_ID": CLIENT_ID,
+        "ZOOM_CLIENT_SECRET": CLIENT_SECRET,
+        "ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET,
+    }
     try:
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "migrate", "--run-syncdb", "--noinput", "-v", "0")
-        django_shell(env, SETUP)
-        yield env, data_dir
+        with contextlib.ExitStack() as stack:
+            if mode == "scaled":
+                database_url, redis_url = scaled_urls_or_skip()
+                scratch_url = stack.enter_context(scratch_postgres(database_url))
+                scratch_redis_url = stack.enter_context(scratch_redis(redis_url))
+                env = base_env(data_dir, DATABASE_URL=scratch_url, REDIS_URL=scratch_redis_url, **zoom)
+            else:
+                env = base_env(data_dir, **zoom)
+            migrate(env)
+            django_shell(env, SETUP)
+            if mode == "scaled":
+                stack.enter_context(Process(env, data_dir / "rtms_worker.log", "rtms_worker"))
+            yield mode, env, data_dir
     finally:
         cleanup_dir(data_dir)
 
@@ -138,7 +163,7 @@ def test_emulated_meeting_appears_live_in_order_only_to_its_owner(deployment):
     if not SCENARIO.exists():
         pytest.skip(f"emulator scenario missing: {SCENARIO}")
     turns, chats = expected_lines()
-    env, data_dir = deployment
+    mode, env, data_dir = deployment
     with daphne(env, data_dir / "daphne.log") as base, sync_playwright() as pw, EmulatorThread() as emu:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -160,9 +185,13 @@ def test_emulated_meeting_appears_live_in_order_only_to_its_owner(deployment):
             row = page.locator("#meeting-rows .meeting-row")
             expect(row).to_have_count(1, timeout=15_000)
             expect(row.first).to_have_attribute("data-status", "live")
+            # A second tab of the owner stays on the list: the row must turn "ended" by itself.
+            list_tab = browser.new_page()
+            login(list_tab, base, "olivia")
+            expect(list_tab.locator("#meeting-rows .meeting-row")).to_have_attribute("data-status", "live")
             row.first.locator("a.topic").click()
             expect(page.locator("#meeting-live")).to_have_attribute("data-synced", "true", timeout=10_000)
-            page.evaluate(WATCH_HEALTH)
+            page.evaluate(WATCH_PAGE)
 
             # Every transcript line and chat message, in order, as they are spoken/sent.
             # (Zoom's transcript is complete; Whisper segments, if the live fallback produced
@@ -173,16 +202,26 @@ def test_emulated_meeting_appears_live_in_order_only_to_its_owner(deployment):
             expect(page.locator("#chat .chat-message .text")).to_have_text(chats, timeout=15_000)
             expect(page.locator("#meeting-status .badge")).to_have_text("Ended", timeout=30_000)
             expect(page.locator("#stream-health")).to_have_attribute("data-state", "ended")
+            expect(list_tab.locator("#meeting-rows .meeting-row")).to_have_attribute("data-status", "ended")
+            expect(list_tab.locator("#meeting-rows .meeting-row .participant-count")).to_have_text(
+                "3 participants"
+            )
 
+            watch = page.evaluate("window.__watch")
+            # They arrived live, a few at a time, each line first shown in the spoken order.
+            assert watch["zoom"] == turns
+            assert watch["chat"] == chats
+            assert len(watch["counts"]) >= 6, watch["counts"]
             # The injected interruption showed on the badge while it lasted, then in the record.
-            states = page.evaluate("window.__healthStates")
-            assert "interrupted" in states, states
+            assert "interrupted" in watch["health"], watch["health"]
+            assert watch["health"][-1] == "ended"
             expect(page.locator("#events .event.kind-interruption")).to_have_count(1)
             expect(page.locator("#stream-health .last-gap")).to_contain_text("1 interruption")
             expect(page.locator("#participants .participant .name")).to_contain_text(
                 ["Alice", "Bob", "Carol"]
             )
-            expect(page.locator("#talk-time .talk-row")).to_have_count(2)
+            for speaker in ("Alice", "Bob"):
+                expect(page.locator("#talk-time .talk-row", has_text=speaker)).to_have_count(1)
             # nothing duplicated (one element per segment id), everything in timeline order
             segments = page.eval_on_selector_all(
                 "#transcript .segment",
@@ -195,7 +234,7 @@ def test_emulated_meeting_appears_live_in_order_only_to_its_owner(deployment):
             assert page.locator("#segment-total").inner_text() == str(len(segments))
 
             page.evaluate("document.getElementById('transcript').scrollTop = 0")
-            path = screenshot_path("dashboard-emulator")
+            path = screenshot_path(f"dashboard-emulator-{mode}")
             page.screenshot(path=str(path), full_page=True)
             print(f"screenshot: {path}")
 

@@ -8,9 +8,7 @@ user is refused. The emulator-driven end-to-end test is ``test_dashboard_browser
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,10 @@ from tests.meetings.dashboard.browser_support import (
     chromium_or_skip,
     cleanup_dir,
     django_shell,
-    manage,
+    migrate,
+    scaled_urls_or_skip,
+    scratch_postgres,
+    scratch_redis,
     screenshot_path,
 )
 
@@ -90,6 +91,30 @@ services.chat_message_record(meeting=meeting, source_key="c3", text="missed chat
 services.gap_close(meeting=meeting, source_key="gap-1", ended_at=timezone.now())
 """
 
+BIG_MEETING = """
+from django.contrib.auth import get_user_model
+from meetings import services
+from meetings.models import Meeting, TranscriptSegment
+meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/big==", topic="All hands")
+meeting.owner = get_user_model().objects.get(username="olivia")
+meeting.save()
+TranscriptSegment.objects.bulk_create(
+    TranscriptSegment(meeting=meeting, source="zoom", source_key=f"b{i}", seq=i + 1, speaker_name=f"Speaker {i % 5}",
+                      text=f"Big meeting line {i}.", start_ms=i * 2000, end_ms=i * 2000 + 1500)
+    for i in range(450)
+)
+Meeting.objects.filter(pk=meeting.pk).update(last_seq=450)
+print(meeting.public_id)
+"""
+
+ONE_MORE_LINE = """
+from meetings import services
+from meetings.models import Meeting
+meeting = Meeting.objects.get(public_id="{public_id}")
+services.transcript_segment_record(meeting=meeting, source="zoom", source_key="b450", text="Big meeting line 450.",
+                                   start_ms=900000, end_ms=901000)
+"""
+
 INTERRUPT = """
 from django.utils import timezone
 from meetings import services
@@ -101,32 +126,16 @@ services.participant_event_record(meeting=meeting, kind="interruption", source_k
 
 @pytest.fixture
 def scaled_deployment():
-    database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
-    if not (database_url.startswith("postgres") and redis_url):
-        pytest.skip("needs PostgreSQL and Redis (DATABASE_URL and REDIS_URL)")
-    import psycopg
-
-    name = f"rtms_browser_{uuid.uuid4().hex[:8]}"
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url, redis_url = scaled_urls_or_skip()
     data_dir = Path(tempfile.mkdtemp(prefix="rtms-browser-"))
-    env = base_env(
-        data_dir,
-        DATABASE_URL=database_url.rsplit("/", 1)[0] + f"/{name}",
-        REDIS_URL=redis_url,
-    )
     try:
-        # Django's own apps first (they have migrations), then ours (no migrations this session).
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "migrate", "--run-syncdb", "--noinput", "-v", "0")
-        public_id = django_shell(env, SETUP).strip().splitlines()[-1]
-        yield env, public_id, data_dir
+        with scratch_postgres(database_url) as scratch_url, scratch_redis(redis_url) as scratch_redis_url:
+            env = base_env(data_dir, DATABASE_URL=scratch_url, REDIS_URL=scratch_redis_url)
+            migrate(env)
+            public_id = django_shell(env, SETUP).strip().splitlines()[-1]
+            yield env, public_id, data_dir
     finally:
         cleanup_dir(data_dir)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def login(page, base: str, username: str) -> None:
@@ -240,6 +249,31 @@ def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
                 ws_url,
             )
             assert close_code == 4403
+
+            # A 5,000-segment-class meeting: the latest 200 first, "load earlier" in place, and
+            # "jump to live" when new lines arrive while reading back.
+            big_id = django_shell(env, BIG_MEETING).strip().splitlines()[-1]
+            page.goto(f"{base}/meetings/{big_id}/")
+            expect(page.locator("#meeting-live")).to_have_attribute("data-synced", "true", timeout=10_000)
+            segments = page.locator("#transcript .segment")
+            expect(segments).to_have_count(200)
+            expect(segments.first).to_contain_text("Big meeting line 250.")
+            page.click("#load-earlier")
+            expect(segments).to_have_count(400)
+            expect(segments.first).to_contain_text("Big meeting line 50.")
+            page.click("#load-earlier")
+            expect(segments).to_have_count(450)
+            expect(page.locator("#load-earlier")).to_have_count(0)
+            texts = segments.all_inner_texts()
+            assert [t.rsplit("Big meeting line ", 1)[1] for t in texts] == [f"{i}." for i in range(450)]
+            page.evaluate("document.getElementById('transcript').scrollTop = 0")
+            django_shell(env, ONE_MORE_LINE.format(public_id=big_id))
+            expect(page.locator("#jump-to-live")).to_be_visible(timeout=10_000)
+            expect(page.locator("#jump-to-live")).to_contain_text("1 new")
+            page.click("#jump-to-live")
+            expect(page.locator("#jump-to-live")).to_be_hidden()
+            expect(segments.last).to_be_in_viewport()
+            expect(page.locator("#segment-total")).to_have_text("451")
 
             # without JavaScript the page is still complete and readable
             static = browser.new_context(java_script_enabled=False)

@@ -200,6 +200,10 @@ async def test_bad_client_messages_are_ignored(owner, live_meeting):
     ):
         await communicator.send_to(text_data=text)
     assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.send_to(text_data=json.dumps({"resume_after_seq": 0}))
+    assert (await communicator.receive_from(timeout=TIMEOUT)).startswith("<!--sync:0-->")
+    await communicator.send_to(text_data=json.dumps({"resume_after_seq": 0}))  # once per connection
+    assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
 
 
@@ -238,4 +242,18 @@ async def test_a_new_meeting_appears_on_its_owners_list(owner):
     message = await communicator.receive_from(timeout=TIMEOUT)
     assert f'id="meeting-{meeting.pk}"' in message
     assert "Fresh meeting" in message
+    await communicator.disconnect()
+
+
+async def test_a_long_catch_up_arrives_complete_in_batches(owner, live_meeting, monkeypatch):
+    monkeypatch.setattr("meetings.selectors.CATCH_UP_LIMIT", 3)
+    segments = [await arecord_segment(live_meeting, f"s{i}", f"line {i}", i * 1000) for i in range(8)]
+    communicator = await open_socket(owner, f"/ws/meetings/{live_meeting.public_id}/")
+
+    await communicator.send_to(text_data=json.dumps({"resume_after_seq": 0}))
+    messages, synced = await receive_until_sync(communicator)
+
+    seen = [item for message in messages for item in items(message)]
+    assert seen == [(f"segment-{s.pk}", s.seq) for s in segments]
+    assert synced == segments[-1].seq
     await communicator.disconnect()

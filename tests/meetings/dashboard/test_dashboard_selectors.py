@@ -135,7 +135,28 @@ def test_changes_after_returns_every_kind_in_seq_order_once(meeting):
     meeting.last_seq = 4
     meeting.save()
 
-    changes, through = selectors.changes_after(meeting=meeting, after_seq=1)
+    changes = selectors.changes_after(meeting=meeting, after_seq=1)
 
-    assert [(seq, kind) for seq, kind, _ in changes] == [(2, "chat"), (3, "event"), (4, "segment")]
-    assert through == 4
+    assert [(seq, kind) for seq, kind, _ in changes.items] == [(2, "chat"), (3, "event"), (4, "segment")]
+    assert (changes.through_seq, changes.complete) == (4, True)
+
+
+def test_changes_after_cuts_a_long_catch_up_without_leaving_a_hole(meeting):
+    from tests.factories import ChatMessageFactory
+
+    # seqs: segments 1-6, chat 7, segments 8-9
+    for seq in range(1, 7):
+        TranscriptSegmentFactory(meeting=meeting, seq=seq)
+    ChatMessageFactory(meeting=meeting, seq=7)
+    for seq in (8, 9):
+        TranscriptSegmentFactory(meeting=meeting, seq=seq)
+    meeting.last_seq = 9
+    meeting.save()
+
+    first = selectors.changes_after(meeting=meeting, after_seq=0, limit=4)
+    second = selectors.changes_after(meeting=meeting, after_seq=first.through_seq, limit=4)
+
+    assert [seq for seq, _, _ in first.items] == [1, 2, 3, 4]
+    assert (first.through_seq, first.complete) == (4, False)
+    assert [seq for seq, _, _ in second.items] == [5, 6, 7, 8, 9]
+    assert (second.through_seq, second.complete) == (9, True)

@@ -18,11 +18,11 @@ import time
 
 
 def main() -> None:
-    cfg = json.loads(open(sys.argv[1]).read())  # noqa: PTH123, SIM115
-    os.makedirs("logs", exist_ok=True)  # noqa: PTH103
+    cfg = json.loads(open(sys.argv[1]).read())  # noqa: SIM115
+    os.makedirs("logs", exist_ok=True)
     import rtms
 
-    out = open(os.path.join(cfg["out"], "events.jsonl"), "w", buffering=1)  # noqa: PTH118, PTH123, SIM115
+    out = open(os.path.join(cfg["out"], "events.jsonl"), "w", buffering=1)  # noqa: SIM115
     lock = threading.Lock()
     left = threading.Event()
 
@@ -34,10 +34,6 @@ def main() -> None:
 
     def on_join_confirm(reason):
         emit("join_confirm", reason=reason)
-        if reason == 0:  # subscriptions made before join() are lost (no C handle yet): redo them here
-            client.subscribe_event(
-                [rtms.EVENT_ACTIVE_SPEAKER_CHANGE, rtms.EVENT_PARTICIPANT_JOIN, rtms.EVENT_PARTICIPANT_LEAVE]
-            )
 
     def on_leave(reason):
         emit("leave", reason=reason)
@@ -91,6 +87,11 @@ def main() -> None:
     client.on_participant_event(on_participant)
     client.on_active_speaker_event(on_speaker)
     client.on_event_ex(on_raw)
+    # Drive the SDK's EventLoop on this thread: alloc()+join() happen in _drain_pending(), and
+    # subscribe_event() only works after alloc() (before it silently does nothing; inside a
+    # callback or from another thread it deadlocks), so subscribe right after the join.
+    loop = rtms.EventLoop(poll_interval=0.005)
+    loop.add(client)
     client.join(
         meeting_uuid=cfg["meeting_uuid"],
         rtms_stream_id=cfg["rtms_stream_id"],
@@ -98,7 +99,18 @@ def main() -> None:
         client=cfg["client"],
         secret=cfg["secret"],
     )
-    finished = left.wait(cfg.get("timeout", 60))
+    loop._drain_pending()
+    emit(
+        "subscribed",
+        ok=client.subscribe_event(
+            [rtms.EVENT_ACTIVE_SPEAKER_CHANGE, rtms.EVENT_PARTICIPANT_JOIN, rtms.EVENT_PARTICIPANT_LEAVE]
+        ),
+    )
+    deadline = time.monotonic() + cfg.get("timeout", 60)
+    while not left.is_set() and time.monotonic() < deadline:
+        loop._poll_all()
+        time.sleep(0.005)
+    finished = left.is_set()
     time.sleep(0.2)
     emit("exit", left=finished)
     out.flush()

@@ -28,7 +28,9 @@ STREAM_ID = "03db704592624398931a588dd78200cb"
 
 
 class FakeRTMS:
-    def __init__(self, *, only_all: bool = False, answer_handshakes: bool = True) -> None:
+    def __init__(self, *, only_all: bool = False, answer_handshakes: bool = True, ssl: Any = None) -> None:
+        self.ssl = ssl
+        self.scheme = "wss" if ssl is not None else "ws"
         self.only_all = only_all
         self.answer_handshakes = answer_handshakes
         self.signaling_statuses: list[int] = []
@@ -43,10 +45,10 @@ class FakeRTMS:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/signaling"
+        return f"{self.scheme}://127.0.0.1:{self.port}/signaling"
 
     async def __aenter__(self) -> FakeRTMS:
-        self._server = await serve(self._handle, "127.0.0.1", self.port, ping_interval=None)
+        self._server = await serve(self._handle, "127.0.0.1", self.port, ping_interval=None, ssl=self.ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -62,7 +64,7 @@ class FakeRTMS:
 
     async def restart(self) -> None:
         """Listen again on the same port after :meth:`stop`."""
-        self._server = await serve(self._handle, "127.0.0.1", self.port, ping_interval=None)
+        self._server = await serve(self._handle, "127.0.0.1", self.port, ping_interval=None, ssl=self.ssl)
 
     def msgs(self, path: str | None = None, msg_type: int | None = None) -> list[dict[str, Any]]:
         return [
@@ -90,7 +92,7 @@ class FakeRTMS:
         await asyncio.wait_for(self.conns.pop(path).close(code), 5)
 
     def media_urls(self) -> dict[str, str]:
-        base = f"ws://127.0.0.1:{self.port}"
+        base = f"{self.scheme}://127.0.0.1:{self.port}"
         if self.only_all:
             return {"all": f"{base}/all"}
         return {name: f"{base}/{name}" for name in ("audio", "transcript", "chat")}

@@ -26,7 +26,7 @@ from streams.rtms.events import (
 )
 from streams.rtms.signing import handshake_signature
 from tests.streams.rtms.fake_rtms_server import CLIENT_ID, CLIENT_SECRET, MEETING_UUID, STREAM_ID, FakeRTMS
-from tests.streams.rtms.helpers import Collector, fast_config
+from tests.streams.rtms.rtms_client_helpers import Collector, fast_config
 
 
 def audio(user_id: int, i: int, data: bytes | None = None) -> dict:
@@ -550,3 +550,87 @@ async def test_media_replayed_after_a_reconnect_is_delivered_once():
         assert client.stats.duplicates_skipped == {"audio": 3, "transcript": 1}
         await client.close(request_stream_close=False)
         await col.until_end()
+
+
+@pytest.fixture
+def self_signed_cert(tmp_path):
+    """A self-signed certificate for 127.0.0.1, made with the openssl command-line tool."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command-line tool is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+async def test_tls_verification_is_on_by_default_and_a_trusted_context_connects(self_signed_cert):
+    import ssl
+
+    cert, key = self_signed_cert
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    async with FakeRTMS(ssl=server_ctx) as server:
+        assert server.url.startswith("wss://")
+        untrusting = RTMSClient(fast_config(server.url, reconnect_window=0.3))
+        col = Collector(untrusting)
+        end = await col.until_end()
+        assert isinstance(end.error, RTMSConnectionError)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(end.error)
+        assert server.received == []
+
+        trusting_ctx = ssl.create_default_context(cafile=str(cert))
+        client = RTMSClient(fast_config(server.url, ssl=trusting_ctx))
+        col = Collector(client)
+        await col.wait_type(Connected)
+        assert server.msgs("audio", 3)  # media sockets over wss too
+        await client.close(request_stream_close=False)
+        await col.until_end()
+
+
+async def test_media_reopen_retries_a_stale_media_registration():
+    async with FakeRTMS() as server:
+        client, col = await connected(server)
+        server.media_statuses["audio"] = [16, 16]  # DUPLICATE_MEDIA_DATA_CONNECTION while the old one lingers
+        server.abort("audio")
+        await col.wait_type(Connected, 2)
+        assert len(server.msgs("audio", 3)) == 4
+        assert client.stats.failed_attempts == 2
+        assert len(server.msgs("signaling", 1)) == 1
+        await client.close(request_stream_close=False)
+        await col.until_end()
+
+
+async def test_fatal_media_status_ends_the_stream():
+    async with FakeRTMS() as server:
+        server.media_statuses["audio"] = [18]  # INVALID_MEDIA_AUDIO_PARAMS
+        client = RTMSClient(fast_config(server.url))
+        col = Collector(client)
+        end = await col.until_end()
+        assert end.error is not None
+        assert end.error.status_code == 18
+        assert end.error.scope == "media:audio"
+        assert len(server.msgs("signaling", 1)) == 1

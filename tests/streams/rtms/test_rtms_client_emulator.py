@@ -15,6 +15,7 @@ emulator_server = pytest.importorskip("streams.emulator.server", reason="streams
 
 from streams.rtms.client import ClientConfig, RTMSClient  # noqa: E402
 from streams.rtms.events import (  # noqa: E402
+    AudioDropped,
     AudioFrame,
     ChatEvent,
     Connected,
@@ -27,7 +28,7 @@ from streams.rtms.events import (  # noqa: E402
     StreamStateChanged,
     TranscriptEvent,
 )
-from tests.streams.rtms.helpers import Collector  # noqa: E402
+from tests.streams.rtms.rtms_client_helpers import Collector  # noqa: E402
 
 Emulator = emulator_server.Emulator
 EmulatorConfig = emulator_server.EmulatorConfig
@@ -168,7 +169,7 @@ async def test_keepalive_storm_is_answered_on_every_socket(planning):
 
 
 async def test_idle_keepalives_and_pause_resume_in_real_time(planning):
-    cfg = EmulatorConfig(keepalive_interval=0.3, keepalive_idle_only=True)
+    cfg = EmulatorConfig(keepalive_interval=0.4, keepalive_idle_only=True)
     _client, col, end, record = await play_and_collect(
         planning, cfg, speed=1.0, faults=["pause@0.5", "resume@2.0", "terminate@2.6:reason=1"]
     )
@@ -280,3 +281,32 @@ async def test_failover_to_new_server_urls(planning):
     assert "/fo1/" in signaling_ok[1].path
     assert [c.reconnect for c in col.of(Connected)] == [False, True]
     assert isinstance(col.events[-1], StreamEnded)
+
+
+async def test_stalled_consumer_keeps_keepalives_answered_and_accounts_for_every_dropped_frame(planning):
+    emu = Emulator(EmulatorConfig(keepalive_interval=1.0))
+    await emu.start()
+    try:
+        run = await emu.play(planning, speed=None, faults=["keepalive_storm@30:count=10"])
+        client = client_for(emu, run, audio_queue_size=500)
+        client.start()  # nobody reads events until the stream is over: a stuck database
+        record = await run.wait(60)
+        col = Collector(client)
+        await col.until_end(timeout=20)
+    finally:
+        await emu.stop()
+    assert record.verdict(expect_stop_reason=6, min_keepalive_answers=10), record.verdict()
+    sent = {uid: bytes(data) for uid, data in record.sent.audio.items() if data}
+    got = audio_by_user(col)
+    dropped: dict[int, int] = {}
+    for drop in col.of(AudioDropped):
+        dropped[int(drop.user_id)] = dropped.get(int(drop.user_id), 0) + drop.bytes
+    assert len(col.of(AudioFrame)) == 500
+    for uid, data in sent.items():  # drop-oldest: what arrives is the end of each user's audio
+        assert dropped.get(uid, 0) + len(got.get(uid, b"")) == len(data)
+        assert data.endswith(got.get(uid, b""))
+        assert client.stats.audio_bytes_dropped.get(str(uid), 0) == dropped.get(uid, 0)
+    assert isinstance(col.events[0], AudioDropped)  # the gap is reported before what follows it
+    # non-audio is never dropped
+    assert [t.text for t in col.of(TranscriptEvent)] == [c["data"] for c in record.sent.transcript]
+    assert [c.text for c in col.of(ChatEvent)] == [c["text"] for c in record.sent.chat]

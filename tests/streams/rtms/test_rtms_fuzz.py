@@ -27,7 +27,7 @@ from streams.rtms.events import (
     TranscriptEvent,
 )
 from tests.streams.rtms.fake_rtms_server import FakeRTMS
-from tests.streams.rtms.helpers import Collector, fast_config
+from tests.streams.rtms.rtms_client_helpers import Collector, fast_config
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
@@ -170,3 +170,49 @@ async def _scenario(batch: list[tuple[str, str | bytes]]) -> None:
 )
 def test_live_client_survives_any_frame(batch):
     asyncio.run(asyncio.wait_for(_scenario(batch), 30))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ops=st.lists(st.tuples(st.sampled_from(["audio", "event", "get"]), st.integers(0, 2)), max_size=120),
+    audio_size=st.integers(1, 8),
+)
+def test_outbox_never_loses_non_audio_and_accounts_for_every_audio_frame(ops, audio_size):
+    from streams.rtms.client import ClientStats, _Outbox
+    from streams.rtms.events import AudioDropped, AudioFrame, FirstPacketTimestamp
+
+    async def scenario() -> None:
+        stats = ClientStats()
+        box = _Outbox(audio_size, 10_000, stats)
+        alive = asyncio.Event()
+        alive.set()
+        put_audio: dict[str, list[int]] = {}
+        put_events: list[int] = []
+        out: list = []
+        for n, (op, user) in enumerate(ops):
+            if op == "audio":
+                box.put_audio(AudioFrame(str(user), "", b"x" * 4, n))
+                put_audio.setdefault(str(user), []).append(n)
+            elif op == "event":
+                await box.put_event(FirstPacketTimestamp(n), alive=alive)
+                put_events.append(n)
+            elif len(box):
+                out.append(await asyncio.wait_for(box.get(), 1))
+        while len(box):
+            out.append(await asyncio.wait_for(box.get(), 1))
+        assert [e.timestamp for e in out if isinstance(e, FirstPacketTimestamp)] == put_events
+        for user, stamps in put_audio.items():
+            got = [e.timestamp for e in out if isinstance(e, AudioFrame) and e.user_id == user]
+            drops = [e for e in out if isinstance(e, AudioDropped) and e.user_id == user]
+            assert got == sorted(got)  # wire order
+            assert len(got) + sum(d.frames for d in drops) == len(stamps)
+            assert stats.audio_frames_dropped.get(user, 0) == sum(d.frames for d in drops)
+            dropped = sorted(set(stamps) - set(got))
+            for drop in drops:  # each report sits before every later frame of that user
+                index = out.index(drop)
+                assert all(t < drop.first_timestamp or t > drop.last_timestamp for t in got)
+                later = [e.timestamp for e in out[index:] if isinstance(e, AudioFrame) and e.user_id == user]
+                assert all(t > drop.last_timestamp for t in later)
+            assert sum(d.frames for d in drops) == len(dropped)
+
+    asyncio.run(scenario())

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from meetings.models import AudioRecording, TranscriptSegment
+from meetings.services import transcript_segment_record
 from streams.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
 from streams.live_transcription import LiveTranscriber, WindowSpec
 from streams.models import AudioWindow
@@ -19,7 +20,7 @@ from streams.transcription.service import (
     audio_windows_create,
     recording_retranscribe,
 )
-from tests.factories import ParticipantFactory, StreamFactory, TranscriptSegmentFactory
+from tests.factories import ParticipantFactory, StreamFactory
 
 from .conftest import word_error_rate
 
@@ -92,7 +93,8 @@ def test_window_becomes_a_whisper_segment_with_speaker_and_meeting_times(
     assert window.attempts == 1
     segment = TranscriptSegment.objects.get(meeting=meeting)
     assert segment.source == TranscriptSegment.Source.WHISPER
-    assert segment.participant == alice and segment.speaker_name == "Alice"
+    assert segment.participant == alice
+    assert segment.speaker_name == "Alice"
     assert segment.is_final
     assert 5800 <= segment.start_ms <= 6600  # speech starts ~1 s into a recording that starts at 5 s
     assert 14000 <= segment.end_ms <= 5000 + 12500
@@ -125,7 +127,8 @@ def test_partial_then_final_and_a_late_partial_never_overwrites_the_final(
     final = audio_window_create(spec=spec_for(recording, stream))
     assert audio_window_transcribe(window_id=final.pk) == "done"
     segment = TranscriptSegment.objects.get()  # the same row, now final with the whole sentence
-    assert segment.is_final and segment.text.lower().rstrip(".").endswith("for your country")
+    assert segment.is_final
+    assert segment.text.lower().rstrip(".").endswith("for your country")
     final_text, final_seq = segment.text, segment.seq
     late = audio_window_create(spec=spec_for(recording, stream, byte_length=3 * 16000 * 2, is_final=False))
     assert audio_window_transcribe(window_id=late.pk) == "empty"  # superseded: not even transcribed
@@ -157,7 +160,8 @@ def test_missing_file_fails_the_window_without_raising(media, meeting, stream, j
     with caplog.at_level(logging.ERROR, logger="streams.transcription.service"):
         assert audio_window_transcribe(window_id=window.pk) == "failed"
     window.refresh_from_db()
-    assert window.status == "failed" and "No such file" in window.error
+    assert window.status == "failed"
+    assert "No such file" in window.error
     assert "failed" in caplog.text
     assert not TranscriptSegment.objects.exists()
 
@@ -252,9 +256,11 @@ def test_retranscribe_builds_a_whisper_track_beside_zoom_and_replaces_live_whisp
     libri, _ = read_wav(speech_dir / "librispeech_2412-153948-0000.wav")
     rec_a = make_recording(media, meeting, alice, pad(jfk[0], 0.5, 13.0))
     make_recording(media, meeting, bob, pad(libri, 12.0, 0.5))
-    zoom = TranscriptSegmentFactory(meeting=meeting, source="zoom", text="Zoom says hello")
-    TranscriptSegmentFactory(
-        meeting=meeting, source="whisper", source_key=f"w:{rec_a.pk}:0", text="old live text"
+    zoom, _ = transcript_segment_record(
+        meeting=meeting, source="zoom", source_key="z1", text="Zoom says hello", start_ms=0
+    )
+    transcript_segment_record(
+        meeting=meeting, source="whisper", source_key=f"w:{rec_a.pk}:0", text="old live text", start_ms=0
     )
     call_command("retranscribe", str(meeting.public_id), "--no-progress")
     whisper = TranscriptSegment.objects.filter(meeting=meeting, source="whisper").order_by("start_ms")
@@ -267,7 +273,8 @@ def test_retranscribe_builds_a_whisper_track_beside_zoom_and_replaces_live_whisp
     progress = []
     result = recording_retranscribe(meeting_id=meeting.pk, progress=lambda d, t: progress.append((d, t)))
     assert sorted(whisper.values_list("source_key", flat=True)) == keys  # re-running converges
-    assert result.segments == len(keys) and result.removed == 0
+    assert result.segments == len(keys)
+    assert result.removed == 0
     assert progress[-1][0] == progress[-1][1] > 20
 
 
@@ -276,7 +283,8 @@ def test_retranscribe_skips_an_unreadable_recording(media, meeting, jfk, faster_
     bad = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
     (media / bad.path).write_bytes(b"garbage")
     result = recording_retranscribe(meeting_id=meeting.pk)
-    assert result.failed_recordings == 1 and result.segments >= 1
+    assert result.failed_recordings == 1
+    assert result.segments >= 1
     assert set(TranscriptSegment.objects.values_list("participant", flat=True)) == {good.participant_id}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -49,10 +50,7 @@ def test_windows_are_cut_at_pauses_and_cover_every_turn(tts_a):
     for turn in turns:  # and each turn overlaps a window
         assert [w for w in finals if w.start_ms < turn["end"] * 1000 and w.end_ms > turn["start"] * 1000]
     # No window for the long silences while the other participant talks.
-    gaps = [
-        (int(a["end"] * 1000) + 400, int(b["start"] * 1000) - 400)
-        for a, b in zip(turns, turns[1:], strict=False)
-    ]
+    gaps = [(int(a["end"] * 1000) + 400, int(b["start"] * 1000) - 400) for a, b in itertools.pairwise(turns)]
     for lo, hi in gaps:
         assert not [w for w in finals if w.start_ms > lo and w.end_ms < hi]
 
@@ -78,7 +76,7 @@ def test_continuous_speech_is_cut_at_most_every_ten_seconds(jfk):
     assert len(windows) >= 4
     assert all(w.end_ms - w.start_ms <= 10_000 for w in windows)
     # Consecutive windows of the forced cuts touch: no audio is lost between them.
-    for a, b in zip(windows, windows[1:], strict=False):
+    for a, b in itertools.pairwise(windows):
         assert b.byte_offset >= a.byte_offset + a.byte_length
 
 
@@ -105,7 +103,8 @@ def test_a_gap_in_the_stream_closes_the_open_window(jfk):
 def test_meeting_time_follows_the_chunks_start_ms(jfk):
     samples, _ = jfk
     windows = feed_all(WindowCutter(), float32_to_pcm16(samples[:32000]), start_ms=60_000)
-    assert windows and all(w.start_ms >= 60_000 for w in windows)
+    assert windows
+    assert all(w.start_ms >= 60_000 for w in windows)
 
 
 def test_feed_is_cheap(jfk):
@@ -149,7 +148,8 @@ def test_whisper_mode_transcribes_even_with_zoom_transcript(tts_a):
     pcm = float32_to_pcm16(tts_a[0])
     transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
     specs = run_transcriber(transcriber, pcm, transcript_at_ms=set(range(0, 70_000, 1000)))
-    assert specs and all(s.recording_id == 7 and s.participant_id == 3 and s.meeting_id == 2 for s in specs)
+    assert specs
+    assert all(s.recording_id == 7 and s.participant_id == 3 and s.meeting_id == 2 for s in specs)
 
 
 def test_auto_without_transcript_media_transcribes(tts_a):
@@ -175,7 +175,8 @@ def test_auto_falls_back_after_n_seconds_of_unanswered_speech_and_loses_nothing(
     transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="auto", fallback_after_s=8)
     transcriber.zoom_transcript_available(True)  # granted, but no transcript frame ever comes
     specs = run_transcriber(transcriber, pcm)
-    assert transcriber.active and transcriber.fallback
+    assert transcriber.active
+    assert transcriber.fallback
     finals = [s for s in specs if s.is_final]
     # The first turn (before the fallback engaged) is released from the backlog.
     assert finals[0].start_ms < turns[0]["end"] * 1000

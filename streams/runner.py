@@ -1,0 +1,307 @@
+"""One claimed stream: an RTMS client, a reader, a writer and an audio flusher (see streams/ingest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import F
+
+from meetings.models import Meeting
+from streams import recording, services
+from streams.models import Stream
+from streams.rtms import events as ev
+from streams.rtms.errors import RTMSStreamEnded
+from streams.rtms.protocol import DataOption
+from streams.writer import EventWriter, Outcome
+
+logger = logging.getLogger(__name__)
+FRAME_BYTES = 640
+
+# --- integration points (other modules of this project, imported lazily) -------------------------
+
+
+def _client_classes():
+    from streams.rtms.client import ClientConfig, RTMSClient
+
+    return RTMSClient, ClientConfig
+
+
+def _live_transcriber(*, stream_id: int, meeting_id: int, mode: str):
+    """The live Whisper fallback (streams.live_transcription), or None if not installed."""
+    try:
+        from streams.live_transcription import LiveTranscriber
+    except ImportError:
+        return None
+    return LiveTranscriber(
+        stream_id=stream_id,
+        meeting_id=meeting_id,
+        mode=mode,
+        fallback_after_s=settings.TRANSCRIPT_FALLBACK_SECONDS,
+    )
+
+
+def _windows_create(specs) -> None:
+    from streams.transcription.service import audio_windows_create
+
+    audio_windows_create(specs=specs)
+
+
+# --- the per-stream runner -------------------------------------------------------------------------
+
+
+class StreamRunner:
+    """One claimed stream: one RTMS client, a reader, a writer and an audio flusher."""
+
+    def __init__(self, claim: services.Claim, *, owner: str) -> None:
+        self.claim = claim
+        self.owner = owner
+        self.urls_version = claim.server_urls_version
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=settings.RTMS_EVENT_QUEUE_SIZE)
+        self.writer = EventWriter(self)
+        self.recorder = recording.StreamRecorder(
+            meeting_id=claim.meeting_id,
+            stream_id=claim.stream_id,
+            rtms_stream_id=claim.rtms_stream_id,
+            meeting_started_ms=claim.meeting_started_ms,
+            max_buffer_bytes=settings.RTMS_AUDIO_BUFFER_MAX_BYTES,
+        )
+        self.transcriber = None
+        self.client = None
+        self.has_zoom_transcript = False
+        self.outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.lease_deadline = time.monotonic() + settings.RTMS_LEASE_SECONDS
+        self.stop_requested_at: float | None = None
+        self.stop_reason: int | None = None
+        self._flush_lock = asyncio.Lock()
+
+    # -- signals from the supervisor --
+
+    def resolve(self, outcome: Outcome) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result(outcome)
+
+    def on_lease(self, status: services.LeaseStatus) -> None:
+        if self.outcome.done():
+            return
+        if not status.held:
+            logger.warning("stream %s: lease lost; closing the connection", self.claim.rtms_stream_id)
+            self.resolve(Outcome("lost"))
+            return
+        if status.state == Stream.State.STOPPING and self.stop_requested_at is None:
+            self.stop_requested_at = time.monotonic()
+            self.stop_reason = status.stop_reason
+            logger.info("stream %s: rtms_stopped received; closing", self.claim.rtms_stream_id)
+        if status.server_urls_version > self.urls_version and self.client is not None:
+            self.urls_version = status.server_urls_version
+            logger.info("stream %s: failover to new server_urls", self.claim.rtms_stream_id)
+            try:
+                self.client.failover(status.server_urls)
+            except (RTMSStreamEnded, ValueError) as exc:  # already over, or unusable URLs
+                logger.warning("stream %s: failover not applied: %s", self.claim.rtms_stream_id, exc)
+
+    def check_deadlines(self) -> None:
+        if time.monotonic() > self.lease_deadline:
+            logger.warning("stream %s: lease not renewed in time; closing", self.claim.rtms_stream_id)
+            self.resolve(Outcome("lost"))
+        if (
+            self.stop_requested_at is not None
+            and time.monotonic() - self.stop_requested_at > settings.RTMS_STOP_GRACE_SECONDS
+        ):
+            self.resolve(Outcome("finalize", Stream.State.STOPPED, self.stop_reason, "rtms_stopped webhook"))
+
+    # -- the run --
+
+    async def run(self) -> Outcome:
+        claim = self.claim
+        if claim.previous_state == Stream.State.STOPPING:
+            # The previous holder died while stopping: only finalize.
+            outcome = Outcome("finalize", Stream.State.STOPPED, claim.stop_reason, "rtms_stopped webhook")
+            await database_sync_to_async(self.writer.finalize)(outcome)
+            return outcome
+        if claim.was_connected:
+            await database_sync_to_async(self.writer.takeover_gap)()
+        meeting_mode = await database_sync_to_async(
+            lambda: Meeting.objects.values_list("transcript_mode", flat=True).get(pk=claim.meeting_id)
+        )()
+        self.transcriber = _live_transcriber(
+            stream_id=claim.stream_id, meeting_id=claim.meeting_id, mode=meeting_mode
+        )
+        RTMSClient, ClientConfig = _client_classes()
+        self.client = RTMSClient(
+            ClientConfig(
+                client_id=settings.ZOOM_CLIENT_ID,
+                client_secret=settings.ZOOM_CLIENT_SECRET,
+                instance_id=claim.meeting_uuid,
+                rtms_stream_id=claim.rtms_stream_id,
+                server_urls=claim.server_urls,
+                media=tuple(settings.RTMS_MEDIA),
+                audio_data_opt=DataOption.AUDIO_MULTI_STREAMS,
+                id_key="meeting_uuid",
+            )
+        )
+        tasks = [
+            asyncio.create_task(self._read(), name=f"rtms-read-{claim.rtms_stream_id}"),
+            asyncio.create_task(self._write(), name=f"rtms-write-{claim.rtms_stream_id}"),
+            asyncio.create_task(self._flush_loop(), name=f"rtms-flush-{claim.rtms_stream_id}"),
+        ]
+        for task in tasks:
+            task.add_done_callback(self._task_done)
+        try:
+            outcome = await self.outcome
+        finally:
+            for task in tasks[2:]:
+                task.cancel()
+        if outcome.kind == "crashed":  # stop renewing: another worker retries after the lease
+            await self._close_client(request_stream_close=False)
+            tasks[0].cancel()
+            tasks[1].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise RuntimeError(outcome.detail)
+        if not tasks[0].done():  # lease lost, handover, or the stop grace expired: we end it
+            await self._close_client(request_stream_close=False)
+        await asyncio.wait_for(asyncio.gather(tasks[0], return_exceptions=True), timeout=10)
+        await self._close_client(request_stream_close=False)
+        # Queued events are still stored, even after a lost lease: their keys make a concurrent
+        # write by the new holder harmless. Audio files have one writer only, the holder.
+        await self.queue.put(None)  # the writer drains everything before this marker
+        await asyncio.wait_for(tasks[1], timeout=settings.RTMS_DRAIN_TIMEOUT_SECONDS)
+        await asyncio.gather(tasks[2], return_exceptions=True)
+        if outcome.kind == "lost":
+            await database_sync_to_async(self._drop_pending_audio)()
+            return outcome
+        await self._flush_audio(final=True)
+        if outcome.kind == "finalize":
+            await database_sync_to_async(self.writer.finalize)(outcome)
+        return outcome
+
+    def _drop_pending_audio(self) -> None:
+        """Lease lost: unflushed audio must not be written by us any more; count it as dropped."""
+        frames = sum(len(frames) for frames, _ in self.recorder.take_batch().values())
+        if frames:
+            logger.warning(
+                "stream %s: lease lost, %d audio frame(s) dropped", self.claim.rtms_stream_id, frames
+            )
+            Stream.objects.filter(pk=self.claim.stream_id).update(
+                audio_frames_dropped=F("audio_frames_dropped") + frames
+            )
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        logger.error(
+            "stream %s: %s failed", self.claim.rtms_stream_id, task.get_name(), exc_info=task.exception()
+        )
+        self.resolve(Outcome("crashed", detail=f"{task.get_name()}: {task.exception()!r}"))
+
+    async def _close_client(self, *, request_stream_close: bool) -> None:
+        if self.client is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self.client.close(request_stream_close=request_stream_close), timeout=5
+                )
+
+    async def _read(self) -> None:
+        """Consume the client's events: audio to the recorder, the rest to the writer queue."""
+        ended: ev.StreamEnded | None = None
+        async for event in self.client.events():
+            if isinstance(event, ev.AudioFrame):
+                self.recorder.add(
+                    user_id=event.user_id,
+                    user_name=event.user_name,
+                    data=event.data,
+                    timestamp=event.timestamp,
+                )
+                continue
+            if isinstance(event, ev.AudioDropped):
+                self.recorder.note_dropped(
+                    user_id=event.user_id, user_name=event.user_name, frames=event.frames
+                )
+                continue
+            if self.transcriber is not None:
+                if isinstance(event, ev.TranscriptEvent):
+                    self.transcriber.zoom_transcript_available(True)
+                elif isinstance(event, ev.Connected) and "transcript" not in event.media:
+                    self.transcriber.zoom_transcript_available(False)
+            if isinstance(event, ev.StreamEnded):
+                ended = event
+                break
+            await self.queue.put(event)
+        if self.outcome.done():
+            return
+        if ended is None:
+            self.resolve(Outcome("finalize", Stream.State.FAILED, None, "RTMS client stopped without an end"))
+        elif self.stop_requested_at is not None:
+            reason = ended.stop_reason if ended.stop_reason is not None else self.stop_reason
+            self.resolve(Outcome("finalize", Stream.State.STOPPED, reason, ended.detail or "rtms_stopped"))
+        elif ended.stop_reason is not None or ended.error is None:
+            self.resolve(Outcome("finalize", Stream.State.STOPPED, ended.stop_reason, ended.detail))
+        else:
+            self.resolve(Outcome("finalize", Stream.State.FAILED, None, ended.detail or str(ended.error)))
+
+    async def _write(self) -> None:
+        """Apply queued events in order, in batches, in the ORM thread; ``None`` ends the drain."""
+        while True:
+            first = await self.queue.get()
+            batch = [first]
+            while not self.queue.empty() and len(batch) < 500:
+                batch.append(self.queue.get_nowait())
+            done = None in batch
+            events = [e for e in batch if e is not None]
+            delay = 0.5
+            while events:
+                try:
+                    await database_sync_to_async(self.writer.apply_batch)(events)
+                    break
+                except DatabaseError as exc:  # transient (connection lost, lock timeout): retry
+                    logger.warning("stream %s: database error, retrying: %s", self.claim.rtms_stream_id, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+            if done:
+                return
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.RTMS_AUDIO_FLUSH_SECONDS)
+            await self._flush_audio(final=False)
+
+    async def _flush_audio(self, *, final: bool) -> None:
+        async with self._flush_lock:
+            batch = self.recorder.take_batch()
+            stats = recording.FlushStats()
+            if batch:
+                try:
+                    stats = await database_sync_to_async(self.recorder.flush_sync)(batch)
+                except (DatabaseError, OSError) as exc:  # disk or database down: count, keep going
+                    lost = sum(len(frames) for frames, _ in batch.values())
+                    logger.error(
+                        "stream %s: audio flush failed, %d frame(s) lost: %s",
+                        self.claim.rtms_stream_id,
+                        lost,
+                        exc,
+                    )
+                    for user_id, (frames, _) in batch.items():
+                        track = self.recorder.tracks[user_id]
+                        self.recorder.note_dropped(
+                            user_id=user_id, user_name=track.user_name, frames=len(frames)
+                        )
+            specs = []
+            if self.transcriber is not None:
+                for r in stats.ranges:
+                    for offset in range(0, len(r.pcm), FRAME_BYTES):
+                        specs += self.transcriber.feed(
+                            recording_id=r.recording_id,
+                            participant_id=r.participant_id,
+                            pcm=r.pcm[offset : offset + FRAME_BYTES],
+                            byte_offset=r.byte_offset + offset,
+                            start_ms=r.start_ms + offset // recording.BYTES_PER_MS,
+                        )
+                if final:
+                    specs += self.transcriber.flush()
+            if specs:
+                await database_sync_to_async(_windows_create)(specs)

@@ -1,0 +1,118 @@
+"""Backpressure: a slow database never delays keep-alive answers; audio beyond the bounded buffer is
+dropped, counted and reported; text events are never dropped.
+
+The supervisor runs in the test's event loop (embedded mode, as in Daphne) against the emulator;
+the ORM side is slowed down on purpose (every event batch and every audio flush sleeps in the
+ORM thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from meetings.models import AudioRecording, TranscriptSegment
+from streams import ingest, services
+from streams.emulator.server import Emulator, EmulatorConfig
+from streams.models import Stream
+from streams.recording import StreamRecorder
+from streams.writer import EventWriter
+
+PLANNING = (
+    Path(__file__).resolve().parent.parent.parent
+    / "streams"
+    / "emulator"
+    / "scenarios"
+    / "planning_meeting.json"
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+
+@sync_to_async
+def create_stream(params: dict) -> None:
+    services.webhook_event_receive(
+        event="meeting.rtms_started",
+        event_ts=int(time.time() * 1000),
+        payload={},
+        raw_body=repr(params).encode(),
+        rtms=services.RtmsWebhook(
+            event="meeting.rtms_started",
+            product="meeting",
+            action="started",
+            instance_id=params["meeting_uuid"],
+            rtms_stream_id=params["rtms_stream_id"],
+            event_ts=int(time.time() * 1000),
+            server_urls=params["server_urls"],
+        ),
+    )
+
+
+@sync_to_async
+def results(rtms_stream_id: str) -> tuple[Stream, int, int, list[str]]:
+    stream = Stream.objects.get(rtms_stream_id=rtms_stream_id)
+    recs = AudioRecording.objects.filter(meeting_id=stream.meeting_id, kind="participant")
+    frames = sum(r.frames_received for r in recs)
+    dropped = sum(r.frames_dropped for r in recs)
+    texts = list(
+        TranscriptSegment.objects.filter(meeting_id=stream.meeting_id, source="zoom").values_list(
+            "text", flat=True
+        )
+    )
+    return stream, frames, dropped, texts
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_slow_database_drops_only_audio_and_never_delays_keepalives(settings, monkeypatch, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.RTMS_AUDIO_BUFFER_MAX_BYTES = 64 * 1024  # ~2 s of one speaker
+    settings.RTMS_AUDIO_FLUSH_SECONDS = 0.2
+    settings.RTMS_LEASE_SECONDS = 30.0  # the lease thread is not under test here
+    settings.TRANSCRIPT_FALLBACK_SECONDS = 1000.0
+    apply_batch, flush_sync = EventWriter.apply_batch, StreamRecorder.flush_sync
+
+    def slow_apply(self, batch):
+        time.sleep(0.4)  # a database that takes 400 ms per write batch
+        return apply_batch(self, batch)
+
+    def slow_flush(self, batch):
+        time.sleep(1.5)  # and 1.5 s per audio flush
+        return flush_sync(self, batch)
+
+    monkeypatch.setattr(EventWriter, "apply_batch", slow_apply)
+    monkeypatch.setattr(StreamRecorder, "flush_sync", slow_flush)
+    config = EmulatorConfig(
+        client_id=settings.ZOOM_CLIENT_ID,
+        client_secret=settings.ZOOM_CLIENT_SECRET,
+        keepalive_interval=0.3,
+    )
+    supervisor = asyncio.create_task(ingest.supervise(worker_id="backpressure-test"))
+    try:
+        async with Emulator(config) as emu:
+            run = await emu.play(PLANNING, speed=4.0)
+            await create_stream(run.join_params())
+            record = await run.wait(90)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            stream, frames, dropped, texts = await results(record.rtms_stream_id)
+            if not stream.is_open:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        supervisor.cancel()
+        await asyncio.gather(supervisor, return_exceptions=True)
+    assert not stream.is_open
+    verdict = record.verdict()
+    assert verdict, verdict  # every keep-alive answered on time, on every socket
+    answers = record.keepalive_answers()
+    assert answers.get("signaling", 0) >= 10
+    sent_frames = sum(len(ts) for uid, ts in record.sent.audio_frames.items() if uid)
+    assert dropped > 0, "the bounded buffer overflowed and said so"
+    assert frames + dropped == sent_frames  # every frame is either stored or counted as dropped
+    assert stream.audio_frames_dropped == dropped
+    assert sorted(texts) == sorted(c["data"] for c in record.sent.transcript)  # text never dropped
+    assert settings.RTMS_AUDIO_BUFFER_MAX_BYTES == 64 * 1024
