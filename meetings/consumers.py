@@ -3,8 +3,9 @@
 * ``MeetingConsumer`` (``/ws/meetings/<public_id>/``): one tab watching one meeting, in group
   ``meeting.<pk>``. Each live fragment is forwarded as sent, prefixed with ``<!--seq:N-->`` when
   it carries a change number. The browser sends ``{"resume_after_seq": N}`` when the socket
-  opens (first connect and every reconnect); the consumer answers with everything after N
-  (``fragments.render_changes_after``) followed by ``<!--sync:S-->`` + the current panels:
+  opens (first connect and every reconnect; one catch-up per connection); the consumer answers
+  with everything after N in seq order (``fragments.render_changes_after``, in batches until
+  complete) followed by ``<!--sync:S-->`` + the current panels:
   the page then holds every change up to S, and live fragments continue. The group is joined
   *before* the catch-up is read, so a change committed meanwhile arrives live (at worst twice;
   the page drops a copy whose ``data-seq`` it already has).

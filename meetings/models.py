@@ -388,6 +388,19 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return f"{self.url} ({', '.join(self.events)})"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not isinstance(self.events, list) or not self.events:
+            raise ValidationError({"events": "a non-empty list of event names"})
+        unknown = sorted(set(map(str, self.events)) - set(self.Event.values))
+        if unknown:
+            raise ValidationError(
+                {"events": f"unknown events {unknown}; choose from {list(self.Event.values)}"}
+            )
+        if not self.url.lower().startswith(("http://", "https://")):
+            raise ValidationError({"url": "an http(s) URL"})
+
 
 class WebhookDelivery(models.Model):
     """One event for one subscription: the delivery log (attempts, last status code, next retry)."""

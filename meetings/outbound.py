@@ -300,9 +300,8 @@ def post(*, target: Target, body: bytes, headers: dict[str, str], timeout: float
     """POST ``body`` to the vetted address of ``target`` (no proxies, no redirects)."""
     url = httpx2.URL(target.url)
     pinned = url.copy_with(host=target.address)
-    host_header = target.host if url.port is None else f"{target.host}:{url.port}"
-    if ":" in target.host and url.port is None:
-        host_header = f"[{target.host}]"
+    host = f"[{target.host}]" if ":" in target.host else target.host  # IPv6 literal
+    host_header = host if url.port is None else f"{host}:{url.port}"
     try:
         with httpx2.Client(
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 5.0)),

@@ -223,24 +223,30 @@ class TalkTime:
 def talk_time_list(*, meeting: Meeting) -> list[TalkTime]:
     """Per-speaker speaking time from final segments, longest first. One aggregate query.
 
-    A segment without ``end_ms`` counts as zero. Zoom and Whisper segments are both counted:
-    a meeting normally has one or the other (``Meeting.transcript_mode``)."""
-    rows = list(
+    Summed per speaker and source; when both Zoom's transcript and Whisper cover a speaker (the
+    live fallback overlapping Zoom), the larger of the two totals counts, so speech is never
+    counted twice. A segment without ``end_ms`` counts as zero."""
+    rows = (
         TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
-        .values("speaker_name")
+        .values("speaker_name", "source")
         .annotate(talk_ms=Sum(Greatest(Coalesce(F("end_ms"), F("start_ms")) - F("start_ms"), 0)))
-        .order_by("-talk_ms", "speaker_name")
+        .order_by()
     )
-    total = sum(row["talk_ms"] or 0 for row in rows)
-    longest = max((row["talk_ms"] or 0 for row in rows), default=0)
+    per_speaker: dict[str, int] = {}
+    for row in rows:
+        speaker = row["speaker_name"] or "Unknown speaker"
+        per_speaker[speaker] = max(per_speaker.get(speaker, 0), row["talk_ms"] or 0)
+    ranked = sorted(per_speaker.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(per_speaker.values())
+    longest = max(per_speaker.values(), default=0)
     return [
         TalkTime(
-            speaker=row["speaker_name"] or "Unknown speaker",
-            talk_ms=row["talk_ms"] or 0,
-            percent=round(100 * (row["talk_ms"] or 0) / longest) if longest else 0,
-            share=round(100 * (row["talk_ms"] or 0) / total) if total else 0,
+            speaker=speaker,
+            talk_ms=talk_ms,
+            percent=round(100 * talk_ms / longest) if longest else 0,
+            share=round(100 * talk_ms / total) if total else 0,
         )
-        for row in rows
+        for speaker, talk_ms in ranked
     ]
 
 

@@ -18,6 +18,9 @@ The ingest runner owns one :class:`LiveTranscriber` per stream and calls it on i
         byte_offset=offset,            # where these bytes start in the recording's data chunk
         start_ms=start_ms,             # the frame's start, ms relative to the meeting start
     )
+    # on every flush tick (meeting time now): close windows of participants who went silent
+    # without sending silence (Zoom sends no packets for them)
+    specs += transcriber.close_idle(now_ms)
     # at stream end (stopped, or handing over): close every open window
     specs += transcriber.flush()
     # persist (sync, after the bytes are on disk):
@@ -49,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 MODES = ("auto", "zoom", "whisper")
 BACKLOG_LIMIT = 200
+IDLE_CLOSE_MS = 400  # a participant silent (no packets) this long has paused
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class LiveTranscriber:
         self._open: set[tuple[int, int]] = set()  # (recording, byte_offset) with a partial sent
         self._unanswered_since_ms: int | None = None
         self._backlog: list[WindowSpec] = []
+        self._last_end_ms: dict[int, int] = {}  # per recording: meeting ms just past its last frame
+        self._next_idle_check_ms = 0
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -136,6 +142,7 @@ class LiveTranscriber:
             cutter = self._cutters[recording_id] = WindowCutter()
         self._participants[recording_id] = participant_id
         windows = cutter.feed(pcm, byte_offset=byte_offset, start_ms=start_ms)
+        self._last_end_ms[recording_id] = start_ms + len(pcm) // BYTES_PER_MS
         was_active = self.active
         if self.mode == "auto" and not was_active and self.transcript_media is not False:
             if cutter.in_speech and self._unanswered_since_ms is None:
@@ -152,7 +159,26 @@ class LiveTranscriber:
                 self.fallback = True
         end_of_frame = byte_offset + len(pcm)
         specs = [self._spec(recording_id, w, end_of_frame) for w in windows]
+        if start_ms >= self._next_idle_check_ms:  # at most every 100 ms of meeting time
+            self._next_idle_check_ms = start_ms + 100
+            specs += self._idle_specs(start_ms, skip=recording_id)
         return self._route(specs, released=self.active and not was_active)
+
+    def close_idle(self, now_ms: int) -> list[WindowSpec]:
+        """Close the windows of participants who sent nothing for ``IDLE_CLOSE_MS`` up to ``now_ms``
+        (meeting time). Zoom sends no packets for a silent participant, so their trailing pause
+        never reaches :meth:`feed`; :meth:`feed` does this check itself whenever any participant
+        speaks, and the runner should call this on its flush tick for a meeting where nobody does."""
+        return self._route(self._idle_specs(now_ms, skip=None), released=False)
+
+    def _idle_specs(self, now_ms: int, *, skip: int | None) -> list[WindowSpec]:
+        specs: list[WindowSpec] = []
+        for recording_id, cutter in self._cutters.items():
+            if recording_id == skip or not cutter.in_speech:
+                continue
+            if now_ms - self._last_end_ms.get(recording_id, now_ms) >= IDLE_CLOSE_MS:
+                specs.extend(self._spec(recording_id, w, cutter.position) for w in cutter.flush())
+        return specs
 
     def flush(self) -> list[WindowSpec]:
         """Stream end: close every participant's open window (as final)."""

@@ -139,6 +139,7 @@ def transcribe_samples(
     speech_ms: int | None = None,
     others: list[np.ndarray] | None = None,
     engine=None,
+    beam_size: int | None = None,
 ) -> WindowText | None:
     """Gain-normalize, transcribe and guard one window's samples; None when nothing was said.
 
@@ -163,7 +164,9 @@ def transcribe_samples(
     gain = normalize_gain(samples)
     engine = engine or get_engine()
     segments = engine.transcribe(
-        gain.samples, language=settings.WHISPER_LANGUAGE or None, beam_size=settings.WHISPER_BEAM_SIZE
+        gain.samples,
+        language=settings.WHISPER_LANGUAGE or None,
+        beam_size=beam_size or settings.WHISPER_BEAM_SIZE,
     )
     segments = filter_segments(segments, speech_ms=speech_ms)
     text = join_text(segments)
@@ -248,7 +251,9 @@ def audio_window_transcribe(*, window_id: int) -> str:
     try:
         samples = read_pcm_range(path, window.byte_offset, window.byte_length)
         others = _sibling_audio(window.recording, start_ms=window.start_ms, samples=samples.size)
-        result = transcribe_samples(samples, start_ms=window.start_ms, others=others)
+        # Partials are replaced within seconds: greedy decoding (about 30 % cheaper) is enough.
+        beam = settings.WHISPER_BEAM_SIZE if window.is_final else 1
+        result = transcribe_samples(samples, start_ms=window.start_ms, others=others, beam_size=beam)
     except (OSError, AudioFormatError, EngineUnavailable) as exc:
         logger.error("audio window %s (%s) failed: %s", window.pk, path, exc)
         _finish(window, W.FAILED, str(exc))

@@ -397,3 +397,59 @@ def test_admin_shows_the_delivery_log_and_retries(admin_client, user, meeting, f
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
     assert len(receiver.requests) == 2
+
+
+@pytest.mark.django_db
+def test_subscription_validation_names_unknown_events(user):
+    from django.core.exceptions import ValidationError
+
+    good = WebhookSubscription(
+        owner=user, url="https://hooks.example.com/x", secret="s", events=["meeting.ended"]
+    )
+    good.full_clean()
+    with pytest.raises(ValidationError, match="unknown events"):
+        WebhookSubscription(
+            owner=user, url="https://hooks.example.com/x", secret="s", events=["meeting.exploded"]
+        ).full_clean()
+    with pytest.raises(ValidationError, match="non-empty list"):
+        WebhookSubscription(owner=user, url="https://hooks.example.com/x", secret="s", events=[]).full_clean()
+
+
+@pytest.mark.django_db
+def test_ipv6_loopback_target_gets_a_bracketed_host_header(user, meeting):
+    import socket
+    from http.server import ThreadingHTTPServer
+
+    class V6Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    try:
+        server = V6Server(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://[::1]:{server.server_address[1]}/hook"
+        target = outbound.target_resolve(url, allow_private=True)
+        outcome = outbound.post(
+            target=target, body=b"{}", headers={"Content-Type": "application/json"}, timeout=5
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome.delivered
+    assert outcome.status_code == 204
+    assert seen == [f"[::1]:{server.server_address[1]}"]

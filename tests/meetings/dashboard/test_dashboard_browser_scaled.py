@@ -85,8 +85,9 @@ meeting = Meeting.objects.get(public_id="{public_id}")
 ada = Participant.objects.get(meeting=meeting, display_name="Ada Lovelace")
 services.transcript_segment_record(meeting=meeting, source="zoom", source_key="z3", text="Written while you were away.",
                                    start_ms=17000, end_ms=19000, participant=ada)
+bob = Participant.objects.get(meeting=meeting, display_name="Bob Builder")
 services.transcript_segment_record(meeting=meeting, source="zoom", source_key="z1", text="The numbers are in the shared sheet, tab two.",
-                                   start_ms=5000, end_ms=8000)
+                                   start_ms=5000, end_ms=8000, participant=bob)
 services.chat_message_record(meeting=meeting, source_key="c3", text="missed chat", sent_at=timezone.now(), participant=ada)
 services.gap_close(meeting=meeting, source_key="gap-1", ended_at=timezone.now())
 """

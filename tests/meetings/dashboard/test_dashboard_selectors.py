@@ -160,3 +160,59 @@ def test_changes_after_cuts_a_long_catch_up_without_leaving_a_hole(meeting):
     assert (first.through_seq, first.complete) == (4, False)
     assert [seq for seq, _, _ in second.items] == [5, 6, 7, 8, 9]
     assert (second.through_seq, second.complete) == (9, True)
+
+
+def test_talk_time_counts_speech_covered_by_zoom_and_whisper_once(meeting):
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="Ada", source="zoom", start_ms=0, end_ms=5000)
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="Ada", source="whisper", start_ms=100, end_ms=4900)
+    TranscriptSegmentFactory(meeting=meeting, speaker_name="", source="whisper", start_ms=6000, end_ms=7000)
+
+    rows = selectors.talk_time_list(meeting=meeting)
+
+    assert [(row.speaker, row.talk_ms) for row in rows] == [("Ada", 5000), ("Unknown speaker", 1000)]
+
+
+def test_every_push_is_plain_data_that_msgpack_and_json_carry(
+    meeting, monkeypatch, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+    import json
+
+    import msgpack
+    from django.utils import timezone
+
+    from meetings import live, services
+
+    sent = []
+    monkeypatch.setattr(live, "group_send", lambda group, message: sent.append((group, message)))
+    meeting.shared_with.add(UserFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        ada = services.participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada")
+        services.participant_event_record(
+            meeting=meeting, kind="join", source_key="j1", occurred_at=timezone.now(), participant=ada
+        )
+        services.transcript_segment_record(
+            meeting=meeting,
+            source="zoom",
+            source_key="s1",
+            text="Hi",
+            start_ms=0,
+            end_ms=500,
+            participant=ada,
+        )
+        services.chat_message_record(meeting=meeting, source_key="c1", text="yo", sent_at=timezone.now())
+        services.participant_event_record(
+            meeting=meeting, kind="interruption", source_key="g1", occurred_at=timezone.now(), reason="lost"
+        )
+        services.gap_close(
+            meeting=meeting, source_key="g1", ended_at=timezone.now() + dt.timedelta(seconds=2)
+        )
+
+    groups = {group for group, _ in sent}
+    assert f"meeting.{meeting.pk}" in groups
+    assert f"user.{meeting.owner_id}" in groups
+    assert "meetings.staff" in groups
+    for _, message in sent:
+        assert json.loads(json.dumps(message)) == message
+        assert msgpack.unpackb(msgpack.packb(message)) == message
+        assert set(message) == {"type", "html", "seq"}
