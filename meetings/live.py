@@ -82,3 +82,19 @@ def push_list(user_ids: list[int], html: str) -> None:
     message = fragment_message(html)
     for group in [*(user_group_name(user_id) for user_id in user_ids), STAFF_GROUP]:
         group_send(group, message)
+
+
+def after_commit(func, /, *args, **kwargs) -> None:
+    """``transaction.on_commit(..., robust=True)`` for a side effect with arguments.
+
+    A failing push is logged, never raised into the writer (its data is already committed).
+    The callback is a named function: Django 5.2's robust handler logs ``func.__qualname__``,
+    which a ``functools.partial`` lacks (the logging itself would raise).
+    """
+    from django.db import transaction
+
+    def callback() -> None:
+        func(*args, **kwargs)
+
+    callback.__qualname__ = f"after_commit({getattr(func, '__qualname__', repr(func))})"
+    transaction.on_commit(callback, robust=True)

@@ -38,15 +38,13 @@ import logging
 import socket
 import threading
 import time
-from functools import partial
 from urllib.parse import urlsplit
 
 import httpx2
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from meetings import selectors
+from meetings import live, selectors
 from meetings.models import (
     ActionItem,
     Meeting,
@@ -275,7 +273,7 @@ def emit_on_commit(*, event: str, meeting_id: int, object_id: int | None = None)
 
     ``robust``: a webhook bookkeeping failure never undoes or breaks the domain write.
     """
-    transaction.on_commit(partial(emit, event=event, meeting_id=meeting_id, object_id=object_id), robust=True)
+    live.after_commit(emit, event=event, meeting_id=meeting_id, object_id=object_id)
 
 
 # --- Delivering -------------------------------------------------------------------------------

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from meetings import fragments, outbound
+from meetings import fragments, live, outbound
 from meetings.models import (
     ChatMessage,
     Meeting,
@@ -88,7 +87,7 @@ def meeting_get_or_create(
         Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.LIVE, ended_at=None)
         meeting.refresh_from_db()
         created = False
-    transaction.on_commit(partial(fragments.push_meeting_status, meeting.pk), robust=True)
+    live.after_commit(fragments.push_meeting_status, meeting.pk)
     if created:
         outbound.emit_on_commit(event="meeting.started", meeting_id=meeting.pk)
     return meeting, created
@@ -106,7 +105,7 @@ def meeting_end(*, meeting: Meeting, ended_at: dt.datetime | None = None) -> Mee
     )
     meeting.refresh_from_db()
     if updated:
-        transaction.on_commit(partial(fragments.push_meeting_status, meeting.pk), robust=True)
+        live.after_commit(fragments.push_meeting_status, meeting.pk)
         outbound.emit_on_commit(event="meeting.ended", meeting_id=meeting.pk)
         from meetings.summaries import summary_request  # the summary module enqueues on commit
 
@@ -133,7 +132,7 @@ def participant_upsert(*, meeting: Meeting, zoom_user_id: str, display_name: str
         participant.display_name = display_name
         participant.save(update_fields=["display_name"])
     if created:
-        transaction.on_commit(partial(fragments.push_participants, meeting.pk), robust=True)
+        live.after_commit(fragments.push_participants, meeting.pk)
     return participant
 
 
@@ -196,7 +195,7 @@ def transcript_segment_record(
             seq=meeting_next_seq(meeting_id=meeting.pk),
             **fields,
         )
-    transaction.on_commit(partial(fragments.push_segment, segment.pk), robust=True)
+    live.after_commit(fragments.push_segment, segment.pk)
     if segment.is_final:
         outbound.emit_on_commit(event="transcript.segment", meeting_id=meeting.pk, object_id=segment.pk)
     return segment, True
@@ -228,7 +227,7 @@ def chat_message_record(
         sender_name=sender_name or (participant.display_name if participant else ""),
         recipient_name=recipient_name,
     )
-    transaction.on_commit(partial(fragments.push_chat, message.pk), robust=True)
+    live.after_commit(fragments.push_chat, message.pk)
     return message, True
 
 
@@ -272,7 +271,7 @@ def participant_event_record(
         Participant.objects.filter(pk=participant.pk).update(is_present=True)
     elif participant is not None and kind == ParticipantEvent.Kind.LEAVE:
         Participant.objects.filter(pk=participant.pk).update(is_present=False, last_left_at=occurred_at)
-    transaction.on_commit(partial(fragments.push_event, event.pk), robust=True)
+    live.after_commit(fragments.push_event, event.pk)
     return event, True
 
 
@@ -291,7 +290,7 @@ def gap_close(*, meeting: Meeting, source_key: str, ended_at: dt.datetime) -> Pa
     )
     event.seq = meeting_next_seq(meeting_id=meeting.pk)
     event.save(update_fields=["end_offset_ms", "seq"])
-    transaction.on_commit(partial(fragments.push_event, event.pk), robust=True)
+    live.after_commit(fragments.push_event, event.pk)
     return event
 
 

@@ -34,6 +34,10 @@ if not DATABASE_URL:
             "TEST": {"NAME": str(DATA_DIR / f"test_db_{os.getpid()}.sqlite3")},
         }
     }
+else:
+    # Async ORM threads would otherwise hold connections open for CONN_MAX_AGE, and the test
+    # database teardown warns "being accessed by other users".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Unit tests run tasks eagerly; tests of the real worker override this.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

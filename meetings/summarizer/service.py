@@ -27,7 +27,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from meetings import fragments
+from meetings import fragments, live
 from meetings.models import ActionItem, Meeting, Participant, Summary, TranscriptSegment
 from meetings.summarizer import llm, offline
 from meetings.summarizer.errors import SummaryError, TransientSummaryError
@@ -96,9 +96,7 @@ def summary_generate(*, summary_id: int, allow_retry: bool = False) -> Summary |
         logger.info("summary %s: not pending (done, running elsewhere or gone)", summary_id)
         return None
     summary = Summary.objects.select_related("meeting").get(pk=summary_id)
-    transaction.on_commit(
-        partial(_push, summary.pk), robust=True
-    )  # outside atomic: runs now, logged on error
+    live.after_commit(_push, summary.pk)  # outside atomic: runs now, logged on error
     try:
         result = _run(summary, allow_retry=allow_retry)
         return _store(summary, result, claimed_at=now)
@@ -113,7 +111,7 @@ def summary_generate(*, summary_id: int, allow_retry: bool = False) -> Summary |
             note=f"Summary failed: {type(exc).__name__}",
             completed_at=timezone.now(),
         )
-        transaction.on_commit(partial(_push, summary_id), robust=True)
+        live.after_commit(_push, summary_id)
         raise
 
 
@@ -195,7 +193,7 @@ def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) 
         )
         for position, draft in enumerate(result.action_items)
     )
-    transaction.on_commit(partial(_push, locked.pk), robust=True)
+    live.after_commit(_push, locked.pk)
     if ready:
         from meetings import outbound
 
@@ -231,7 +229,7 @@ def summary_regenerate(*, meeting: Meeting) -> Summary:
     )
     existing.refresh_from_db()
     if reset:
-        transaction.on_commit(partial(_push, existing.pk), robust=True)
+        live.after_commit(_push, existing.pk)
         summary_generate_task.delay_on_commit(existing.pk)
     return existing
 

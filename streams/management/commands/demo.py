@@ -57,6 +57,9 @@ class Command(BaseCommand):
                 f"--mode {mode} but the environment selects {settings.RUN_MODE} mode "
                 "(scaled needs REDIS_URL and DATABASE_URL)"
             )
+        # Migrated apps first (auth), then tables of apps without migrations (PostgreSQL checks
+        # their foreign keys to auth at once); both are no-ops once everything exists.
+        call_command("migrate", interactive=False, verbosity=0)
         call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
         self._demo_user()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZOOM_")} | DEMO_ZOOM

@@ -186,3 +186,48 @@ def test_auto_falls_back_after_n_seconds_of_unanswered_speech_and_loses_nothing(
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="transcript mode"):
         LiveTranscriber(stream_id=1, meeting_id=2, mode="both", fallback_after_s=1)
+
+
+def test_a_participant_who_stops_sending_is_closed_by_the_others_frames(jfk):
+    """Zoom sends no packets for a silent participant: their pause is inferred from time."""
+    speech = float32_to_pcm16(jfk[0][: 16000 * 2])  # 2 s of talk, then nothing at all
+    silence = bytes(FRAME_BYTES)
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
+    specs = []
+    for offset in range(0, len(speech), FRAME_BYTES):
+        specs += transcriber.feed(
+            recording_id=1,
+            participant_id=1,
+            pcm=speech[offset : offset + FRAME_BYTES],
+            byte_offset=offset,
+            start_ms=offset // 32,
+        )
+    assert not [s for s in specs if s.is_final]
+    closed_at = None
+    for index in range(100):  # another participant's (silent) frames keep arriving
+        ms = 2000 + index * 20
+        out = transcriber.feed(
+            recording_id=2, participant_id=2, pcm=silence, byte_offset=index * FRAME_BYTES, start_ms=ms
+        )
+        if [s for s in out if s.is_final and s.recording_id == 1]:
+            closed_at = ms
+            break
+    assert closed_at is not None
+    assert closed_at - 2000 <= 600
+
+
+def test_close_idle_closes_a_lone_speaker_on_the_runner_tick(jfk):
+    speech = float32_to_pcm16(jfk[0][: 16000 * 2])
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
+    for offset in range(0, len(speech), FRAME_BYTES):
+        transcriber.feed(
+            recording_id=1,
+            participant_id=1,
+            pcm=speech[offset : offset + FRAME_BYTES],
+            byte_offset=offset,
+            start_ms=offset // 32,
+        )
+    assert transcriber.close_idle(2100) == []  # 100 ms of nothing is not a pause yet
+    closed = transcriber.close_idle(2500)
+    assert [s.is_final for s in closed] == [True]
+    assert closed[0].end_ms <= 2000
