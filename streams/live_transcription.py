@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 MODES = ("auto", "zoom", "whisper")
 BACKLOG_LIMIT = 200
 IDLE_CLOSE_MS = 400  # a participant silent (no packets) this long has paused
+IDLE_WALL_S = 2.0  # ... and not fed for this long (longer than the runner's flush interval)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,15 @@ class WindowSpec:
 
 
 class LiveTranscriber:
-    def __init__(self, *, stream_id: int | None, meeting_id: int, mode: str, fallback_after_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        stream_id: int | None,
+        meeting_id: int,
+        mode: str,
+        fallback_after_s: float,
+        idle_wall_s: float = IDLE_WALL_S,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"transcript mode must be one of {MODES}, got {mode!r}")
         self.stream_id = stream_id
@@ -93,6 +102,8 @@ class LiveTranscriber:
         self._backlog: list[WindowSpec] = []
         self._last_end_ms: dict[int, int] = {}  # per recording: meeting ms just past its last frame
         self._next_idle_check_ms = 0
+        self._last_feed_wall: dict[int, float] = {}
+        self.idle_wall_s = idle_wall_s
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -143,6 +154,7 @@ class LiveTranscriber:
         self._participants[recording_id] = participant_id
         windows = cutter.feed(pcm, byte_offset=byte_offset, start_ms=start_ms)
         self._last_end_ms[recording_id] = start_ms + len(pcm) // BYTES_PER_MS
+        self._last_feed_wall[recording_id] = time.monotonic()
         was_active = self.active
         if self.mode == "auto" and not was_active and self.transcript_media is not False:
             if cutter.in_speech and self._unanswered_since_ms is None:
@@ -161,20 +173,25 @@ class LiveTranscriber:
         specs = [self._spec(recording_id, w, end_of_frame) for w in windows]
         if start_ms >= self._next_idle_check_ms:  # at most every 100 ms of meeting time
             self._next_idle_check_ms = start_ms + 100
-            specs += self._idle_specs(start_ms, skip=recording_id)
+            specs += self._idle_specs(start_ms, skip=recording_id, wall_s=self.idle_wall_s)
         return self._route(specs, released=self.active and not was_active)
 
     def close_idle(self, now_ms: int) -> list[WindowSpec]:
         """Close the windows of participants who sent nothing for ``IDLE_CLOSE_MS`` up to ``now_ms``
         (meeting time). Zoom sends no packets for a silent participant, so their trailing pause
-        never reaches :meth:`feed`; :meth:`feed` does this check itself whenever any participant
-        speaks, and the runner should call this on its flush tick for a meeting where nobody does."""
-        return self._route(self._idle_specs(now_ms, skip=None), released=False)
+        never reaches :meth:`feed`. Call it on each flush tick *after* feeding that flush's ranges.
+        :meth:`feed` also checks, but only for tracks not fed for ``idle_wall_s`` of wall time."""
+        return self._route(self._idle_specs(now_ms, skip=None, wall_s=0.0), released=False)
 
-    def _idle_specs(self, now_ms: int, *, skip: int | None) -> list[WindowSpec]:
+    def _idle_specs(self, now_ms: int, *, skip: int | None, wall_s: float) -> list[WindowSpec]:
+        # The runner feeds each flush's ranges track after track, so another track being behind
+        # in meeting time proves nothing by itself: it must also not have been fed for wall_s.
         specs: list[WindowSpec] = []
+        wall_now = time.monotonic()
         for recording_id, cutter in self._cutters.items():
             if recording_id == skip or not cutter.in_speech:
+                continue
+            if wall_now - self._last_feed_wall.get(recording_id, wall_now) < wall_s:
                 continue
             if now_ms - self._last_end_ms.get(recording_id, now_ms) >= IDLE_CLOSE_MS:
                 specs.extend(self._spec(recording_id, w, cutter.position) for w in cutter.flush())

@@ -13,7 +13,8 @@ Python API (all coroutines run on one asyncio loop)::
     from streams.emulator import Emulator, EmulatorConfig, Fault, load_scenario
 
     config = EmulatorConfig(client_id="...", client_secret="...", webhook_secret="...",
-                            host="127.0.0.1", port=0, keepalive_interval=10.0)
+                            host="127.0.0.1", port=0, keepalive_interval=10.0,
+                            record_audio=True)     # False: byte counts only (long load runs)
     async with Emulator(config) as emu:            # starts / stops the server
         emu.base_url                               # "ws://127.0.0.1:<port>"
         check = await emu.validate_url("http://127.0.0.1:8000/webhooks/zoom/")  # .ok, .detail

@@ -82,6 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--legacy-status-codes", action="store_true", help="legacy 0-75 status numbering")
     parser.add_argument("--media-types", default="audio,video,deskshare,transcript,chat", help="app scopes")
     parser.add_argument("--chat-format", choices=("json", "text"), default="json")
+    parser.add_argument(
+        "--webhook-retries", default="", help="retry delays in s after a failed webhook, e.g. 300,1200,3600"
+    )
     parser.add_argument("--replay-buffer", type=float, default=60.0, help="media replay buffer, s (0 = off)")
     parser.add_argument("--timeout", type=float, default=None, help="give up waiting for the streams after s")
     parser.add_argument(
@@ -110,6 +113,7 @@ def config_from(options: argparse.Namespace | dict) -> EmulatorConfig:
         media_types=tuple(t.strip() for t in o["media_types"].split(",") if t.strip()),
         chat_format=o["chat_format"],
         replay_buffer_seconds=o["replay_buffer"],
+        webhook_retry_delays=tuple(float(x) for x in o["webhook_retries"].split(",") if x.strip()),
     )
 
 

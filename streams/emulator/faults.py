@@ -20,8 +20,9 @@ pause / resume      STREAM_STATE_UPDATE 5/6 + SESSION_STATE_UPDATE 3/4; no media
 ==================  ==========================================================================
 
 Drops are preceded by a keep-alive "fence" (``fence``, default true): the emulator waits up to
-1 s for the client to answer a keep-alive on that socket, so every frame sent before the drop is
-known delivered and nothing is replayed twice. With ``fence: false`` the unconfirmed frames are
+1 s for the client to answer a keep-alive on every socket, so every message sent before the drop
+is known read (a client such as Zoom's SDK drops all its sockets on any loss) and nothing is
+replayed twice. With ``fence: false`` the unconfirmed frames are
 replayed after the reconnect (a client must then de-duplicate by timestamp).
 
 String form (CLI ``--fault``): ``kind@seconds[:key=value[,key=value...]]``, e.g.

@@ -182,7 +182,8 @@ class StreamRecord:
             lost = {k: v for k, v in self.undelivered.items() if v}
             if lost:
                 reasons.append(f"undelivered messages: {lost}")
-        failed = [w for w in self.webhooks if not 200 <= w["status"] < 300]
+        delivered = {w["body_sha"] for w in self.webhooks if 200 <= w["status"] < 300}
+        failed = [w for w in self.webhooks if not 200 <= w["status"] < 300 and w["body_sha"] not in delivered]
         if failed:
             reasons.append(
                 f"webhook(s) not accepted: {[(w['event'], w['status'], w['error']) for w in failed]}"

@@ -131,6 +131,7 @@ class EmulatorConfig:
     chat_format: str = "json"  # "json": content.data is a JSON string (2026 form); "text": plain
     require_event_subscription: bool = True  # events 2-6 only after EVENT_SUBSCRIPTION
     webhook_timeout: float = 3.0
+    webhook_retry_delays: tuple[float, ...] = ()  # Zoom: (300, 1200, 3600) after a non-2xx / timeout
     record_audio: bool = True  # keep the exact audio bytes sent (off for long load runs: counts only)
     replay_buffer_seconds: float = 60.0  # media kept for replay until a keep-alive confirms it (0 = off)
     stop_reason: int = StopReason.STOP_BC_MEETING_ENDED  # at the end of the scenario
@@ -344,10 +345,28 @@ class Run:
             timeout=self.cfg.webhook_timeout,
             body=body,
         )
-        self.record.webhooks.append(delivery.as_dict() | {"at": self.record.now()})
+        self.record.webhooks.append(delivery.as_dict() | {"at": self.record.now(), "attempt": 1})
         if not delivery.ok:
             log.warning("webhook %s -> %s %s", event, delivery.status, delivery.error)
+            if self.cfg.webhook_retry_delays:
+                self._spawn(self._retry_webhook(event, delivery.body))
         return delivery
+
+    async def _retry_webhook(self, event: str, body: bytes) -> None:
+        """Zoom's retries (PROTOCOL.md §2.5): same body, fresh signature, after each delay."""
+        for attempt, delay in enumerate(self.cfg.webhook_retry_delays, start=2):
+            await asyncio.sleep(delay)
+            delivery = await post_webhook(
+                self.webhook_url,
+                event,
+                {},
+                secret_token=self.cfg.webhook_secret,
+                timeout=self.cfg.webhook_timeout,
+                body=body,
+            )
+            self.record.webhooks.append(delivery.as_dict() | {"at": self.record.now(), "attempt": attempt})
+            if delivery.ok:
+                return
 
     def _started_payload(self) -> dict:
         payload = {
@@ -691,8 +710,8 @@ class Run:
             if conn is None:
                 entry["skipped"] = f"no live {mtype} socket"
                 return
-            if fence:
-                entry["fenced"] = await self._fence(conn)
+            if fence:  # every socket: a client may drop them all on a media loss (Zoom's SDK does)
+                entry["fenced"] = all(await asyncio.gather(*(self._fence(c) for c in self._live_conns())))
             if kind == "media_abort":
                 conn.abort()
             else:
@@ -703,8 +722,7 @@ class Run:
                 entry["skipped"] = "no signaling socket"
                 return
             if fence:
-                fenced = await asyncio.gather(*(self._fence(c) for c in [conn, *self.media.values()]))
-                entry["fenced"] = all(fenced)
+                entry["fenced"] = all(await asyncio.gather(*(self._fence(c) for c in self._live_conns())))
             if kind == "signaling_abort":
                 conn.abort()
             else:
@@ -713,7 +731,7 @@ class Run:
             if not self.webhook_url:
                 entry["skipped"] = "failover needs a webhook URL"
                 return
-            conns = [c for c in [self.signaling, *self.media.values()] if c is not None]
+            conns = self._live_conns()
             await asyncio.gather(*(self._fence(c) for c in conns))
             self._failing_over = True
             self.generation += 1
@@ -736,6 +754,10 @@ class Run:
             await self.terminate(e.params.get("reason", StopReason.STOP_BC_HOST_TRIGGERED))
         elif kind in ("pause", "resume"):
             await self._pause(kind == "pause", e.at)
+
+    def _live_conns(self) -> list[_Conn]:
+        conns = [self.signaling, *dict.fromkeys(self.media.values())]
+        return [c for c in conns if c is not None and not c.closed]
 
     async def _junk(self, where: str, kinds: list[str]) -> None:
         frames: dict[str, str | bytes] = {

@@ -9,6 +9,7 @@ Delivery uses stdlib urllib in a worker thread (no proxy), 3 s timeout like Zoom
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 import time
@@ -68,6 +69,7 @@ class WebhookDelivery:
             "error": self.error,
             "elapsed": round(self.elapsed, 4),
             "payload": json.loads(self.body)["payload"],
+            "body_sha": hashlib.sha256(self.body).hexdigest()[:16],
         }
 
 

@@ -450,6 +450,7 @@ async def test_sigkill_takeover_within_10_s(scaled):
         record = await run.wait(120)
     stream = await wait_ended(sid, scaled)
     assert takeover < 10, f"takeover took {takeover:.1f}s"
+    assert emu.rejected_handshakes == []  # never two live connections for the stream
     assert stream.reconnect_count == 1
     data = await stored(stream.meeting_id)
     # nothing stored twice; the takeover recorded as a gap with its reason

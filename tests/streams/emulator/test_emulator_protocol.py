@@ -457,3 +457,66 @@ async def test_server_initiated_termination_carries_the_stop_reason(emu, shared_
     }
     assert client.of("signaling", 9)[-1]["reason"] == 5
     assert not record.completed
+
+
+@pytest.mark.parametrize(("product", "id_key"), [("webinar", "webinar_uuid"), ("session", "session_id")])
+async def test_signaling_drop_sends_rtms_interrupted_and_a_rejoin_resumes(
+    emu, shared_data, webhook_endpoint, product, id_key
+):
+    url, received = webhook_endpoint
+    scenario = tiny_scenario(shared_data, duration=3.0)
+    run = await emu.play(scenario, webhook_url=url, speed=2.0, product=product, faults=["signaling_abort@1"])
+    client = RawClient(run)
+    await client.join(types=("audio",))
+    await asyncio.wait_for(client.sockets["signaling"].wait_closed(), 5)
+    await asyncio.wait_for(client.sockets["audio"].wait_closed(), 5)  # media is interrupted with it
+    first = client
+    client = RawClient(run)  # rejoin from scratch, as Zoom's SDK does
+    await client.join(types=("audio",))
+    record = await run.wait(10)
+    await client.close()
+    await first.close()
+
+    events = [json.loads(b)["event"] for _, b in received]
+    assert events == [f"{product}.rtms_started", f"{product}.rtms_interrupted", f"{product}.rtms_stopped"]
+    interrupted = json.loads(received[1][1])["payload"]
+    assert interrupted == {id_key: run.meeting_uuid, "rtms_stream_id": run.rtms_stream_id}
+    assert json.loads(received[0][1])["payload"][id_key] == run.meeting_uuid
+    # the new connection was told about the session again, and no audio was lost
+    assert next(m["state"] for m in client.of("signaling", 9)) == 2
+    frames = {}
+    for m in first.of("audio", 14) + client.of("audio", 14):
+        frames[m["content"]["timestamp"]] = base64.b64decode(m["content"]["data"])
+    assert b"".join(frames[t] for t in sorted(frames)) == scenario.expected_audio(16778240)
+    assert record.verdict(), str(record.verdict())
+
+
+async def test_failed_webhook_is_retried_with_the_same_body(shared_data):
+    received: list = []
+
+    class FlakyHook(_Hook):
+        def do_POST(self):
+            if not received:  # the first delivery fails
+                self.rfile.read(int(self.headers["content-length"]))
+                received.append(None)
+                self.send_response(500)
+                self.end_headers()
+                return
+            super().do_POST()
+
+    FlakyHook.received = received
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyHook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        async with Emulator(emulator_config(webhook_retry_delays=(0.1, 0.1), connect_timeout=0.5)) as emu:
+            run = await emu.play(
+                tiny_scenario(shared_data), webhook_url=f"http://127.0.0.1:{server.server_address[1]}/"
+            )
+            record = await run.wait(5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    attempts = [(w["event"], w["status"], w["attempt"]) for w in record.webhooks]
+    assert attempts[:2] == [("meeting.rtms_started", 500, 1), ("meeting.rtms_started", 200, 2)]
+    assert record.stop_reason == StopReason.STOP_BC_CONNECTION_TIMEOUT  # nobody joined
+    assert "webhook" not in str(record.verdict(require_complete=False))  # the retry delivered it

@@ -192,7 +192,9 @@ def test_a_participant_who_stops_sending_is_closed_by_the_others_frames(jfk):
     """Zoom sends no packets for a silent participant: their pause is inferred from time."""
     speech = float32_to_pcm16(jfk[0][: 16000 * 2])  # 2 s of talk, then nothing at all
     silence = bytes(FRAME_BYTES)
-    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
+    transcriber = LiveTranscriber(
+        stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8, idle_wall_s=0
+    )
     specs = []
     for offset in range(0, len(speech), FRAME_BYTES):
         specs += transcriber.feed(
@@ -214,6 +216,32 @@ def test_a_participant_who_stops_sending_is_closed_by_the_others_frames(jfk):
             break
     assert closed_at is not None
     assert closed_at - 2000 <= 600
+
+
+def test_batched_feeding_is_not_mistaken_for_silence(jfk):
+    """The runner feeds a flush's ranges track after track: B lagging A in meeting time within
+    one burst must not close B's window (the wall-clock guard)."""
+    speech = float32_to_pcm16(jfk[0][: 16000 * 4])
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
+    finals = []
+    for second in range(4):  # 1 s ranges: A's whole second, then B's
+        for recording in (1, 2):
+            base = second * 32000
+            for offset in range(base, base + 32000, FRAME_BYTES):
+                finals += [
+                    s
+                    for s in transcriber.feed(
+                        recording_id=recording,
+                        participant_id=recording,
+                        pcm=speech[offset : offset + FRAME_BYTES],
+                        byte_offset=offset,
+                        start_ms=offset // 32,
+                    )
+                    if s.is_final and s.end_ms < 3000
+                ]
+    # JFK's first pause of >= 300 ms is after 5 s: any final here is a false close (without the
+    # guard, B's window would close at every 1 s range boundary).
+    assert finals == []
 
 
 def test_close_idle_closes_a_lone_speaker_on_the_runner_tick(jfk):

@@ -1,0 +1,148 @@
+"""Live latency benchmark (issue 10, item 2): Zoom transcript frame → 100 browsers watching.
+
+The product runs as deployed, embedded (Daphne does everything: SQLite, in-memory channel
+layer) and scaled (Daphne serves the pages and WebSockets, one ``rtms_worker`` ingests;
+PostgreSQL, Redis channel layer). The RTMS emulator plays a meeting in real time through the
+signed webhook (two participants speaking continuously, a transcript utterance every 0.5 s with
+a unique text); ``VIEWERS`` WebSocket clients, logged in with a real session cookie and the
+page's Origin, watch ``/ws/meetings/<public_id>/`` as the meeting page's htmx socket does.
+
+Latency of one utterance at one viewer = the time the viewer received the HTML fragment
+containing its text minus the time the emulator sent the transcript frame (the emulator's
+send is instrumented in this process; one machine, one clock). Only utterances sent after
+every viewer connected count; every one must reach every viewer. Targets: p50 <= 20 ms,
+p99 <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from bench.common import Row, target_row
+from bench.harness import (
+    OPERATOR_ID,
+    Product,
+    emulator_config,
+    load_scenario_continuous,
+    percentile,
+    scaled_available,
+)
+
+NAME = "live_latency"
+VIEWERS, SMOKE_VIEWERS = 100, 5
+SECONDS, SMOKE_SECONDS = 30.0, 10.0
+P50_TARGET_MS, P99_TARGET_MS = 20.0, 100.0
+TOKEN = re.compile(r"lat-utt-(\d+) ")
+
+
+async def _viewer(url: str, headers: dict, origin: str, seen: dict[int, float], ready: asyncio.Event, stop):
+    from websockets.asyncio.client import connect
+
+    async with connect(url, additional_headers=headers, origin=origin, max_size=None) as ws:
+        ready.set()
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            now = time.time()
+            for match in TOKEN.finditer(raw if isinstance(raw, str) else raw.decode()):
+                seen.setdefault(int(match.group(1)), now)
+
+
+async def _measure(product: Product, session: str, viewers: int, seconds: float) -> dict:
+    from streams.emulator import Emulator
+    from streams.emulator import server as emulator_server
+    from streams.emulator.scenario import Utterance
+
+    sent_at: dict[int, float] = {}
+    original = emulator_server.Run._do
+
+    async def instrumented(self, item):  # the emulator's send time of each transcript frame
+        if isinstance(item, Utterance):
+            sent_at[int(TOKEN.search(item.text + " ").group(1))] = time.time()
+        await original(self, item)
+
+    emulator_server.Run._do = instrumented
+    try:
+        scenario = load_scenario_continuous(participants=2, seconds=seconds, utterance_every=0.5, tag="lat")
+        async with Emulator(emulator_config()) as emu:
+            run = await emu.play(scenario, webhook_url=product.webhook_url, speed=1.0)
+            meeting = await asyncio.to_thread(product.db, "meeting", zoom_uuid=run.meeting_uuid)
+            url = f"ws://127.0.0.1:{product.port}/ws/meetings/{meeting['public_id']}/"
+            headers = {"Cookie": f"sessionid={session}"}
+            stop = asyncio.Event()
+            seen = [{} for _ in range(viewers)]
+            ready = [asyncio.Event() for _ in range(viewers)]
+            tasks = [
+                asyncio.create_task(_viewer(url, headers, product.base_url, seen[i], ready[i], stop))
+                for i in range(viewers)
+            ]
+            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 60)
+            await asyncio.sleep(0.3)  # group_add after accept
+            connected_at = time.time()
+            await run.wait(timeout=seconds + 60)
+            await asyncio.sleep(2.0)
+            stop.set()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        emulator_server.Run._do = original
+    counted = [n for n, t in sent_at.items() if t > connected_at]
+    latencies = [(s[n] - sent_at[n]) * 1000 for s in seen for n in counted if n in s]
+    errors = [repr(r) for r in results if isinstance(r, BaseException)]
+    return {
+        "latencies_ms": latencies,
+        "expected": len(counted) * viewers,
+        "delivered": len(latencies),
+        "utterances": len(counted),
+        "errors": errors[:3],
+    }
+
+
+def run(*, smoke: bool) -> list[Row]:
+    viewers = SMOKE_VIEWERS if smoke else VIEWERS
+    seconds = SMOKE_SECONDS if smoke else SECONDS
+    rows: list[Row] = []
+    for mode in ["embedded"] if smoke else ["embedded", "scaled"]:
+        bench = f"{NAME}[{mode}]"
+        if mode == "scaled" and (why := scaled_available()):
+            rows.append(Row(bench, "skipped", why))
+            continue
+        with Product(NAME, scaled=mode == "scaled") as product:
+            session = product.db("user", username="viewer", zoom_user_id=OPERATOR_ID)["session"]
+            product.start_web()
+            if mode == "scaled":
+                product.start_worker()
+                time.sleep(3.0)
+            result = asyncio.run(_measure(product, session, viewers, seconds))
+        lat = result["latencies_ms"] or [float("inf")]
+        rows += [
+            Row(
+                bench,
+                "fragments delivered",
+                f"{result['delivered']}/{result['expected']}",
+                target=f"{result['expected']}/{result['expected']}",
+                met=result["delivered"] == result["expected"] and result["expected"] > 0,
+                extra={"viewers": viewers, "utterances": result["utterances"], "errors": result["errors"]},
+            ),
+            target_row(
+                bench,
+                f"transcript -> {viewers} viewers p50",
+                round(percentile(lat, 50), 1),
+                "ms",
+                "<=",
+                P50_TARGET_MS,
+            ),
+            target_row(
+                bench,
+                f"transcript -> {viewers} viewers p99",
+                round(percentile(lat, 99), 1),
+                "ms",
+                "<=",
+                P99_TARGET_MS,
+                max_ms=round(max(lat), 1),
+            ),
+        ]
+    return rows

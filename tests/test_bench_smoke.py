@@ -1,0 +1,56 @@
+"""The product benchmarks still work: ``python -m bench --smoke`` for the four product benches.
+
+This is what CI runs of ``bench/`` (seconds-long variants; their figures are not targets): it
+starts the real product (Daphne; ``rtms_worker`` when PostgreSQL and Redis answer) against the
+RTMS emulator, and checks the run exits 0 and prints every metric row with a value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHES = "webhook_ack,ingest_capacity,live_latency,page_load"
+METRICS = [
+    r"webhook_ack\[embedded\] +webhooks answered 200 +10/10",
+    r"webhook_ack\[embedded\] +ack p99 +[\d.]+ ms",
+    r"webhook_ack\[embedded\] +streams connected +10/10",
+    r"ingest_capacity\[(scaled|embedded)\] +max concurrent meetings \(0 lost, lag < 1 s\) +1 meetings",
+    r"ingest_capacity\[(scaled|embedded)\] +worker audio frames per CPU-second +[\d.]+ frames/cpu-s",
+    r"ingest_capacity\[(scaled|embedded)\] +audio streams per core +[\d.]+ streams",
+    r"ingest_capacity\[(scaled|embedded)\] +ceiling \(bare client\) frames per CPU-second +[\d.]+ frames/cpu-s",
+    r"ingest_capacity\[(scaled|embedded)\] +worker / ceiling +[\d.]+ %",
+    r"live_latency\[embedded\] +fragments delivered +(\d+)/\1 ",
+    r"live_latency\[embedded\] +transcript -> 5 viewers p50 +[\d.]+ ms",
+    r"live_latency\[embedded\] +transcript -> 5 viewers p99 +[\d.]+ ms",
+    r"page_load\[embedded\] +page with 200 segments renders the latest +yes",
+    r"page_load\[embedded\] +median of 3 +[\d.]+ ms",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bench_smoke_runs_and_prints_every_metric(shared_data, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["BENCH_RESULTS_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--only", BENCHES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    missing = [m for m in METRICS if not re.search(m, out)]
+    assert not missing, f"rows missing: {missing}\n{out[-3000:]}"
+    assert " error " not in out
+    assert list(tmp_path.glob("bench-smoke-*.json")), "no JSON results written"
