@@ -130,7 +130,10 @@ class Product:
         if self.scaled:
             self._drop_database()
             self._flush_redis()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):  # keep the logs and data for a post-mortem
+            print(f"   kept {self.tmp}", flush=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _create_database(self) -> None:
         import psycopg

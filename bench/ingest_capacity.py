@@ -27,7 +27,8 @@ worker / ceiling. Targets: >= 500 audio streams per core, >= 25 % of the ceiling
 
 The emulator's own CPU is reported: if it saturates a core, the load generator (not the worker)
 is the limit and the step is marked so. ``BENCH_PROFILE_WORKER=<file.html>`` runs the worker
-under pyinstrument and writes its profile there.
+under pyinstrument and writes its profile there; ``BENCH_INGEST_N=<n>`` runs one step at that N
+(no search), e.g. to profile.
 """
 
 from __future__ import annotations
@@ -242,8 +243,10 @@ async def _search(product: Product, ingest_pid: int, *, smoke: bool) -> tuple[li
     steps: list[dict] = []
     started = time.monotonic()
     async with Emulator(emulator_config(connect_timeout=60.0)) as emu:
-        if smoke:
-            steps.append(await _step(emu, product, ingest_pid, SMOKE_N, seconds))
+        fixed = int(os.environ.get("BENCH_INGEST_N", "0"))
+        if smoke or fixed:
+            steps.append(await _step(emu, product, ingest_pid, fixed or SMOKE_N, seconds))
+            print(f"   N={fixed or SMOKE_N}: {json.dumps(steps[-1])}", flush=True)
         else:
             good, bad, n = 0, None, START_N
             while True:
