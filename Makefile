@@ -9,6 +9,7 @@ MODE ?= embedded
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rtms_assistant
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: venv demo test lint format migrate bench bench-smoke run clean
 
@@ -24,9 +25,9 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+# The demo migrates, creates its user and (scaled) its PostgreSQL database itself; see docs/demo.md.
 demo: venv
-	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py demo --mode $(MODE) $(if $(HEADLESS),--headless,)
+	$(PY) manage.py demo --mode $(MODE) $(if $(HEADLESS),--headless,) $(DEMO_ARGS)
 
 run: migrate
 	$(PY) manage.py runserver 127.0.0.1:8000

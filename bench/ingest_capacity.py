@@ -26,8 +26,8 @@ audio streams one core sustains. **Ceiling**: the same load (same N) read by
 worker / ceiling. Targets: >= 500 audio streams per core, >= 25 % of the ceiling.
 
 The emulator's own CPU is reported: if it saturates a core, the load generator (not the worker)
-is the limit and the step is marked so. ``BENCH_PROFILE_WORKER=<file.html>`` runs the worker
-under pyinstrument and writes its profile there; ``BENCH_INGEST_N=<n>`` runs one step at that N
+is the limit and the step is marked so. ``BENCH_PROFILE_WORKER=<file.txt>`` runs the worker
+under py-spy (every thread, collapsed stacks in that file); ``BENCH_INGEST_N=<n>`` runs one step at that N
 (no search), e.g. to profile.
 """
 
@@ -39,6 +39,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench.common import Row, target_row
 from bench.harness import (
@@ -280,10 +281,14 @@ def run(*, smoke: bool) -> list[Row]:
     with Product(NAME, scaled=scaled, env=env) as product:
         web = product.start_web()
         if scaled:
-            profile = os.environ.get("BENCH_PROFILE_WORKER", "")
-            prefix = [sys.executable, "-m", "pyinstrument", "-r", "html", "-o", profile] if profile else None
-            ingest = product.start_worker(max_streams=2000, prefix=prefix)
+            ingest = product.start_worker(max_streams=2000)
             time.sleep(3.0)  # Django start-up of the worker, not part of the measurement
+            profile = os.environ.get("BENCH_PROFILE_WORKER", "")
+            if profile:  # py-spy samples every thread (the ORM thread too): collapsed stacks
+                py_spy = str(Path(sys.executable).with_name("py-spy"))
+                seconds = str(int((SMOKE_STEP_SECONDS if smoke else STEP_SECONDS) + 5))
+                args = ["record", "--pid", str(ingest.pid), "-d", seconds, "-r", "250", "-f", "raw", "-o", profile]
+                product.spawn("py-spy", args, prefix=[py_spy])
         else:
             ingest = web  # embedded: ingestion runs inside Daphne
         steps, ceiling = asyncio.run(_search(product, ingest.pid, smoke=smoke))

@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(smoke=args.smoke, engines=engines, pipeline=not args.no_pipeline)
     print(format_table(rows))
     for row in rows:
-        for clip in row.extra.get("clips", []):
+        clips = row.extra.get("clips")
+        for clip in clips if isinstance(clips, list) else []:
             print(
                 f"  {row.extra['engine']:15} {clip['name']:30} WER {clip['wer'] * 100:5.1f} %  RTF {clip['rtf']:.3f}"
             )

@@ -187,6 +187,18 @@ if DATABASE_URL:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI each request's sync code runs in a thread of its own, so persistent
+        # per-thread connections pile up: a burst of 200 webhooks exhausted PostgreSQL's
+        # max_connections (bench/webhook_ack.py). A bounded pool per process instead (Django's
+        # psycopg pool); a request waits for a free connection.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
+            "timeout": 20,
+        }
 else:
     DATABASES = {
         "default": {
@@ -289,6 +301,9 @@ RTMS_AUDIO_FLUSH_SECONDS = env_float("RTMS_AUDIO_FLUSH_SECONDS", 1.0, minimum=0.
 RTMS_AUDIO_BUFFER_MAX_BYTES = env_int("RTMS_AUDIO_BUFFER_MAX_BYTES", 32 * 1024 * 1024, minimum=64 * 1024)
 RTMS_STOP_GRACE_SECONDS = env_float("RTMS_STOP_GRACE_SECONDS", 3.0, minimum=0.0)
 RTMS_DRAIN_TIMEOUT_SECONDS = env_float("RTMS_DRAIN_TIMEOUT_SECONDS", 30.0, minimum=1.0)
+# Transient database errors (connection lost, server restarting) in a stream's writes are retried
+# with back-off for at most this long; then the stream is given up to another worker.
+RTMS_DB_RETRY_SECONDS = env_float("RTMS_DB_RETRY_SECONDS", 60.0, minimum=1.0)
 
 # --- Whisper ----------------------------------------------------------------------------------
 WHISPER_ENGINE = env_choice("WHISPER_ENGINE", "faster-whisper", {"faster-whisper", "openai-whisper"})

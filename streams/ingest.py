@@ -123,8 +123,14 @@ class Supervisor:
         free = self.max_streams - len(self.runners)
         if free <= 0:
             return
+        # Never a stream this worker still runs (e.g. closing after a lost lease): its old
+        # connection must be gone before a new one is opened.
         claims = await self._lease_call(
-            services.stream_claim_next, owner=self.worker_id, lease_seconds=self.lease_seconds, limit=free
+            services.stream_claim_next,
+            owner=self.worker_id,
+            lease_seconds=self.lease_seconds,
+            limit=free,
+            exclude_ids=list(self.runners),
         )
         for claim in claims:
             runner = StreamRunner(claim, owner=self.worker_id)
@@ -145,10 +151,13 @@ class Supervisor:
             logger.exception("stream %s runner crashed", sid)
             await runner._close_client(request_stream_close=False)
         finally:
-            self.runners.pop(runner.claim.stream_id, None)
+            if self.runners.get(runner.claim.stream_id, (None,))[0] is runner:
+                del self.runners[runner.claim.stream_id]
 
     async def _renew_all(self) -> None:
         for stream_id, (runner, _) in list(self.runners.items()):
+            if runner.outcome.done() and runner.outcome.result().kind == "lost":
+                continue  # closing: renewing would only delay the takeover
             started = time.monotonic()
             try:
                 status = await self._lease_call(

@@ -109,6 +109,10 @@ class Track:
     frames_dropped: int = 0
     unrecorded_dropped: int = 0  # drops before the track had a row (flush thread only)
     last_ts: int | None = None
+    # Counted (frames on disk, drops) but not yet saved on the row: a database error after the
+    # file write keeps them here for the next flush instead of losing them.
+    unsaved_frames: int = 0
+    unsaved_dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,10 @@ class StreamRecorder:
         self.pending_bytes = 0
         self.frames_received = 0
         self.frames_dropped = 0
+        # Stream-row counters not yet saved (see Track.unsaved_frames).
+        self.unsaved_frames = 0
+        self.unsaved_dropped = 0
+        self.unsaved_last_ts: int | None = None
 
     # -- event loop side (cheap) --
 
@@ -201,23 +209,48 @@ class StreamRecorder:
         self.pending_bytes = 0
         return batch
 
+    def requeue(self, batch: dict[str, tuple[list[tuple[int, bytes]], int]]) -> None:
+        """Give back what a failed :meth:`flush_sync` left in ``batch`` (the database was down):
+        the next flush writes it, ahead of newer frames. The buffer bound still applies to new
+        frames (:meth:`add` drops and counts beyond it)."""
+        for user_id, (frames, dropped) in batch.items():
+            track = self.tracks[user_id]
+            track.pending[:0] = frames
+            track.dropped += dropped
+            self.pending_bytes += sum(len(data) for _, data in frames)
+
+    @property
+    def has_unsaved(self) -> bool:
+        """Counters a failed flush could not save yet (the next flush saves them)."""
+        return bool(self.unsaved_frames or self.unsaved_dropped)
+
     # -- flush thread side (sync, ORM + file I/O) --
 
     def flush_sync(self, batch: dict[str, tuple[list[tuple[int, bytes]], int]]) -> FlushStats:
-        """Write a batch from :meth:`take_batch`. Runs in the ORM thread (database_sync_to_async)."""
+        """Write a batch from :meth:`take_batch`. Runs in the ORM thread (database_sync_to_async).
+
+        Each track's entry is removed from ``batch`` once its frames are on disk and counted, so
+        when a database error propagates (``_resolve`` or the counter UPDATEs), ``batch`` holds
+        exactly what is still unwritten (give it back with :meth:`requeue`) and the counts of
+        what was written wait in the ``unsaved_*`` fields for the next flush: nothing is lost or
+        counted twice.
+        """
         stats = FlushStats()
-        last_ts: int | None = None
-        for user_id, (frames, dropped) in batch.items():
+        for user_id in list(batch):
+            frames, dropped = batch[user_id]
             track = self.tracks[user_id]
             if track.recording_id is None:
                 if not frames:  # the stream counts them now, the recording once it exists
                     track.unrecorded_dropped += dropped
                     stats.dropped += dropped
+                    self.unsaved_dropped += dropped
+                    del batch[user_id]
                     continue
                 self._resolve(track, first_ts=frames[0][0])
             recorded_dropped = dropped + track.unrecorded_dropped
             track.unrecorded_dropped = 0
             written, duplicates = self._write(track, frames, stats.ranges)
+            del batch[user_id]
             stats.frames += len(frames) - duplicates
             stats.duplicates += duplicates
             stats.dropped += dropped
@@ -225,25 +258,40 @@ class StreamRecorder:
             track.frames_written += len(frames) - duplicates
             track.frames_duplicate += duplicates
             track.frames_dropped += recorded_dropped
+            track.unsaved_frames += len(frames) - duplicates
+            track.unsaved_dropped += recorded_dropped
+            self.unsaved_frames += len(frames) - duplicates
+            self.unsaved_dropped += dropped
             if frames:
                 track.last_ts = frames[-1][0]
-                last_ts = max(last_ts or 0, track.last_ts)
+                self.unsaved_last_ts = max(self.unsaved_last_ts or 0, track.last_ts)
+        self._save_counters()
+        return stats
+
+    def _save_counters(self) -> None:
+        """Persist the counted-but-unsaved frames and drops (recording rows, then the stream)."""
+        for track in self.tracks.values():
+            if track.recording_id is None or not (track.unsaved_frames or track.unsaved_dropped):
+                continue
             AudioRecording.objects.filter(pk=track.recording_id).update(
                 data_bytes=track.end_bytes,
-                frames_received=F("frames_received") + len(frames) - duplicates,
-                frames_dropped=F("frames_dropped") + recorded_dropped,
+                frames_received=F("frames_received") + track.unsaved_frames,
+                frames_dropped=F("frames_dropped") + track.unsaved_dropped,
             )
-        if stats.frames or stats.dropped:
+            track.unsaved_frames = track.unsaved_dropped = 0
+        if self.unsaved_frames or self.unsaved_dropped:
+            last_ts = self.unsaved_last_ts
             Stream.objects.filter(pk=self.stream_id).update(
-                audio_frames=F("audio_frames") + stats.frames,
-                audio_frames_dropped=F("audio_frames_dropped") + stats.dropped,
+                audio_frames=F("audio_frames") + self.unsaved_frames,
+                audio_frames_dropped=F("audio_frames_dropped") + self.unsaved_dropped,
                 **(
                     {"last_frame_at": meeting_services.epoch_ms_to_datetime(last_ts)}
                     if last_ts is not None
                     else {}
                 ),
             )
-        return stats
+            self.unsaved_frames = self.unsaved_dropped = 0
+            self.unsaved_last_ts = None
 
     def _resolve(self, track: Track, *, first_ts: int) -> None:
         meeting = Meeting.objects.get(pk=self.meeting_id)

@@ -9,8 +9,7 @@ import time
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
-from django.db.models import F
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from meetings.models import Meeting
 from streams import recording, services
@@ -22,6 +21,36 @@ from streams.writer import EventWriter, Outcome
 
 logger = logging.getLogger(__name__)
 FRAME_BYTES = 640
+FEED_CHUNK_BYTES = 10 * FRAME_BYTES  # 200 ms of audio per LiveTranscriber.feed call
+# Database errors worth retrying: the connection was lost or refused (server restarting, network).
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+RETRY_INITIAL_DELAY = 0.2
+RETRY_MAX_DELAY = 5.0
+
+
+async def db_retry(fn, /, *args, what: str, rtms_stream_id: str):
+    """``fn(*args)`` in the ORM thread; transient database errors (:data:`TRANSIENT_DB_ERRORS`)
+    are retried with back-off (0.2 s doubling to 5 s) for at most ``RTMS_DB_RETRY_SECONDS``,
+    after which the last error is raised. ``fn`` must be idempotent (every ingest write is)."""
+    deadline = time.monotonic() + settings.RTMS_DB_RETRY_SECONDS
+    delay = RETRY_INITIAL_DELAY
+    while True:
+        try:
+            return await database_sync_to_async(fn)(*args)
+        except TRANSIENT_DB_ERRORS as exc:
+            if time.monotonic() + delay > deadline:
+                logger.error("stream %s: %s: database unavailable, giving up: %s", rtms_stream_id, what, exc)
+                raise
+            logger.warning(
+                "stream %s: %s: database unavailable, retrying in %.1f s: %s",
+                rtms_stream_id,
+                what,
+                delay,
+                exc,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_DELAY)
+
 
 # --- integration points (other modules of this project, imported lazily) -------------------------
 
@@ -122,13 +151,14 @@ class StreamRunner:
         if claim.previous_state == Stream.State.STOPPING:
             # The previous holder died while stopping: only finalize.
             outcome = Outcome("finalize", Stream.State.STOPPED, claim.stop_reason, "rtms_stopped webhook")
-            await database_sync_to_async(self.writer.finalize)(outcome)
+            await self._db(self.writer.finalize, outcome, what="finalize")
             return outcome
         if claim.was_connected:
-            await database_sync_to_async(self.writer.takeover_gap)()
-        meeting_mode = await database_sync_to_async(
-            lambda: Meeting.objects.values_list("transcript_mode", flat=True).get(pk=claim.meeting_id)
-        )()
+            await self._db(self.writer.takeover_gap, what="takeover gap")
+        meeting_mode = await self._db(
+            lambda: Meeting.objects.values_list("transcript_mode", flat=True).get(pk=claim.meeting_id),
+            what="meeting mode",
+        )
         self.transcriber = _live_transcriber(
             stream_id=claim.stream_id, meeting_id=claim.meeting_id, mode=meeting_mode
         )
@@ -173,23 +203,28 @@ class StreamRunner:
         await asyncio.wait_for(tasks[1], timeout=settings.RTMS_DRAIN_TIMEOUT_SECONDS)
         await asyncio.gather(tasks[2], return_exceptions=True)
         if outcome.kind == "lost":
-            await database_sync_to_async(self._drop_pending_audio)()
+            await self._db(self._drop_pending_audio, what="drop pending audio")
             return outcome
         await self._flush_audio(final=True)
         if outcome.kind == "finalize":
-            await database_sync_to_async(self.writer.finalize)(outcome)
+            await self._db(self.writer.finalize, outcome, what="finalize")
         return outcome
 
+    async def _db(self, fn, /, *args, what: str):
+        return await db_retry(fn, *args, what=what, rtms_stream_id=self.claim.rtms_stream_id)
+
     def _drop_pending_audio(self) -> None:
-        """Lease lost: unflushed audio must not be written by us any more; count it as dropped."""
-        frames = sum(len(frames) for frames, _ in self.recorder.take_batch().values())
+        """Lease lost: unflushed audio must not be written by us any more; count it as dropped
+        (with the counters of audio already written that a failed flush could not save)."""
+        batch = self.recorder.take_batch()
+        frames = sum(len(frames) + dropped for frames, dropped in batch.values())
         if frames:
             logger.warning(
                 "stream %s: lease lost, %d audio frame(s) dropped", self.claim.rtms_stream_id, frames
             )
-            Stream.objects.filter(pk=self.claim.stream_id).update(
-                audio_frames_dropped=F("audio_frames_dropped") + frames
-            )
+            self.recorder.unsaved_dropped += frames
+            self.recorder.frames_dropped += frames
+        self.recorder._save_counters()
 
     def _task_done(self, task: asyncio.Task) -> None:
         if task.cancelled() or task.exception() is None:
@@ -253,15 +288,16 @@ class StreamRunner:
                 batch.append(self.queue.get_nowait())
             done = None in batch
             events = [e for e in batch if e is not None]
-            delay = 0.5
-            while events:
-                try:
-                    await database_sync_to_async(self.writer.apply_batch)(events)
-                    break
-                except DatabaseError as exc:  # transient (connection lost, lock timeout): retry
-                    logger.warning("stream %s: database error, retrying: %s", self.claim.rtms_stream_id, exc)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+            if events:
+                try:  # idempotent keys: a batch retried after a lost connection stores nothing twice
+                    await self._db(self.writer.apply_batch, events, what="write events")
+                except TRANSIENT_DB_ERRORS:
+                    logger.error(
+                        "stream %s: %d event(s) not stored (database unavailable); giving the stream up",
+                        self.claim.rtms_stream_id,
+                        len(events) + self.queue.qsize(),
+                    )
+                    raise
             if done:
                 return
 
@@ -274,10 +310,25 @@ class StreamRunner:
         async with self._flush_lock:
             batch = self.recorder.take_batch()
             stats = recording.FlushStats()
-            if batch:
+            if batch or self.recorder.has_unsaved:
                 try:
-                    stats = await database_sync_to_async(self.recorder.flush_sync)(batch)
-                except (DatabaseError, OSError) as exc:  # disk or database down: count, keep going
+                    if final:  # the last chance: retry a database outage (bounded)
+                        stats = await self._db(self.recorder.flush_sync, batch, what="final audio flush")
+                    else:
+                        stats = await database_sync_to_async(self.recorder.flush_sync)(batch)
+                except TRANSIENT_DB_ERRORS as exc:
+                    if final:
+                        raise
+                    # Database down (restarting): what was not written (left in ``batch``) waits
+                    # for the next flush; if the outage lasts, the buffer bound drops and counts.
+                    self.recorder.requeue(batch)
+                    logger.warning(
+                        "stream %s: audio flush postponed (database unavailable): %s",
+                        self.claim.rtms_stream_id,
+                        exc,
+                    )
+                    return
+                except (DatabaseError, OSError) as exc:  # disk full, a refused write
                     lost = sum(len(frames) for frames, _ in batch.values())
                     logger.error(
                         "stream %s: audio flush failed, %d frame(s) lost: %s",
@@ -292,12 +343,14 @@ class StreamRunner:
                         )
             specs = []
             if self.transcriber is not None:
+                # Fed in chunks of FEED_CHUNK_BYTES, not frame by frame: the cutter measures the
+                # levels of a whole chunk in one numpy call (per-frame calls cost ~25 µs a frame).
                 for r in stats.ranges:
-                    for offset in range(0, len(r.pcm), FRAME_BYTES):
+                    for offset in range(0, len(r.pcm), FEED_CHUNK_BYTES):
                         specs += self.transcriber.feed(
                             recording_id=r.recording_id,
                             participant_id=r.participant_id,
-                            pcm=r.pcm[offset : offset + FRAME_BYTES],
+                            pcm=r.pcm[offset : offset + FEED_CHUNK_BYTES],
                             byte_offset=r.byte_offset + offset,
                             start_ms=r.start_ms + offset // recording.BYTES_PER_MS,
                         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import IntegrityError, models, transaction
@@ -298,8 +299,11 @@ def _claimable(now: dt.datetime) -> Q:
     return Q(state__in=OPEN_STATES) & (Q(lease_owner="") | Q(lease_expires_at__lt=now))
 
 
-def stream_claim_next(*, owner: str, lease_seconds: float, limit: int = 10) -> list[Claim]:
-    """Claim up to ``limit`` claimable streams (pending, released, or with an expired lease).
+def stream_claim_next(
+    *, owner: str, lease_seconds: float, limit: int = 10, exclude_ids: Collection[int] = ()
+) -> list[Claim]:
+    """Claim up to ``limit`` claimable streams (pending, released, or with an expired lease),
+    except those in ``exclude_ids`` (streams the caller is still closing).
 
     Each claim is one conditional UPDATE that re-checks the claim condition, so two workers can
     never both win the same stream. A claimed pending/running stream moves to ``connecting``
@@ -308,7 +312,10 @@ def stream_claim_next(*, owner: str, lease_seconds: float, limit: int = 10) -> l
     """
     now = timezone.now()
     candidates = list(
-        Stream.objects.filter(_claimable(now)).select_related("meeting").order_by("created_at", "pk")[:limit]
+        Stream.objects.filter(_claimable(now))
+        .exclude(pk__in=exclude_ids)
+        .select_related("meeting")
+        .order_by("created_at", "pk")[:limit]
     )
     claims: list[Claim] = []
     for stream in candidates:

@@ -1,202 +1,152 @@
-"""``python manage.py demo [--headless] [--mode embedded|scaled]``: the product on a real meeting.
+"""``python manage.py demo``: the whole product on two real meetings, played by the RTMS emulator.
 
-1. creates the tables if needed (``migrate --run-syncdb``) and a demo user (login printed) whose
-   ``ZoomIdentity`` is the emulator's ``operator_id``, so the demo meetings are theirs;
-2. starts the product: Daphne on 127.0.0.1:8000 (``--port``) in a subprocess; in scaled mode
-   (``REDIS_URL`` + ``DATABASE_URL`` in the environment) also one ``rtms_worker`` and one Celery
-   worker (queues default + transcription); Zoom
-   credentials and the webhook secret are demo values shared with the emulator;
-3. the RTMS emulator (Zoom's side) plays ``planning_meeting.json`` through the signed webhook:
-   ``meeting.rtms_started`` → our ingest connects → audio, transcript, chat and events flow;
-4. waits for the meeting to end, prints the stored transcript and chat and checks them against
-   what the emulator sent. ``--headless`` then exits (status 0 only if everything matches);
-   otherwise the server keeps running for the browser until Ctrl-C.
+Embedded mode (default): SQLite, one Daphne process. ``--mode scaled``: PostgreSQL + Redis and the
+Procfile under honcho (``DATABASE_URL`` / ``REDIS_URL`` default to the local servers; the command
+re-runs itself with them). The steps and checks are in ``streams/demo.py`` and docs/demo.md.
+
+Exit status: 0; with ``--headless`` 0 only if every check passes (``CommandError`` otherwise).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from meetings.models import AudioRecording, ChatMessage, Meeting, TranscriptSegment, ZoomIdentity
-from streams.models import Stream
+from streams import demo
 
-ROOT = Path(settings.BASE_DIR)
-SCENARIO = ROOT / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
-DEMO_ZOOM = {
-    "ZOOM_CLIENT_ID": "demo-client-id",
-    "ZOOM_CLIENT_SECRET": "demo-client-secret",
-    "ZOOM_WEBHOOK_SECRET_TOKEN": "demo-webhook-secret",
-}
-EMULATOR_OPERATOR_ID = "emulator-operator"  # the operator_id the emulator's rtms_started carries
-DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
+HEADLESS_SPEED = 1.5  # Whisper on the 4 AMI tracks costs ~1x real time on 2 busy cores: keep close to live
 
 
 class Command(BaseCommand):
-    help = "Run the product against the RTMS emulator playing a real meeting, and check what was stored."
+    help = "Run the product against the RTMS emulator playing two real meetings; check what was stored."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--headless", action="store_true", help="exit after the check (0 = match)")
+        parser.add_argument(
+            "--headless", action="store_true", help="no waiting for a person; exit after the checks"
+        )
         parser.add_argument("--mode", choices=("embedded", "scaled"), default="embedded")
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--speed", type=float, default=1.0, help="emulator pacing (1 = real time)")
+        parser.add_argument("--port", type=int, default=8000, help="server port (scaled: also port + 1)")
+        parser.add_argument(
+            "--speed",
+            type=float,
+            default=None,
+            help=f"emulator pacing, 1 = real time (default 1; headless {HEADLESS_SPEED:g})",
+        )
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=None,
+            help="seconds to open the dashboard before playing (default 10; headless 0)",
+        )
+        parser.add_argument(
+            "--export-dir", type=Path, default=None, help="default: DATA_DIR/demo-exports/<UTC time>/"
+        )
 
-    def handle(self, *args, headless: bool, mode: str, port: int, speed: float, **options) -> None:
+    def handle(self, *args, headless: bool, mode: str, port: int, speed, wait, export_dir, **options) -> None:
+        if mode == "scaled" and settings.RUN_MODE != "scaled":
+            self._rerun_scaled(headless=headless, port=port, speed=speed, wait=wait, export_dir=export_dir)
         if mode != settings.RUN_MODE:
             raise CommandError(
-                f"--mode {mode} but the environment selects {settings.RUN_MODE} mode "
-                "(scaled needs REDIS_URL and DATABASE_URL)"
+                f"--mode {mode} but the environment selects {settings.RUN_MODE} mode (REDIS_URL set?)"
             )
-        # Migrated apps first (auth), then tables of apps without migrations (PostgreSQL checks
-        # their foreign keys to auth at once); both are no-ops once everything exists.
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
-        self._demo_user()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOOM_")} | DEMO_ZOOM
-        env.setdefault("DJANGO_SETTINGS_MODULE", "rtms_assistant.settings")
-        procs: list[subprocess.Popen] = []
+        speed = speed or (HEADLESS_SPEED if headless else 1.0)
+        wait = (0.0 if headless else 10.0) if wait is None else wait
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        export_dir = export_dir or Path(settings.DATA_DIR) / "demo-exports" / stamp
+        say = self.stdout.write
         try:
-            procs.append(
-                self._spawn(
-                    env, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "rtms_assistant.asgi:application"
-                )
+            if demo.postgres_database_ensure():
+                say(f"Created the PostgreSQL database {settings.DATABASES['default']['NAME']}")
+            demo.database_prepare()
+            token = demo.demo_user_prepare()
+            product = demo.Product(
+                mode=mode, port=port, log_path=Path(settings.DATA_DIR) / "demo-logs" / f"server-{stamp}.log"
             )
-            self._wait_healthy(port, procs[0])
-            if mode == "scaled":
-                procs.append(self._spawn(env, "manage.py", "rtms_worker", "--worker-id", "demo-worker"))
-                procs.append(
-                    self._spawn(
-                        env,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "rtms_assistant",
-                        "worker",
-                        "-Q",
-                        "default,transcription",
-                        "-c",
-                        "1",
-                        "-n",
-                        "demo@%h",
-                        "--loglevel",
-                        "WARNING",
-                    )
-                )
-            self.stdout.write(f"Server: http://127.0.0.1:{port}/  (login {DEMO_USER} / {DEMO_PASSWORD})")
-            ok = asyncio.run(self._play(port, speed))
+            say(f"Starting the server ({mode} mode; logs: {product.log_path}) ...")
+            started = time.monotonic()
+            product.start()
+        except demo.DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            say(f"Server up in {time.monotonic() - started:.1f} s.")
+            say("")
+            say(f"  Dashboard: {product.base_url}/")
+            say(f"  Login:     {demo.DEMO_USER} / {demo.DEMO_PASSWORD}")
+            say("")
+            if wait > 0:
+                say(f"Open the dashboard now; the meetings start in {wait:g} s ...")
+                time.sleep(wait)
+            ok = self._run(product, token, speed=speed, export_dir=export_dir)
             if headless:
                 if not ok:
-                    raise CommandError("stored data does not match what the emulator sent")
+                    raise CommandError("the demo's checks failed (FAIL lines above)")
+                say("All checks passed.")
                 return
-            self.stdout.write("Browse the meeting; Ctrl-C to stop.")
+            say("")
+            say(
+                f"The server keeps running at {product.base_url}/ (login {demo.DEMO_USER} / {demo.DEMO_PASSWORD})."
+            )
+            say("Press Ctrl-C to stop it.")
             try:
-                while all(p.poll() is None for p in procs):
+                while product.alive():
                     time.sleep(0.5)
+                self.stderr.write(f"The server exited; see {product.log_path}")
             except KeyboardInterrupt:
-                self.stdout.write("stopping")
+                say("\nStopping.")
         finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            product.stop()
 
-    def _demo_user(self) -> None:
-        user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(username=DEMO_USER)
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-        ZoomIdentity.objects.update_or_create(zoom_user_id=EMULATOR_OPERATOR_ID, defaults={"user": user})
+    def _run(self, product: demo.Product, token: str, *, speed: float, export_dir: Path) -> bool:
+        say = self.stdout.write
+        api = demo.Api(product.base_url, token)
+        names = ", ".join(demo.SCENARIOS)
+        say(f"Playing {names} at {speed:g}x through signed webhooks ...")
+        started = time.monotonic()
+        try:
+            results = asyncio.run(demo.play(webhook_url=product.webhook_url, speed=speed, say=say))
+            say(
+                f"Both meetings played in {time.monotonic() - started:.1f} s; waiting for transcripts and summaries ..."
+            )
+            asyncio.run(demo.results_wait(results, api, say=say))
+            say(f"Finished and summarized {time.monotonic() - started:.1f} s after the start.")
+            demo.exports_write(results, api, export_dir)
+        except demo.DemoError as exc:
+            raise CommandError(str(exc)) from exc
+        say("")
+        for result in results.values():
+            for line in demo.meeting_report(result, product.base_url):
+                say(line)
+            say("")
+        say(f"Exported notes (Markdown, WebVTT): {export_dir}")
+        say("")
+        checks = demo.checks_run(results)
+        for check in checks:
+            say(check.line())
+        return all(check.ok for check in checks)
 
-    def _spawn(self, env: dict, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)  # noqa: S603 (our own argv)
-
-    def _wait_healthy(self, port: int, proc: subprocess.Popen) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise CommandError(f"the server exited with status {proc.returncode} (port {port} in use?)")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise CommandError("the server did not become healthy within 30 s")
-
-    async def _play(self, port: int, speed: float) -> bool:
-        from asgiref.sync import sync_to_async
-
-        from streams.emulator.server import Emulator, EmulatorConfig
-
-        config = EmulatorConfig(
-            client_id=DEMO_ZOOM["ZOOM_CLIENT_ID"],
-            client_secret=DEMO_ZOOM["ZOOM_CLIENT_SECRET"],
-            webhook_secret=DEMO_ZOOM["ZOOM_WEBHOOK_SECRET_TOKEN"],
-        )
-        async with Emulator(config) as emu:
-            validation = await emu.validate_url(f"http://127.0.0.1:{port}/webhooks/zoom/")
-            self.stdout.write(f"Webhook URL validation: {validation}")
-            self.stdout.write(f"Playing {SCENARIO.name} at {speed:g}x ...")
-            run = await emu.play(SCENARIO, webhook_url=f"http://127.0.0.1:{port}/webhooks/zoom/", speed=speed)
-            record = await run.wait(timeout=600)
-        self.stdout.write(f"Emulator verdict on our RTMS client: {record.verdict()}")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            stream = await sync_to_async(Stream.objects.filter(rtms_stream_id=record.rtms_stream_id).first)()
-            if stream is not None and not stream.is_open:
-                break
-            await asyncio.sleep(0.2)
-        else:
-            self.stderr.write("The stream did not end within 60 s of the emulator's end")
-            return False
-        return await sync_to_async(self._report)(record, stream) and bool(record.verdict())
-
-    def _report(self, record, stream: Stream) -> bool:
-        meeting = Meeting.objects.get(pk=stream.meeting_id)
-        segments = list(TranscriptSegment.objects.filter(meeting=meeting).order_by("start_ms", "pk"))
-        chat = list(ChatMessage.objects.filter(meeting=meeting).order_by("offset_ms", "pk"))
-        self.stdout.write(f"\n== {meeting} ({meeting.get_status_display()}), owner {meeting.owner}")
-        self.stdout.write(f"   {meeting.get_absolute_url()}\n")
-        for s in segments:
-            self.stdout.write(f"[{s.start_ms / 1000:7.2f}s] {s.speaker_name}: {s.text}")
-        for c in chat:
-            self.stdout.write(f"[{c.offset_ms / 1000:7.2f}s] (chat) {c.sender_name}: {c.text}")
-        checks = {
-            "transcript": [(s.speaker_name, s.text) for s in segments if s.source == "zoom"]
-            == [
-                (c["user_name"], c["data"])
-                for c in sorted(record.sent.transcript, key=lambda c: c["start_time"])
-            ],
-            "chat": [(c.sender_name, c.text) for c in chat]
-            == [(c["user_name"], c["text"]) for c in record.sent.chat],
-            "audio": {
-                r.participant.zoom_user_id: r.frames_received
-                for r in AudioRecording.objects.filter(meeting=meeting, kind="participant").select_related(
-                    "participant"
-                )
-            }
-            == {str(uid): len(ts) for uid, ts in record.sent.audio_frames.items() if uid},
-            "stream stopped": stream.state == Stream.State.STOPPED
-            and stream.stop_reason == record.stop_reason,
-            "meeting ended": meeting.status == Meeting.Status.ENDED,
-            "owned by the demo user": meeting.owner is not None and meeting.owner.username == DEMO_USER,
-        }
-        self.stdout.write("")
-        for name, ok in checks.items():
-            self.stdout.write(f"{'PASS' if ok else 'FAIL'}  {name}")
-        return all(checks.values())
+    def _rerun_scaled(self, *, headless: bool, port: int, speed, wait, export_dir) -> None:
+        """Scaled mode needs DATABASE_URL/REDIS_URL before Django starts: run again with the defaults."""
+        env = demo.scaled_environment(dict(os.environ))
+        self.stdout.write(f"Scaled mode: DATABASE_URL={env['DATABASE_URL']} REDIS_URL={env['REDIS_URL']}")
+        argv = [
+            sys.executable,
+            str(Path(settings.BASE_DIR) / "manage.py"),
+            "demo",
+            "--mode",
+            "scaled",
+            "--port",
+            str(port),
+        ]
+        argv += ["--headless"] if headless else []
+        argv += ["--speed", str(speed)] if speed else []
+        argv += ["--wait", str(wait)] if wait is not None else []
+        argv += ["--export-dir", str(export_dir)] if export_dir else []
+        sys.stdout.flush()
+        os.execve(sys.executable, argv, env)  # noqa: S606 (our own interpreter and argv)
