@@ -28,6 +28,7 @@ from bench.harness import (
 
 NAME = "webhook_ack"
 BURST, SMOKE_BURST = 200, 10
+SINGLES = 10
 ACK_P99_TARGET_MS = 50.0
 CONNECT_TIMEOUT_S = 60.0
 
@@ -50,6 +51,20 @@ async def _burst(product: Product, n: int) -> dict:
 
     scenario = _idle_scenario()
     async with Emulator(emulator_config(connect_timeout=CONNECT_TIMEOUT_S + 10)) as emu:
+        # One at a time first: the service time of one webhook, no queueing.
+        singles = [await emu.play(scenario, webhook_url=None, speed=1.0) for _ in range(SINGLES)]
+        single_ms = []
+        for run in singles:
+            body = webhook_body("meeting.rtms_started", run.join_params() | {"operator_id": OPERATOR_ID})
+            headers = signed_headers(secret_token=WEBHOOK_SECRET, body=body) | {
+                "Content-Type": "application/json"
+            }
+            _, _, elapsed = await http_request(
+                "127.0.0.1", product.port, "POST", "/webhooks/zoom/", body=body, headers=headers
+            )
+            single_ms.append(elapsed * 1000)
+        await asyncio.gather(*(r.stop() for r in singles), return_exceptions=True)
+        await asyncio.sleep(1.0)
         runs = [await emu.play(scenario, webhook_url=None, speed=1.0) for _ in range(n)]
         requests = []
         for run in runs:
@@ -76,6 +91,7 @@ async def _burst(product: Product, n: int) -> dict:
         await asyncio.gather(*(r.stop() for r in runs if not r.done), return_exceptions=True)
     statuses = [status for status, _, _ in results]
     return {
+        "single_ms": single_ms,
         "ack_ms": [elapsed * 1000 for _, _, elapsed in results],
         "ok": sum(1 for s in statuses if s == 200),
         "statuses": sorted(set(statuses)),
@@ -95,6 +111,12 @@ def _rows(mode: str, n: int, result: dict) -> list[Row]:
             target=f"{n}/{n}",
             met=result["ok"] == n,
             extra={"statuses": result["statuses"]},
+        ),
+        Row(
+            bench,
+            f"one webhook alone (median of {SINGLES})",
+            round(percentile(result["single_ms"], 50), 1),
+            "ms",
         ),
         Row(bench, "ack p50", round(percentile(ack, 50), 1), "ms"),
         target_row(

@@ -193,7 +193,10 @@ if DATABASE_URL:
         # max_connections (bench/webhook_ack.py). A bounded pool per process instead (Django's
         # psycopg pool); a request waits for a free connection.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        # With a pool, health checks make the pool check a connection before handing it out:
+        # after a PostgreSQL restart the idle ones are dead and would fail the next request
+        # (tests/streams/test_ingest_faults.py).
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
@@ -297,7 +300,7 @@ RTMS_TLS_VERIFY = True  # never off: Zoom requires TLS 1.2+ (PROTOCOL.md §4, §
 # Ingest runner (streams/ingest.py): streams per worker, bounded queues, audio flush cadence.
 RTMS_WORKER_MAX_STREAMS = env_int("RTMS_WORKER_MAX_STREAMS", 50, minimum=1)
 RTMS_EVENT_QUEUE_SIZE = env_int("RTMS_EVENT_QUEUE_SIZE", 10_000, minimum=10)
-RTMS_AUDIO_FLUSH_SECONDS = env_float("RTMS_AUDIO_FLUSH_SECONDS", 1.0, minimum=0.05)
+RTMS_AUDIO_FLUSH_SECONDS = env_float("RTMS_AUDIO_FLUSH_SECONDS", 0.25, minimum=0.05)
 RTMS_AUDIO_BUFFER_MAX_BYTES = env_int("RTMS_AUDIO_BUFFER_MAX_BYTES", 32 * 1024 * 1024, minimum=64 * 1024)
 RTMS_STOP_GRACE_SECONDS = env_float("RTMS_STOP_GRACE_SECONDS", 3.0, minimum=0.0)
 RTMS_DRAIN_TIMEOUT_SECONDS = env_float("RTMS_DRAIN_TIMEOUT_SECONDS", 30.0, minimum=1.0)

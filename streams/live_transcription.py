@@ -9,7 +9,7 @@ The ingest runner owns one :class:`LiveTranscriber` per stream and calls it on i
         fallback_after_s=settings.TRANSCRIPT_FALLBACK_SECONDS,
     )
     transcriber.zoom_transcript_available(False)  # transcript media not granted (or absent)
-    transcriber.zoom_transcript_available(True)   # on every Zoom transcript frame
+    transcriber.zoom_transcript_available(True, until_ms=end_ms)  # every Zoom transcript frame
     # for every audio frame, after its bytes are written (and flushed) to the recording file:
     specs = transcriber.feed(
         recording_id=recording.pk,     # the participant's AudioRecording (or the mixed one)
@@ -34,7 +34,9 @@ When Whisper is active (:attr:`LiveTranscriber.active`):
 * mode ``"whisper"``: always; mode ``"zoom"``: never;
 * mode ``"auto"``: when transcript media is not available (``zoom_transcript_available(False)``),
   or when someone has been speaking for ``fallback_after_s`` seconds (meeting time) with no
-  Zoom transcript frame since the speech began. The windows cut while waiting for that verdict
+  Zoom transcript frame since the speech began. Speech up to the end of the latest Zoom
+  utterance (``until_ms``) counts as answered: Zoom sends an utterance when it ends, and audio
+  is fed in flush batches, so the tail of an answered utterance must not start the timer. The windows cut while waiting for that verdict
   (the first seconds of the unanswered speech) are released on activation, so nothing said is
   lost. A Zoom transcript frame switches an automatic fallback off again (windows already
   started are still finished, so no partial segment is left behind).
@@ -99,6 +101,7 @@ class LiveTranscriber:
         self._participants: dict[int, int | None] = {}
         self._open: set[tuple[int, int]] = set()  # (recording, byte_offset) with a partial sent
         self._unanswered_since_ms: int | None = None
+        self._answered_until_ms = -1  # meeting ms: speech before this has a Zoom transcript
         self._backlog: list[WindowSpec] = []
         self._last_end_ms: dict[int, int] = {}  # per recording: meeting ms just past its last frame
         self._next_idle_check_ms = 0
@@ -122,12 +125,15 @@ class LiveTranscriber:
             raise ValueError(f"transcript mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
 
-    def zoom_transcript_available(self, available: bool) -> None:
-        """``False``: the stream has no transcript media. ``True``: a Zoom transcript frame arrived."""
+    def zoom_transcript_available(self, available: bool, *, until_ms: int | None = None) -> None:
+        """``False``: the stream has no transcript media. ``True``: a Zoom transcript frame arrived;
+        ``until_ms`` (meeting ms) is the end of that utterance, when Zoom gave one."""
         if not available:
             self.transcript_media = False
             return
         self.transcript_media = True
+        if until_ms is not None:
+            self._answered_until_ms = max(self._answered_until_ms, until_ms)
         self._unanswered_since_ms = None
         self._backlog.clear()
         if self.fallback:
@@ -157,7 +163,7 @@ class LiveTranscriber:
         self._last_feed_wall[recording_id] = time.monotonic()
         was_active = self.active
         if self.mode == "auto" and not was_active and self.transcript_media is not False:
-            if cutter.in_speech and self._unanswered_since_ms is None:
+            if cutter.in_speech and self._unanswered_since_ms is None and start_ms > self._answered_until_ms:
                 self._unanswered_since_ms = start_ms
             if (
                 self._unanswered_since_ms is not None

@@ -260,7 +260,10 @@ class StreamRunner:
                 continue
             if self.transcriber is not None:
                 if isinstance(event, ev.TranscriptEvent):
-                    self.transcriber.zoom_transcript_available(True)
+                    end_epoch_ms = event.end_time or event.timestamp
+                    self.transcriber.zoom_transcript_available(
+                        True, until_ms=end_epoch_ms - self.claim.meeting_started_ms if end_epoch_ms else None
+                    )
                 elif isinstance(event, ev.Connected) and "transcript" not in event.media:
                     self.transcriber.zoom_transcript_available(False)
             if isinstance(event, ev.StreamEnded):
@@ -356,5 +359,10 @@ class StreamRunner:
                         )
                 if final:
                     specs += self.transcriber.flush()
+                elif stats.ranges:
+                    # Silent participants send no packets: close their windows at the pause.
+                    specs += self.transcriber.close_idle(
+                        max(r.start_ms + len(r.pcm) // recording.BYTES_PER_MS for r in stats.ranges)
+                    )
             if specs:
                 await database_sync_to_async(_windows_create)(specs)

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHES = "webhook_ack,ingest_capacity,live_latency,page_load"
 METRICS = [
     r"webhook_ack\[embedded\] +webhooks answered 200 +10/10",
+    r"webhook_ack\[embedded\] +one webhook alone \(median of 10\) +[\d.]+ ms",
     r"webhook_ack\[embedded\] +ack p99 +[\d.]+ ms",
     r"webhook_ack\[embedded\] +streams connected +10/10",
     r"ingest_capacity\[(scaled|embedded)\] +max concurrent meetings \(0 lost, lag < 1 s\) +1 meetings",

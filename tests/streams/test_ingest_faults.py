@@ -251,6 +251,8 @@ def private_postgres(transactional_db):
             NAME=server.dbname, USER="postgres", PASSWORD="", HOST="127.0.0.1", PORT=str(server.port)
         )
         alias_settings["CONN_MAX_AGE"] = 0
+        # No pool: pools are kept per alias for the process, and this server restarts.
+        alias_settings["OPTIONS"] = {k: v for k, v in alias_settings["OPTIONS"].items() if k != "pool"}
         EXTRA_DATABASES[PG_ALIAS] = alias_settings
         yield server
     finally:
@@ -327,7 +329,9 @@ async def test_postgres_restart_mid_meeting_loses_nothing_acknowledged(
     try:
         product.start_web()
         product.start_worker("w1")
-        async with emulator() as emu:
+        # A webhook arriving during the outage (rtms_interrupted, when the holder lets go) gets a
+        # 500; Zoom retries it (here after 2 s and 5 s) and the retry must succeed.
+        async with emulator(webhook_retry_delays=(2.0, 5.0)) as emu:
             run = await emu.play(PLANNING, webhook_url=product.webhook_url, speed=RESTART_SPEED)
             await holder(run.rtms_stream_id, product)
             await asyncio.sleep(2.0)
@@ -336,7 +340,8 @@ async def test_postgres_restart_mid_meeting_loses_nothing_acknowledged(
             record = await run.wait(90)
         stream = await wait_ended(record.rtms_stream_id, product, timeout=45)
         worker_log = product.log("w1", tail=None)
-        assert "database" in worker_log.lower()  # the outage did reach the worker
+        # the outage did reach the worker (its pool could not connect, or a query failed)
+        assert "error connecting" in worker_log or "database unavailable" in worker_log
         assert record.verdict(), record.verdict()
         assert emu.rejected_handshakes == []  # never two live connections for the stream
         if not taken_over:

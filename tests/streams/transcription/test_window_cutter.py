@@ -259,3 +259,22 @@ def test_close_idle_closes_a_lone_speaker_on_the_runner_tick(jfk):
     closed = transcriber.close_idle(2500)
     assert [s.is_final for s in closed] == [True]
     assert closed[0].end_ms <= 2000
+
+
+def test_audio_already_answered_by_zoom_does_not_start_the_fallback(tts_a):
+    """Zoom's utterances can reach the transcriber before their audio is fed: audio is fed in
+    flush batches, and after a media-socket drop the emulator/Zoom replays buffered audio while the
+    transcript socket kept delivering. Speech before the latest utterance's end (``until_ms``)
+    is answered and must not start the fallback timer (it did: Whisper ran beside Zoom's
+    transcript in the planning meeting)."""
+    samples, turns = tts_a
+    pcm = float32_to_pcm16(samples)
+    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="auto", fallback_after_s=8)
+    transcriber.zoom_transcript_available(True, until_ms=int(turns[-1]["end"] * 1000))
+    assert run_transcriber(transcriber, pcm) == []
+    assert not transcriber.fallback
+    # The same audio with transcripts that end earlier is unanswered speech: the fallback engages.
+    blind = LiveTranscriber(stream_id=1, meeting_id=2, mode="auto", fallback_after_s=8)
+    blind.zoom_transcript_available(True, until_ms=int(turns[0]["end"] * 1000))
+    assert [s for s in run_transcriber(blind, pcm) if s.is_final]
+    assert blind.fallback
