@@ -8,6 +8,7 @@
 * ``seed {username, segments, participants}``: a meeting owned by the user with that many Zoom
   transcript segments, written through ``meetings.services`` (live pushes and outbound
   webhooks are switched off in this process: nobody is watching a meeting being seeded).
+* ``settings {names}``: the product's values of these settings.
 * ``streams {rtms_stream_ids}``: per stream its state and audio counters, and the creation time
   (epoch ms) of every stored Zoom transcript segment with its ``source_key``.
 """
@@ -91,6 +92,12 @@ def cmd_seed(username: str, segments: int, participants: int = 4) -> dict:
                 participant=people[n % participants],
             )
     return {"public_id": str(meeting.public_id), "pk": meeting.pk}
+
+
+def cmd_settings(names: list[str]) -> dict:
+    from django.conf import settings
+
+    return {name: getattr(settings, name) for name in names}
 
 
 def cmd_streams(rtms_stream_ids: list[str]) -> dict:

@@ -79,6 +79,7 @@ class Product:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         self.port = free_port()
         self.procs: dict[str, subprocess.Popen] = {}
+        self.flush_s = 1.0  # the product's RTMS_AUDIO_FLUSH_SECONDS, when a benchmark reads it
         self.db_name = f"bench_{name}_{os.getpid()}_{secrets.token_hex(3)}" if scaled else ""
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RTMS_", "ZOOM_"))
@@ -99,6 +100,10 @@ class Product:
             self.env["DATABASE_URL"] = f"{base}/{self.db_name}"
             self.env["REDIS_URL"] = f"{REDIS_BASE_URL}/{REDIS_DB}"
         self.env |= env or {}
+        # BENCH_ENV_<NAME>=value sets <NAME> for the product's processes (experiments).
+        self.env |= {
+            k.removeprefix("BENCH_ENV_"): v for k, v in os.environ.items() if k.startswith("BENCH_ENV_")
+        }
 
     # -- lifecycle --
 

@@ -14,7 +14,8 @@ Each step plays N meetings for ``STEP_SECONDS`` and checks:
 * **ingest lag**: for every Zoom transcript utterance, the segment row's ``created_at`` minus
   the time the emulator sent it (its scheduled ``end_time``); for audio, the age of the newest
   stored frame (``now - Stream.last_frame_at``, sampled every 0.5 s, worst stream) minus the
-  audio flush period (``RTMS_AUDIO_FLUSH_SECONDS``: the batching is by design). Lag = the larger
+  product's audio flush period (``RTMS_AUDIO_FLUSH_SECONDS``, read from the product's settings:
+  the batching is by design). Lag = the larger
   p99 of the two. A step passes with 0 lost and lag < 1 s.
 
 N doubles from ``START_N`` until a step fails, then bisects while the time budget lasts.
@@ -63,7 +64,7 @@ BUDGET_S = 330.0
 LAG_TARGET_S = 1.0
 STREAMS_PER_CORE_TARGET = 500
 CEILING_RATIO_TARGET = 0.25
-FLUSH_S = 1.0
+UTTERANCE_EVERY = float(os.environ.get("BENCH_UTTERANCE_EVERY", "2.0"))  # s, per meeting
 
 
 class AgeSampler:
@@ -129,7 +130,9 @@ async def _window(runs, seconds: float, pids: dict[str, int], sampler: AgeSample
 
 
 async def _step(emu, product: Product, ingest_pid: int, n: int, seconds: float) -> dict:
-    scenario = load_scenario_continuous(participants=PARTICIPANTS, seconds=seconds, utterance_every=2.0)
+    scenario = load_scenario_continuous(
+        participants=PARTICIPANTS, seconds=seconds, utterance_every=UTTERANCE_EVERY
+    )
     runs = [await emu.play(scenario, webhook_url=product.webhook_url, speed=1.0) for _ in range(n)]
     ids = [r.rtms_stream_id for r in runs]
     sampler = AgeSampler(product)
@@ -158,7 +161,7 @@ async def _step(emu, product: Product, ingest_pid: int, n: int, seconds: float) 
     dt_s = last["t"] - first["t"]
     worker_cpu = last["ingest"] - first["ingest"]
     frames = last["frames"] - first["frames"]
-    audio_backlog = [s / 1000 - FLUSH_S for s in sampler.samples]
+    audio_backlog = [s / 1000 - product.flush_s for s in sampler.samples]
     lag = max(
         percentile(lags, 99) if lags else float("inf"),
         percentile(audio_backlog, 99) if audio_backlog else float("inf"),
@@ -193,7 +196,9 @@ async def _step(emu, product: Product, ingest_pid: int, n: int, seconds: float) 
 
 
 async def _ceiling(emu, n: int, seconds: float) -> dict:
-    scenario = load_scenario_continuous(participants=PARTICIPANTS, seconds=seconds, utterance_every=2.0)
+    scenario = load_scenario_continuous(
+        participants=PARTICIPANTS, seconds=seconds, utterance_every=UTTERANCE_EVERY
+    )
     runs = [await emu.play(scenario, webhook_url=None, speed=1.0) for _ in range(n)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -280,6 +285,9 @@ def run(*, smoke: bool) -> list[Row]:
     scaled = not why
     env = {"RTMS_WORKER_MAX_STREAMS": "2000"}
     with Product(NAME, scaled=scaled, env=env) as product:
+        product.flush_s = product.db("settings", names=["RTMS_AUDIO_FLUSH_SECONDS"])[
+            "RTMS_AUDIO_FLUSH_SECONDS"
+        ]
         web = product.start_web()
         if scaled:
             ingest = product.start_worker(max_streams=2000)

@@ -153,12 +153,14 @@ def postgres_database_ensure() -> bool:
 
 
 def database_prepare() -> None:
-    """``migrate``; then ``migrate --run-syncdb`` only while one of our apps has no migration files."""
+    """``migrate --fake-initial``; then ``--run-syncdb`` only while one of our apps has no migration files."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.loader import MigrationLoader
 
-    call_command("migrate", interactive=False, verbosity=0)
+    # --fake-initial adopts a database whose tables were made by --run-syncdb before the apps had
+    # migration files (an earlier demo run); on a new database it changes nothing.
+    call_command("migrate", interactive=False, fake_initial=True, verbosity=0)
     unmigrated = MigrationLoader(connection, ignore_no_migrations=True).unmigrated_apps
     if unmigrated & {"meetings", "streams"}:
         call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)

@@ -270,7 +270,7 @@ class StreamRecorder:
 
     def _save_counters(self) -> None:
         """Persist the counted-but-unsaved frames and drops (recording rows, then the stream)."""
-        for track in self.tracks.values():
+        for track in list(self.tracks.values()):  # the loop may add tracks meanwhile
             if track.recording_id is None or not (track.unsaved_frames or track.unsaved_dropped):
                 continue
             AudioRecording.objects.filter(pk=track.recording_id).update(

@@ -190,6 +190,12 @@ class StreamRunner:
         if outcome.kind == "crashed":  # stop renewing: another worker retries after the lease
             await self._close_client(request_stream_close=False)
             tasks[0].cancel()
+            await asyncio.gather(tasks[0], return_exceptions=True)
+            if not tasks[1].done():
+                # The writer is healthy (another task failed): still store what was queued, as
+                # after a lost lease (keys make a concurrent write by the next holder harmless).
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._drain_writer(tasks[1]), settings.RTMS_DRAIN_TIMEOUT_SECONDS)
             tasks[1].cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise RuntimeError(outcome.detail)
@@ -209,6 +215,10 @@ class StreamRunner:
         if outcome.kind == "finalize":
             await self._db(self.writer.finalize, outcome, what="finalize")
         return outcome
+
+    async def _drain_writer(self, writer: asyncio.Task) -> None:
+        await self.queue.put(None)  # the writer drains everything before this marker
+        await asyncio.gather(asyncio.shield(writer), return_exceptions=True)
 
     async def _db(self, fn, /, *args, what: str):
         return await db_retry(fn, *args, what=what, rtms_stream_id=self.claim.rtms_stream_id)

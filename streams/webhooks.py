@@ -4,6 +4,7 @@ Order of checks (PROTOCOL.md §2, STYLE.md §3.8), each failure answered with an
 
 1. ``ZOOM_WEBHOOK_SECRET_TOKEN`` unset → 503 (fail closed: an empty key would accept forgeries).
 2. Body larger than ``ZOOM_WEBHOOK_MAX_BODY_BYTES`` (declared or actual) → 413.
+   ``Content-Type`` other than ``application/json`` (Zoom always sends it) → 415.
 3. ``x-zm-request-timestamp`` missing, not Unix seconds, or more than 300 s from now → 401.
 4. ``x-zm-signature`` ≠ ``v0=`` HMAC-SHA256(secret, ``v0:{ts}:{raw body}``) (constant time) → 401.
    Every event is verified, ``endpoint.url_validation`` included: an unsigned challenge would turn
@@ -196,6 +197,8 @@ def zoom_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=503)
     try:
         body = _read_body(request, settings.ZOOM_WEBHOOK_MAX_BODY_BYTES)
+        if request.content_type != "application/json":
+            raise WebhookRejected(415, "Content-Type is not application/json")
         verify_request(
             secret=secret,
             timestamp=request.headers.get("x-zm-request-timestamp", ""),

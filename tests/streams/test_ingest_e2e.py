@@ -134,7 +134,7 @@ async def test_sigkill_takeover_within_10_s(scaled):
     await asyncio.sleep(1.0)
     scaled.start_worker("w2")
     async with emulator() as emu:
-        run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=2.0)
+        run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=3.0)
         sid = run.rtms_stream_id
         first = await holder(sid, scaled)
         await asyncio.sleep(3.0)
@@ -164,7 +164,7 @@ async def test_sigterm_hands_over_without_waiting_for_the_lease(scaled):
     await asyncio.sleep(1.0)
     scaled.start_worker("w2")
     async with emulator() as emu:
-        run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=2.0)
+        run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=3.0)
         sid = run.rtms_stream_id
         first = await holder(sid, scaled)
         await asyncio.sleep(3.0)

@@ -7,8 +7,8 @@ the gaps recorded with their reasons, and the stream ending ``stopped`` with Zoo
 and the meeting ended.
 
 * Emulator faults (media abort, media close frame, signaling abort and close frame, failover
-  ``rtms_started``, duplicate webhooks, keep-alive storm): the same table as the embedded-mode
-  tests (``tests/streams/ingest_harness.py``), here against a worker process.
+  ``rtms_started``, duplicate webhooks, keep-alive storm) against a worker process:
+  ``tests/streams/test_ingest_faults_emulator.py``.
 * Worker SIGKILL (takeover) and SIGTERM (handover): ``tests/streams/test_ingest_e2e.py``.
 * Redis restart: a **private** ``redis-server`` (never the machine's shared one) used by Daphne
   and the worker is stopped for 3 s mid-meeting, then started again on the same port.
@@ -42,19 +42,15 @@ from django.db import connection, connections
 
 from streams.models import Stream
 from tests.streams.ingest_harness import (
-    CONFIG,
     EXTRA_DATABASES,
-    FAULTS,
     PLANNING,
     ROOT,
     Product,
-    assert_gaps_recorded,
     assert_stored_equals_sent,
     emulator,
     free_port,
     gaps,
     holder,
-    play,
     stored,
     wait_ended,
 )
@@ -64,40 +60,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.scaled, pytest.mark.faults, pytest.m
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 OUTAGE_SECONDS = 3.0
 RESTART_SPEED = 3.0  # the planning meeting (68.6 s) lasts ~23 s: long enough for an outage
-SCALED_FAULTS = [
-    "media_abort",
-    "media_close",
-    "signaling_abort",
-    "signaling_close",
-    "failover",
-    "duplicate_webhook",
-    "keepalive_storm",
-]
 
 
 def needs_scaled_pass() -> None:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         pytest.skip("scaled mode needs DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
-
-
-# --- emulator faults against a worker process -------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", SCALED_FAULTS)
-async def test_scaled_faults_lose_and_duplicate_nothing(scaled, name):
-    scaled.start_worker("w1")
-    async with emulator(**CONFIG.get(name, {})) as emu:
-        record, stream = await play(emu, scaled, faults=FAULTS[name])
-    assert record.verdict(), record.verdict()
-    assert emu.rejected_handshakes == []  # never a second connection for the stream
-    data = await assert_stored_equals_sent(record, stream, scaled)
-    assert_gaps_recorded(data, name)
-    assert stream.reconnect_count == 0  # the worker reconnected by itself: no takeover
-    assert stream.audio_frames_dropped == 0
-    if name == "failover":
-        assert stream.server_urls_version == 2
-    if name == "duplicate_webhook":
-        assert len([w for w in record.webhooks if w["event"].endswith("rtms_started")]) >= 3
 
 
 # --- private Redis and PostgreSQL servers ---------------------------------------------------------------
@@ -201,6 +168,15 @@ class PrivatePostgres:
     def stop(self) -> None:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def ensure_running(self) -> None:
+        status = subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"],
+            capture_output=True,
+            timeout=30,
+        )
+        if status.returncode != 0:
+            self.start()
+
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError):
             self.stop()
@@ -220,9 +196,9 @@ def private_redis(tmp_path):
 PG_ALIAS = "faults_pg"
 
 
-@pytest.fixture
-def private_postgres(transactional_db):
-    """A private cluster with the product's tables, readable from the test as ``PG_ALIAS``."""
+@pytest.fixture(scope="module")
+def private_postgres_cluster():
+    """A private cluster with the product's tables (module-wide: initdb + tables take ~8 s)."""
     if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None or os.geteuid() != 0:
         pytest.skip(f"needs root, runuser and PostgreSQL server binaries in {PG_BIN}")
     server = PrivatePostgres()
@@ -253,11 +229,19 @@ def private_postgres(transactional_db):
         alias_settings["CONN_MAX_AGE"] = 0
         # No pool: pools are kept per alias for the process, and this server restarts.
         alias_settings["OPTIONS"] = {k: v for k, v in alias_settings["OPTIONS"].items() if k != "pool"}
-        EXTRA_DATABASES[PG_ALIAS] = alias_settings
+        server.alias_settings = alias_settings
         yield server
     finally:
-        EXTRA_DATABASES.pop(PG_ALIAS, None)
         server.destroy()
+
+
+@pytest.fixture
+def private_postgres(private_postgres_cluster, transactional_db):
+    """The private cluster, readable from the test as ``PG_ALIAS`` (and running again)."""
+    private_postgres_cluster.ensure_running()  # a failed test may have left it stopped
+    EXTRA_DATABASES[PG_ALIAS] = private_postgres_cluster.alias_settings
+    yield private_postgres_cluster
+    EXTRA_DATABASES.pop(PG_ALIAS, None)
 
 
 async def _restart(stop, start, seconds: float) -> tuple[float, float]:

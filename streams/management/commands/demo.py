@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,7 @@ class Command(BaseCommand):
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         export_dir = export_dir or Path(settings.DATA_DIR) / "demo-exports" / stamp
         say = self.stdout.write
+        product = None
         try:
             if demo.postgres_database_ensure():
                 say(f"Created the PostgreSQL database {settings.DATABASES['default']['NAME']}")
@@ -69,11 +71,17 @@ class Command(BaseCommand):
             product = demo.Product(
                 mode=mode, port=port, log_path=Path(settings.DATA_DIR) / "demo-logs" / f"server-{stamp}.log"
             )
+            # Ctrl-C or SIGTERM (a supervisor, CI) stops the server too: SIGINT may arrive ignored
+            # from a non-interactive parent shell, so restore Python's handler for both.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             say(f"Starting the server ({mode} mode; logs: {product.log_path}) ...")
             started = time.monotonic()
             product.start()
-        except demo.DemoError as exc:
-            raise CommandError(str(exc)) from exc
+        except (demo.DemoError, KeyboardInterrupt) as exc:
+            if product is not None:
+                product.stop()
+            raise CommandError(str(exc) or "interrupted") from exc
         try:
             say(f"Server up in {time.monotonic() - started:.1f} s.")
             say("")
@@ -100,6 +108,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"The server exited; see {product.log_path}")
             except KeyboardInterrupt:
                 say("\nStopping.")
+        except KeyboardInterrupt:
+            self.stderr.write("\nInterrupted; stopping the server.")
+            raise CommandError("interrupted") from None
         finally:
             product.stop()
 

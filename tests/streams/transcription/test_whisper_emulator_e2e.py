@@ -16,7 +16,7 @@ from django.db import connection
 
 from meetings.models import TranscriptSegment
 from streams.models import AudioWindow
-from tests.streams.test_ingest_e2e import Product, db, emulator, wait_ended
+from tests.streams.ingest_harness import Product, db, emulator, wait_ended
 
 AMI = Path(__file__).resolve().parents[3] / "streams" / "emulator" / "scenarios" / "ami_excerpt.json"
 
