@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
+from meetings.summaries import summary_request
 from streams.audio import (
     BYTES_PER_MS,
     AudioFormatError,
@@ -230,7 +231,34 @@ def audio_window_transcribe(*, window_id: int) -> str:
 
     Idempotent: a window already ``done``/``empty`` is not transcribed again; a stale partial
     (superseded by a longer or final window of the same start) is skipped as ``empty``.
+    When this was the last pending window of an ended meeting, the summary is requested again
+    so it covers the Whisper segments that finished after the meeting ended (idempotent per
+    transcript revision: nothing new means no new summary).
     """
+    status = _transcribe_window(window_id=window_id)
+    meeting_id = (
+        AudioWindow.objects.filter(pk=window_id).values_list("recording__meeting_id", flat=True).first()
+    )
+    if meeting_id is not None and status in (W.DONE, W.EMPTY, W.FAILED):
+        summary_refresh_after_last_window(meeting_id=meeting_id)
+    return status
+
+
+def summary_refresh_after_last_window(*, meeting_id: int) -> bool:
+    """Request the final summary again once an ended meeting has no pending Whisper window.
+
+    Returns True when a (possibly already existing) summary request was made.
+    """
+    meeting = Meeting.objects.filter(pk=meeting_id, status=Meeting.Status.ENDED).first()
+    if meeting is None:
+        return False
+    if AudioWindow.objects.filter(recording__meeting_id=meeting_id, status=W.PENDING).exists():
+        return False
+    summary_request(meeting=meeting)
+    return True
+
+
+def _transcribe_window(*, window_id: int) -> str:
     window = (
         AudioWindow.objects.select_related("recording", "recording__meeting", "participant")
         .filter(pk=window_id)
