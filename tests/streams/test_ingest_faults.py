@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 from streams.models import Stream
 from tests.streams.ingest_harness import (
@@ -63,7 +63,8 @@ RESTART_SPEED = 3.0  # the planning meeting (68.6 s) lasts ~23 s: long enough fo
 
 
 def needs_scaled_pass() -> None:
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql" or not settings.REDIS_URL:
         pytest.skip("scaled mode needs DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
 
 
@@ -185,6 +186,7 @@ class PrivatePostgres:
 
 @pytest.fixture
 def private_redis(tmp_path):
+    needs_scaled_pass()
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     server = PrivateRedis(tmp_path)
@@ -199,6 +201,7 @@ PG_ALIAS = "faults_pg"
 @pytest.fixture(scope="module")
 def private_postgres_cluster():
     """A private cluster with the product's tables (module-wide: initdb + tables take ~8 s)."""
+    needs_scaled_pass()
     if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None or os.geteuid() != 0:
         pytest.skip(f"needs root, runuser and PostgreSQL server binaries in {PG_BIN}")
     server = PrivatePostgres()
@@ -211,7 +214,8 @@ def private_postgres_cluster():
             "DATABASE_URL": server.url,
         }
         env.pop("REDIS_URL", None)
-        # auth first: our apps have no migrations (syncdb), and their FKs need auth_user.
+        # auth first: an app without migration files is created by --run-syncdb before any
+        # migration runs, and our tables' foreign keys need auth_user.
         for args in (["auth"], ["--run-syncdb"]):
             migrate = subprocess.run(
                 [sys.executable, "manage.py", "migrate", *args, "-v", "0"],
