@@ -30,7 +30,7 @@ PLANNING = (
     / "planning_meeting.json"
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]
 
 
 @sync_to_async

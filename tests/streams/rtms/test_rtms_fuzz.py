@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,8 @@ from streams.rtms.events import (
 )
 from tests.streams.rtms.fake_rtms_server import FakeRTMS
 from tests.streams.rtms.rtms_client_helpers import Collector, fast_config
+
+pytestmark = pytest.mark.faults  # part of the fault suite: `pytest -m faults`
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
