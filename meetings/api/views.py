@@ -13,7 +13,13 @@ from pathlib import Path
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -195,48 +201,27 @@ class MeetingDetailApi(ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeetingTranscriptApi(ApiView):
-    class InputSerializer(SeqQuery):
-        source = serializers.ChoiceField(choices=TranscriptSegment.Source.choices, required=False)
+class SeqPageApi(ApiView):
+    """GET one keyset page of a meeting's rows with ``seq > after_seq`` (see ``pagination``).
 
-    class OutputSerializer(serializers.ModelSerializer):
-        class Meta:
-            model = TranscriptSegment
-            fields = (
-                "id",
-                "seq",
-                "source",
-                "participant_id",
-                "speaker_name",
-                "start_ms",
-                "end_ms",
-                "text",
-                "language",
-                "is_final",
-                "updated_at",
-            )
-            ref_name = "TranscriptSegment"
+    Subclasses set ``InputSerializer`` (a :class:`SeqQuery`), ``OutputSerializer`` and
+    :meth:`rows`; their OpenAPI operation is declared with ``extend_schema_view``.
+    """
 
-    @extend_schema(
-        operation_id="meetings_transcript",
-        parameters=[InputSerializer],
-        responses=seq_page_serializer("TranscriptPage", OutputSerializer),
-        description="Segments with seq > after_seq in seq order. A revised segment comes back with "
-        "its new seq. Poll with next_after_seq while the meeting is live.",
-    )
+    InputSerializer: type[SeqQuery] = SeqQuery
+    OutputSerializer: type[serializers.Serializer]
+
+    def rows(self, *, meeting: Meeting, params: dict, limit: int) -> list:
+        """At most ``limit`` rows with ``seq > params["after_seq"]``, in seq order."""
+        raise NotImplementedError
+
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        rows = selectors_api.segment_list_after(
-            meeting=meeting,
-            after_seq=params["after_seq"],
-            source=params.get("source"),
-            limit=params["limit"] + 1,
-        )
         return seq_page_response(
-            rows=rows,
+            rows=self.rows(meeting=meeting, params=params, limit=params["limit"] + 1),
             limit=params["limit"],
             after_seq=params["after_seq"],
             meeting_last_seq=meeting.last_seq,
@@ -244,79 +229,110 @@ class MeetingTranscriptApi(ApiView):
         )
 
 
-class MeetingChatApi(ApiView):
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        seq = serializers.IntegerField()
-        participant_id = serializers.IntegerField(allow_null=True)
-        sender_name = serializers.CharField()
-        recipient_name = serializers.CharField(help_text="Empty: sent to everyone.")
-        offset_ms = serializers.IntegerField()
-        sent_at = serializers.DateTimeField()
-        text = serializers.CharField()
-        is_deleted = serializers.BooleanField()
+class TranscriptQuery(SeqQuery):
+    source = serializers.ChoiceField(choices=TranscriptSegment.Source.choices, required=False)
 
-        class Meta:
-            ref_name = "ChatMessage"
 
-    @extend_schema(
+class TranscriptSegmentOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TranscriptSegment
+        fields = (
+            "id",
+            "seq",
+            "source",
+            "participant_id",
+            "speaker_name",
+            "start_ms",
+            "end_ms",
+            "text",
+            "language",
+            "is_final",
+            "updated_at",
+        )
+        ref_name = "TranscriptSegment"
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="meetings_transcript",
+        parameters=[TranscriptQuery],
+        responses=seq_page_serializer("TranscriptPage", TranscriptSegmentOutput),
+        description="Segments with seq > after_seq in seq order. A revised segment comes back with "
+        "its new seq. Poll with next_after_seq while the meeting is live.",
+    )
+)
+class MeetingTranscriptApi(SeqPageApi):
+    InputSerializer = TranscriptQuery
+    OutputSerializer = TranscriptSegmentOutput
+
+    def rows(self, *, meeting, params, limit):
+        return selectors_api.segment_list_after(
+            meeting=meeting, after_seq=params["after_seq"], source=params.get("source"), limit=limit
+        )
+
+
+class ChatMessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    participant_id = serializers.IntegerField(allow_null=True)
+    sender_name = serializers.CharField()
+    recipient_name = serializers.CharField(help_text="Empty: sent to everyone.")
+    offset_ms = serializers.IntegerField()
+    sent_at = serializers.DateTimeField()
+    text = serializers.CharField()
+    is_deleted = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "ChatMessage"
+
+
+@extend_schema_view(
+    get=extend_schema(
         operation_id="meetings_chat",
         parameters=[SeqQuery],
-        responses=seq_page_serializer("ChatPage", OutputSerializer),
+        responses=seq_page_serializer("ChatPage", ChatMessageOutput),
+        description="Chat messages with seq > after_seq in seq order. Poll with next_after_seq "
+        "while the meeting is live.",
     )
-    def get(self, request, public_id):
-        meeting = meeting_or_404(request, public_id)
-        query = SeqQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        rows = selectors_api.chat_list_after(
-            meeting=meeting, after_seq=params["after_seq"], limit=params["limit"] + 1
-        )
-        return seq_page_response(
-            rows=rows,
-            limit=params["limit"],
-            after_seq=params["after_seq"],
-            meeting_last_seq=meeting.last_seq,
-            serializer_class=self.OutputSerializer,
-        )
+)
+class MeetingChatApi(SeqPageApi):
+    OutputSerializer = ChatMessageOutput
+
+    def rows(self, *, meeting, params, limit):
+        return selectors_api.chat_list_after(meeting=meeting, after_seq=params["after_seq"], limit=limit)
 
 
-class MeetingEventsApi(ApiView):
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        seq = serializers.IntegerField()
-        kind = serializers.ChoiceField(choices=ParticipantEvent.Kind.choices)
-        participant_id = serializers.IntegerField(allow_null=True)
-        participant_name = serializers.CharField(source="participant.display_name", default="")
-        offset_ms = serializers.IntegerField()
-        end_offset_ms = serializers.IntegerField(allow_null=True)
-        occurred_at = serializers.DateTimeField()
-        reason = serializers.CharField()
-        details = serializers.DictField()
+class ParticipantEventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ParticipantEvent.Kind.choices)
+    participant_id = serializers.IntegerField(allow_null=True)
+    participant_name = serializers.CharField(source="participant.display_name", default="")
+    offset_ms = serializers.IntegerField()
+    end_offset_ms = serializers.IntegerField(allow_null=True)
+    occurred_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    details = serializers.DictField()
 
-        class Meta:
-            ref_name = "ParticipantEvent"
+    class Meta:
+        ref_name = "ParticipantEvent"
 
-    @extend_schema(
+
+@extend_schema_view(
+    get=extend_schema(
         operation_id="meetings_events",
         parameters=[SeqQuery],
-        responses=seq_page_serializer("EventPage", OutputSerializer),
+        responses=seq_page_serializer("EventPage", ParticipantEventOutput),
+        description="Participant and stream events (join, leave, active speaker, sharing, pauses, "
+        "interruptions) with seq > after_seq in seq order. Poll with next_after_seq while the "
+        "meeting is live.",
     )
-    def get(self, request, public_id):
-        meeting = meeting_or_404(request, public_id)
-        query = SeqQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        rows = selectors_api.event_list_after(
-            meeting=meeting, after_seq=params["after_seq"], limit=params["limit"] + 1
-        )
-        return seq_page_response(
-            rows=rows,
-            limit=params["limit"],
-            after_seq=params["after_seq"],
-            meeting_last_seq=meeting.last_seq,
-            serializer_class=self.OutputSerializer,
-        )
+)
+class MeetingEventsApi(SeqPageApi):
+    OutputSerializer = ParticipantEventOutput
+
+    def rows(self, *, meeting, params, limit):
+        return selectors_api.event_list_after(meeting=meeting, after_seq=params["after_seq"], limit=limit)
 
 
 class WavRenderer(renderers.BaseRenderer):
