@@ -75,7 +75,17 @@ class Meeting(models.Model):
         indexes = [models.Index(fields=["status", "-started_at"], name="meetings_meeting_status_start")]
 
     def __str__(self) -> str:
-        return self.topic or f"{self.get_product_display()} {self.zoom_uuid}"
+        """The topic; Zoom's ``rtms_started`` carries none, so until one is set: the meeting
+        number in Zoom's 3-4-4 grouping ("Meeting 812 3456 7890"), else the local start time."""
+        if self.topic:
+            return self.topic
+        label = self.get_product_display()
+        number = self.zoom_meeting_id
+        if number.isdigit() and len(number) >= 9:
+            return f"{label} {number[:-8]} {number[-8:-4]} {number[-4:]}"
+        if number:
+            return f"{label} {number}"
+        return f"{label} of {timezone.localtime(self.started_at):%d %b %Y, %H:%M}"
 
     def get_absolute_url(self) -> str:
         return reverse("meetings:detail", kwargs={"public_id": self.public_id})

@@ -152,3 +152,23 @@ def test_deleting_a_meeting_removes_its_timeline():
     assert not ChatMessage.objects.exists()
     assert not ParticipantEvent.objects.exists()
     assert not Participant.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("topic", "number", "expected"),
+    [
+        ("Weekly planning", "81234567890", "Weekly planning"),
+        ("", "81234567890", "Meeting 812 3456 7890"),
+        ("", "8000000", "Meeting 8000000"),
+        ("", "", "Meeting of 03 Dec 2026, 10:04"),
+    ],
+)
+def test_meeting_label_until_a_topic_is_set(settings, topic, number, expected):
+    settings.TIME_ZONE = "UTC"
+    meeting = Meeting(
+        zoom_uuid="abc==",
+        topic=topic,
+        zoom_meeting_id=number,
+        started_at=dt.datetime(2026, 12, 3, 10, 4, tzinfo=dt.UTC),
+    )
+    assert str(meeting) == expected
