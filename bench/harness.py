@@ -26,27 +26,20 @@ import math
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from rtms_assistant.processes import ROOT, Processes, free_port, worker_args
+
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "bench-client-id", "bench-client-secret", "bench-webhook-secret"
 OPERATOR_ID = "emulator-operator"  # the operator_id in the emulator's rtms_started
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_DB = 13
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -78,7 +71,6 @@ class Product:
         self.scaled = scaled
         self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         self.port = free_port()
-        self.procs: dict[str, subprocess.Popen] = {}
         self.flush_s = 1.0  # the product's RTMS_AUDIO_FLUSH_SECONDS, when a benchmark reads it
         self.db_name = f"bench_{name}_{os.getpid()}_{secrets.token_hex(3)}" if scaled else ""
         self.env = {
@@ -104,6 +96,7 @@ class Product:
         self.env |= {
             k.removeprefix("BENCH_ENV_"): v for k, v in os.environ.items() if k.startswith("BENCH_ENV_")
         }
+        self.processes = Processes(self.tmp, self.env)
 
     # -- lifecycle --
 
@@ -123,15 +116,7 @@ class Product:
         self.close()
 
     def close(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        self.processes.stop_all(timeout=20)
         if self.scaled:
             self._drop_database()
             self._flush_redis()
@@ -189,41 +174,16 @@ class Product:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def spawn(self, name: str, args: list[str], *, prefix: list[str] | None = None) -> subprocess.Popen:
-        log = (self.tmp / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            [*(prefix or [sys.executable]), *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.procs[name] = proc
-        return proc
+        return self.processes.spawn(name, args, prefix=prefix)
 
     def start_web(self) -> subprocess.Popen:
-        proc = self.spawn(
-            "daphne",
-            ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "rtms_assistant.asgi:application"],
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"daphne exited: {self.log('daphne')}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return proc
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"daphne did not start: {self.log('daphne')}")
+        return self.processes.start_web(self.port)
 
     def start_worker(self, name: str = "worker", *, max_streams: int = 1000, prefix=None) -> subprocess.Popen:
-        args = ["manage.py", "rtms_worker", "--worker-id", f"bench-{name}", "--max-streams", str(max_streams)]
-        return self.spawn(name, args, prefix=prefix)
+        return self.spawn(name, worker_args(f"bench-{name}", max_streams=max_streams), prefix=prefix)
 
     def log(self, name: str) -> str:
-        path = self.tmp / f"{name}.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        return self.processes.log(name, tail=4000)
 
     @property
     def base_url(self) -> str:

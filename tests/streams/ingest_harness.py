@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -29,11 +26,11 @@ from django.db import connections
 from django.db.utils import load_backend
 
 from meetings.models import AudioRecording, ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
+from rtms_assistant.processes import ROOT, Processes, free_port, worker_args
 from streams.emulator.server import Emulator, EmulatorConfig
 from streams.models import Stream
 from streams.recording import BYTES_PER_MS, WAV_HEADER_BYTES
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 PLANNING = ROOT / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "e2e-client-id", "e2e-client-secret", "e2e-webhook-secret"
 SPEED = 8.0
@@ -45,12 +42,6 @@ EVENT_KINDS = {
     5: Kind.SHARING_START,
     6: Kind.SHARING_STOP,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_database_url() -> str:
@@ -85,7 +76,6 @@ class Product:
         self.scaled = scaled
         self.db_alias = db_alias
         self.port = free_port()
-        self.procs: dict[str, subprocess.Popen] = {}
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RTMS_", "ZOOM_"))
         } | {
@@ -107,6 +97,7 @@ class Product:
         else:
             self.env.pop("REDIS_URL", None)
         self.env.update(env or {})
+        self.processes = Processes(tmp, self.env)
 
     @property
     def webhook_url(self) -> str:
@@ -116,48 +107,22 @@ class Product:
     def media_root(self) -> Path:
         return self.tmp / "media"
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = (self.tmp / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        self.procs[name] = proc
-        return proc
+    @property
+    def procs(self) -> dict[str, subprocess.Popen]:
+        return self.processes.procs
 
     def start_web(self) -> None:
-        self._spawn(
-            "daphne",
-            ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "rtms_assistant.asgi:application"],
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"daphne did not start: {self.log('daphne')}")
+        self.processes.start_web(self.port, timeout=30)
 
     def start_worker(self, name: str) -> subprocess.Popen:
-        return self._spawn(name, ["manage.py", "rtms_worker", "--worker-id", name])
+        return self.processes.spawn(name, worker_args(name))
 
     def log(self, name: str, tail: int | None = 6000) -> str:
         """A process's output (the last ``tail`` characters; None: all of it)."""
-        path = self.tmp / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return text[-tail:] if tail else text
+        return self.processes.log(name, tail)
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        self.processes.stop_all()
 
 
 def emulator(**overrides) -> Emulator:
