@@ -57,6 +57,7 @@ from meetings.models import (
     TranscriptSegment,
     ZoomIdentity,
 )
+from rtms_assistant.processes import daphne_args
 from streams.models import AudioWindow, Stream
 
 logger = logging.getLogger(__name__)
@@ -222,7 +223,7 @@ class Product:
 
     def command(self) -> list[str]:
         if self.mode == "embedded":
-            return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            return [sys.executable, *daphne_args(self.port)]
         honcho = shutil.which("honcho", path=self.env["PATH"])
         if honcho is None:
             raise DemoError("scaled mode needs honcho (pip install -r requirements-dev.txt)")
@@ -246,8 +247,6 @@ class Product:
                 raise DemoError(f"port {port} is in use: stop what runs there or pass --port")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = self.command()
-        if self.mode == "embedded":
-            argv.append("rtms_assistant.asgi:application")
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 (our own argv)
             argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
