@@ -7,6 +7,11 @@ Then it waits until every stream is connected (the emulator saw the signaling + 
 and CLIENT_READY_ACK). ``RTMS_WORKER_MAX_STREAMS`` is raised above the burst (default 50): one
 process holds all the streams. Target: ack p99 <= 50 ms, every stream connected.
 
+"web process CPU per webhook" is the web process's CPU time (``/proc``, all threads) from the
+burst's start to its last answer, divided by the burst size: the service time *s* that bounds
+the burst's p99 at about ``BURST * s`` on one process (embedded mode: the supervisor applying
+the first events runs in that process too).
+
 ``python -m bench --only webhook_ack [--smoke]``.
 """
 
@@ -20,6 +25,7 @@ from bench.harness import (
     OPERATOR_ID,
     WEBHOOK_SECRET,
     Product,
+    cpu_seconds,
     emulator_config,
     http_request,
     percentile,
@@ -45,7 +51,7 @@ def _idle_scenario():
     )
 
 
-async def _burst(product: Product, n: int) -> dict:
+async def _burst(product: Product, n: int, web_pid: int) -> dict:
     from streams.emulator import Emulator
     from streams.emulator.webhook import signed_headers, webhook_body
 
@@ -76,6 +82,7 @@ async def _burst(product: Product, n: int) -> dict:
                 "Content-Type": "application/json"
             }
             requests.append((body, headers))
+        cpu_before = cpu_seconds(web_pid)
         started = time.monotonic()
         results = await asyncio.gather(
             *(
@@ -83,6 +90,7 @@ async def _burst(product: Product, n: int) -> dict:
                 for b, h in requests
             )
         )
+        web_cpu_s = cpu_seconds(web_pid) - cpu_before  # the burst only (embedded: + supervisor)
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while time.monotonic() < deadline and not all(r.record.ready_acks for r in runs):  # noqa: ASYNC110 (the record has no event)
             await asyncio.sleep(0.05)
@@ -97,6 +105,7 @@ async def _burst(product: Product, n: int) -> dict:
         "statuses": sorted(set(statuses)),
         "connected": connected,
         "all_connected_s": all_connected_s,
+        "web_cpu_ms_per_webhook": web_cpu_s * 1000 / n,
     }
 
 
@@ -119,6 +128,7 @@ def _rows(mode: str, n: int, result: dict) -> list[Row]:
             "ms",
         ),
         Row(bench, "ack p50", round(percentile(ack, 50), 1), "ms"),
+        Row(bench, "web process CPU per webhook (burst)", round(result["web_cpu_ms_per_webhook"], 2), "ms"),
         target_row(
             bench, "ack p99", percentile(ack, 99), "ms", "<=", ACK_P99_TARGET_MS, max_ms=round(max(ack), 1)
         ),
@@ -143,9 +153,9 @@ def run(*, smoke: bool) -> list[Row]:
             continue
         env = {"RTMS_WORKER_MAX_STREAMS": str(n + 50)}
         with Product(NAME, scaled=mode == "scaled", env=env) as product:
-            product.start_web()
+            web = product.start_web()
             if mode == "scaled":
                 product.start_worker(max_streams=n + 50)
-            result = asyncio.run(_burst(product, n))
+            result = asyncio.run(_burst(product, n, web.pid))
         rows += _rows(mode, n, result)
     return rows

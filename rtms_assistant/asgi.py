@@ -19,11 +19,12 @@ django_asgi_app = get_asgi_application()  # populate the app registry before imp
 
 from meetings.routing import websocket_urlpatterns  # noqa: E402
 from rtms_assistant.runtime import with_embedded_runtime  # noqa: E402
+from streams.webhooks import FastPath  # noqa: E402
 
 application = with_embedded_runtime(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": FastPath(django_asgi_app),  # POST /webhooks/zoom/ without Django's request stack
             "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )

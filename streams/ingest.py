@@ -14,6 +14,10 @@ The supervisor (:func:`supervise`):
   failovers (``server_urls_version`` bumped → ``client.failover``) and stop requests (``stopping``
   after ``rtms_stopped`` → close cleanly). A renewal that fails, or that has not succeeded for a
   whole lease period, closes the connection at once: never two live connections for one stream;
+* applies pending webhooks (the view only stores them: ``services.webhook_events_apply``, in
+  arrival order, each once, on a thread of its own, then wakes the claim loop): meetings and
+  streams are created, failovers and stops applied here, off the webhook's request path; an
+  event stored before a crash is applied at the next start;
 * wakes within milliseconds on a webhook in the same process (``streams.wakeup``), otherwise
   polls every ``RTMS_WORKER_POLL_SECONDS``;
 * on SIGTERM/SIGINT (``install_signal_handlers=True``, the ``rtms_worker`` command) hands every
@@ -26,7 +30,8 @@ A :class:`streams.runner.StreamRunner` per stream (its ORM side: :mod:`streams.w
 * audio frames go to :class:`streams.recording.StreamRecorder` (O(1) on the loop; flushed to the
   WAV files in batches off the loop; dropped and counted when the buffer is full);
 * everything else goes through a bounded queue to one writer task that applies it in batches in
-  the ORM thread (``database_sync_to_async``): transcript segments, chat, participant events,
+  the stream's event lane (a database thread of its own, ``streams/runner.py``; a stream always
+  uses the same lane, so its writes stay in order): transcript segments, chat, participant events,
   gaps, state. Each row has an idempotency key, so anything Zoom re-sends after a reconnect or a
   takeover is stored once. Keep-alives are answered by the client itself: a slow database only
   fills the queue (and then the client's own bounded audio queue, which drops and reports).
@@ -50,11 +55,13 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from meetings import live
 from streams import services, wakeup
 from streams.runner import StreamRunner
 from streams.writer import Outcome
 
 logger = logging.getLogger(__name__)
+APPLY_BATCH = 50  # pending webhooks applied per round before claiming
 
 
 def default_worker_id(prefix: str) -> str:
@@ -74,6 +81,9 @@ class Supervisor:
         self.stopping = asyncio.Event()
         # Leases on their own thread (own DB connection): a busy ORM thread never delays them.
         self.lease_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtms-lease")
+        # Pending webhooks are applied on a third thread: a burst of them never delays a renewal.
+        self.apply_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtms-webhooks")
+        self.apply_wake = asyncio.Event()
 
     async def _lease_call(self, fn, /, **kwargs):
         def call():
@@ -86,12 +96,14 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         wakeup.register(loop, self.wake)
         listener = asyncio.create_task(wakeup.listen(self.wake), name="rtms-wake-listener")
+        applier = asyncio.create_task(self._apply_webhooks(), name="rtms-webhook-applier")
         next_renew = 0.0
         logger.info("rtms ingest supervisor %s started", self.worker_id)
         try:
             while not self.stopping.is_set():
                 woken = self.wake.is_set()
                 self.wake.clear()
+                self.apply_wake.set()  # a wake-up or a poll: look for pending webhooks too
                 if woken or time.monotonic() >= next_renew:
                     next_renew = time.monotonic() + self.lease_seconds / 3
                     await self._renew_all()
@@ -106,10 +118,38 @@ class Supervisor:
         finally:
             wakeup.unregister(self.wake)
             listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            applier.cancel()
+            await asyncio.gather(listener, applier, return_exceptions=True)
             await self._shutdown()
             self.lease_executor.shutdown(wait=False)
+            self.apply_executor.shutdown(wait=False)
             logger.info("rtms ingest supervisor %s stopped", self.worker_id)
+
+    async def _apply_webhooks(self) -> None:
+        """Apply pending webhooks (``services.webhook_events_apply``) whenever the loop looks, in
+        batches of ``APPLY_BATCH``; wake the claim loop after each batch that applied anything.
+        Runs at start too: events recorded before a crash are applied then."""
+        loop = asyncio.get_running_loop()
+
+        def apply() -> int:
+            close_old_connections()
+            with live.use_loop(loop):  # pushes go out on this loop, not a new one per push
+                return services.webhook_events_apply(limit=APPLY_BATCH)
+
+        while True:
+            self.apply_wake.clear()
+            try:
+                applied = await loop.run_in_executor(self.apply_executor, apply)
+            except DatabaseError as exc:  # unreachable database: the events stay pending
+                logger.warning("supervisor %s: applying webhooks failed: %s", self.worker_id, exc)
+                applied = 0
+            except Exception:
+                logger.exception("supervisor %s: applying webhooks crashed", self.worker_id)
+                applied = 0
+            if applied:
+                self.wake.set()  # new or changed streams: claim now
+            if applied < APPLY_BATCH:
+                await self.apply_wake.wait()
 
     async def _wait_any(self) -> None:
         waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(self.stopping.wait())]

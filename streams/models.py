@@ -65,7 +65,12 @@ class Stream(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """A verified Zoom webhook, stored once (by body hash) for audit and replay."""
+    """A verified Zoom webhook, stored once (by body hash): the durable inbox of the ingest side.
+
+    The webhook view only inserts the row (``applied_at`` null: pending) and answers; the ingest
+    supervisor applies pending rows in ``pk`` order (``streams.services.webhook_events_apply``)
+    and sets ``applied_at`` in the same transaction, so a crash in between re-applies it.
+    """
 
     event = models.CharField(max_length=100)
     event_ts = models.BigIntegerField(null=True, blank=True)
@@ -73,9 +78,16 @@ class WebhookEvent(models.Model):
     body_sha256 = models.CharField(max_length=64, unique=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)  # null: not applied yet
+    outcome = models.CharField(max_length=16, blank=True)  # streams.services.WebhookOutcome.result
 
     class Meta:
         ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(applied_at__isnull=True), name="streams_webhookevent_pending"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.rtms_stream_id}"
