@@ -14,19 +14,31 @@
 
 Access goes through ``meetings.selectors``. A refused user is accepted, then closed with 4403
 (htmx-ext-ws reconnects only on 1006/1011/1012/1013, so a refusal does not loop).
+
+Both consumers skip Channels' per-message ``close_old_connections`` hop (:class:`NoDbDispatch`):
+a live fragment is forwarded without touching the database, and that hop would queue every
+viewer's copy of every fragment on the process's one thread-sensitive ORM thread.
+
+Fan-out (:class:`MeetingHub`): the tabs watching one meeting in one server process share one
+member of the meeting's group. The hub receives each fragment once from the channel layer and
+hands it to every local tab in turn (in order, on the server's loop), instead of the layer
+queueing a copy per tab and Channels waking one task per tab; the bytes reach the sockets in
+the same loop iteration.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from meetings import fragments, selectors
-from meetings.live import STAFF_GROUP, meeting_group_name, user_group_name
+from meetings.live import FRAGMENT_EVENT, STAFF_GROUP, meeting_group_name, user_group_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +54,100 @@ def sync_comment(seq: int) -> str:
     return f"<!--sync:{int(seq)}-->"
 
 
-class MeetingConsumer(AsyncWebsocketConsumer):
+class NoDbDispatch:
+    """Dispatch without Channels' ``aclose_old_connections()`` before each handler.
+
+    Channels 4.2+ runs ``close_old_connections`` through ``sync_to_async`` (the thread-sensitive
+    thread, shared with all ORM work of the process) before *every* handler call, so one live
+    fragment to 100 viewers costs 100 thread hops queued behind ingest writes. These consumers
+    touch the database only through ``database_sync_to_async``, which closes stale connections
+    itself before and after each call, so the extra hop protects nothing here.
+    """
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class MeetingHub:
+    """This process's one member of a meeting group, forwarding to the local tabs.
+
+    Per event loop and group (:meth:`join` / :meth:`leave`). The first tab subscribes a channel
+    of its own to the group (awaited: a tab that joined receives every later fragment), the
+    last one unsubscribes it. A tab that fails to take a fragment (closing) is logged and
+    skipped; the others still get it.
+    """
+
+    RECEIVE_RETRY_SECONDS = 1.0
+    _hubs: dict[tuple[asyncio.AbstractEventLoop, str], MeetingHub] = {}
+
+    def __init__(self, layer, group: str) -> None:
+        self.layer = layer
+        self.group = group
+        self.members: set[MeetingConsumer] = set()
+        self.channel: str | None = None
+        self.task: asyncio.Task | None = None
+        self._started = asyncio.Lock()
+
+    @classmethod
+    async def join(cls, group: str, consumer: MeetingConsumer) -> None:
+        key = (asyncio.get_running_loop(), group)
+        hub = cls._hubs.get(key)
+        if hub is None:
+            hub = cls._hubs[key] = cls(consumer.channel_layer, group)
+        hub.members.add(consumer)
+        await hub._start()
+
+    @classmethod
+    async def leave(cls, group: str, consumer: MeetingConsumer) -> None:
+        key = (asyncio.get_running_loop(), group)
+        hub = cls._hubs.get(key)
+        if hub is None:
+            return
+        hub.members.discard(consumer)
+        if not hub.members:
+            del cls._hubs[key]
+            await hub._stop()
+
+    async def _start(self) -> None:
+        async with self._started:
+            if self.channel is not None:
+                return
+            channel = await self.layer.new_channel("meeting-hub.")
+            await self.layer.group_add(self.group, channel)
+            self.channel = channel
+            self.task = asyncio.create_task(self._forward(), name=f"hub-{self.group}")
+
+    async def _stop(self) -> None:
+        async with self._started:
+            if self.task is not None:
+                self.task.cancel()
+                await asyncio.gather(self.task, return_exceptions=True)
+            if self.channel is not None:
+                await self.layer.group_discard(self.group, self.channel)
+
+    async def _forward(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer's backend is unreachable: try again
+                logger.warning("group %s: channel layer receive failed", self.group, exc_info=True)
+                await asyncio.sleep(self.RECEIVE_RETRY_SECONDS)
+                continue
+            if message.get("type") != FRAGMENT_EVENT:
+                continue
+            for consumer in list(self.members):
+                try:
+                    await consumer.meeting_fragment(message)
+                except Exception:
+                    logger.info("group %s: a tab did not take a fragment", self.group, exc_info=True)
+
+
+class MeetingConsumer(NoDbDispatch, AsyncWebsocketConsumer):
     """One browser tab watching one meeting."""
 
     group_name: str | None = None
@@ -54,17 +159,19 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         meeting = await database_sync_to_async(selectors.meeting_get_for_user)(
             user=self.scope["user"], public_id=public_id
         )
-        await self.accept()
         if meeting is None:
+            await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.meeting_id = meeting.pk
         self.group_name = meeting_group_name(meeting.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        # Joined before the socket opens: a browser that sees it open gets every later fragment.
+        await MeetingHub.join(self.group_name, self)
+        await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.group_name:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            await MeetingHub.leave(self.group_name, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Browser → server: only ``{"resume_after_seq": int}`` (htmx's ``HEADERS`` is ignored)."""
@@ -96,7 +203,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=(seq_comment(seq) if seq else "") + event["html"])
 
 
-class MeetingListConsumer(AsyncWebsocketConsumer):
+class MeetingListConsumer(NoDbDispatch, AsyncWebsocketConsumer):
     """One browser tab on the meetings list: rows of the meetings this user may see."""
 
     groups_joined: list[str]

@@ -6,13 +6,19 @@ Payloads are plain ``str``/``int`` (channels-redis serializes with msgpack).
 
 Embedded mode uses the in-memory channel layer, whose queues belong to the server's event
 loop: a push from another thread (a task thread, the ORM thread) is scheduled onto that loop
-with ``run_coroutine_threadsafe`` (:func:`bind_server_loop` is called at start-up).
+with ``run_coroutine_threadsafe`` (:func:`bind_server_loop` is called at start-up). A thread
+that works for one event loop (the ingest writer lanes, ``streams/runner.py``) names it with
+:func:`use_loop`: its pushes are scheduled on that loop without waiting (the worker's Redis
+connections live there), not sent through ``async_to_sync``, which would start a new event
+loop for each push.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -23,12 +29,25 @@ FRAGMENT_EVENT = "meeting.fragment"  # handled by MeetingConsumer / MeetingListC
 STAFF_GROUP = "meetings.staff"  # the meetings list of every staff user (staff see all meetings)
 PUSH_TIMEOUT_SECONDS = 5.0
 _server_loop: asyncio.AbstractEventLoop | None = None
+_thread = threading.local()  # .loop: the loop this thread pushes to (use_loop)
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     """Route sync pushes to ``loop`` (embedded mode, in-memory layer); None unbinds."""
     global _server_loop
     _server_loop = loop
+
+
+@contextlib.contextmanager
+def use_loop(loop: asyncio.AbstractEventLoop):
+    """Within the block, sync pushes from this thread go to ``loop`` (a running loop that this
+    thread never blocks); outside it, the server loop or ``async_to_sync`` as before."""
+    previous = getattr(_thread, "loop", None)
+    _thread.loop = loop
+    try:
+        yield
+    finally:
+        _thread.loop = previous
 
 
 def meeting_group_name(meeting_id: int) -> str:
@@ -50,7 +69,18 @@ async def agroup_send(group: str, message: dict[str, object]) -> None:
 
 
 def group_send(group: str, message: dict[str, object]) -> None:
-    """Sync group_send that works from any thread in both run modes."""
+    """Sync group_send that works from any thread in both run modes.
+
+    From a :func:`use_loop` thread it is scheduled on that loop and returns at once (a lane
+    never waits for a busy loop; failures are logged); otherwise it returns once sent and
+    raises ``TimeoutError`` after :data:`PUSH_TIMEOUT_SECONDS` when the server loop is stuck."""
+    own = getattr(_thread, "loop", None)
+    if own is not None and own.is_running():
+        # A lane thread (use_loop): schedule and go on. Sends start in call order and the
+        # layers send in start order, so fragments keep their order; a failure is logged.
+        future = asyncio.run_coroutine_threadsafe(agroup_send(group, message), own)
+        future.add_done_callback(_log_failure)
+        return
     loop = _server_loop
     if loop is not None and loop.is_running():
         try:
@@ -65,6 +95,11 @@ def group_send(group: str, message: dict[str, object]) -> None:
         )
         return
     async_to_sync(agroup_send)(group, message)
+
+
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("live push failed: %r", future.exception())
 
 
 def push(meeting_id: int, html: str, *, seq: int = 0) -> None:

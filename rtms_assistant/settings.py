@@ -254,6 +254,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Channels ---------------------------------------------------------------------------------
 if REDIS_URL:
+    # The list-based layer: a message sent after group_add returns is delivered (at least once
+    # while the process is connected). Each Daphne process has one group member per meeting
+    # (meetings/consumers.py MeetingHub), so a fragment costs one Redis message per process, not
+    # one per browser tab. (RedisPubSubChannelLayer was measured no faster with the hub and its
+    # SUBSCRIBE is not confirmed when group_add returns: a fragment could slip past a new tab.)
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -266,7 +271,8 @@ else:
     }
 
 # --- Celery -----------------------------------------------------------------------------------
-# Embedded mode runs tasks in-process on one thread per queue (rtms_assistant/inprocess.py);
+# Embedded mode runs tasks in-process on one thread per queue, WHISPER_WORKERS for transcription
+# (rtms_assistant/inprocess.py);
 # scaled mode sends them to a Celery worker through Redis. Only ids travel, never audio bytes.
 CELERY_TASKS_IN_PROCESS = EMBEDDED
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -317,6 +323,9 @@ WHISPER_LANGUAGE = env_str("WHISPER_LANGUAGE", "en")
 WHISPER_DEVICE = env_choice("WHISPER_DEVICE", "cpu", {"cpu", "cuda", "auto"})
 WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "int8")
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 1, minimum=1)
+# Transcription threads of the embedded mode (the in-process ``transcription`` queue); one engine
+# call per thread, WHISPER_CPU_THREADS each. Scaled mode: the Celery worker's -c (Procfile).
+WHISPER_WORKERS = env_int("WHISPER_WORKERS", 2, minimum=1)
 # Live fallback: a stream with audio but no Zoom transcript for this long while someone speaks.
 TRANSCRIPT_FALLBACK_SECONDS = env_float("TRANSCRIPT_FALLBACK_SECONDS", 8.0, minimum=0.0)
 

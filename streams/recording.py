@@ -11,8 +11,9 @@ How frames become files:
   ``max_buffer_bytes`` (the disk or database is stalled), the frame is **dropped and counted**
   (``frames_dropped`` on the recording and the stream) instead of blocking the loop.
 * **Batches are flushed off the loop** (:meth:`StreamRecorder.flush`, every
-  ``RTMS_AUDIO_FLUSH_SECONDS`` and at the end) in one ``database_sync_to_async`` call: resolve new
-  tracks (participant + ``AudioRecording`` row), write, update the WAV header, update counters.
+  ``RTMS_AUDIO_FLUSH_SECONDS`` and at the end) in one call on the runner's audio lane thread:
+  resolve new tracks (participant + ``AudioRecording`` row), write, update the WAV header,
+  update the counters of every track and the stream in one transaction (one commit).
 * **Frames are placed by timestamp.** Byte position = (timestamp − track origin) × 32. A frame
   within 10 ms of the current end is appended contiguously (timestamp jitter); a later frame
   leaves a gap that reads as silence (muted users send no packets, §10.1), so file time = meeting
@@ -42,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 
 from meetings import services as meeting_services
@@ -227,7 +229,7 @@ class StreamRecorder:
     # -- flush thread side (sync, ORM + file I/O) --
 
     def flush_sync(self, batch: dict[str, tuple[list[tuple[int, bytes]], int]]) -> FlushStats:
-        """Write a batch from :meth:`take_batch`. Runs in the ORM thread (database_sync_to_async).
+        """Write a batch from :meth:`take_batch`. Runs on the audio lane (a thread, never the loop).
 
         Each track's entry is removed from ``batch`` once its frames are on disk and counted, so
         when a database error propagates (``_resolve`` or the counter UPDATEs), ``batch`` holds
@@ -269,27 +271,38 @@ class StreamRecorder:
         return stats
 
     def _save_counters(self) -> None:
-        """Persist the counted-but-unsaved frames and drops (recording rows, then the stream)."""
-        for track in list(self.tracks.values()):  # the loop may add tracks meanwhile
-            if track.recording_id is None or not (track.unsaved_frames or track.unsaved_dropped):
-                continue
-            AudioRecording.objects.filter(pk=track.recording_id).update(
-                data_bytes=track.end_bytes,
-                frames_received=F("frames_received") + track.unsaved_frames,
-                frames_dropped=F("frames_dropped") + track.unsaved_dropped,
-            )
+        """Persist the counted-but-unsaved frames and drops (recording rows, then the stream) in
+        one transaction: one commit per flush, however many tracks. The ``unsaved_*`` fields are
+        cleared only after the commit, so a failed flush leaves them for the next one."""
+        tracks = [  # the loop may add tracks meanwhile: a snapshot
+            track
+            for track in list(self.tracks.values())
+            if track.recording_id is not None and (track.unsaved_frames or track.unsaved_dropped)
+        ]
+        stream_dirty = bool(self.unsaved_frames or self.unsaved_dropped)
+        if not tracks and not stream_dirty:
+            return
+        with transaction.atomic():
+            for track in tracks:
+                AudioRecording.objects.filter(pk=track.recording_id).update(
+                    data_bytes=track.end_bytes,
+                    frames_received=F("frames_received") + track.unsaved_frames,
+                    frames_dropped=F("frames_dropped") + track.unsaved_dropped,
+                )
+            if stream_dirty:
+                last_ts = self.unsaved_last_ts
+                Stream.objects.filter(pk=self.stream_id).update(
+                    audio_frames=F("audio_frames") + self.unsaved_frames,
+                    audio_frames_dropped=F("audio_frames_dropped") + self.unsaved_dropped,
+                    **(
+                        {"last_frame_at": meeting_services.epoch_ms_to_datetime(last_ts)}
+                        if last_ts is not None
+                        else {}
+                    ),
+                )
+        for track in tracks:
             track.unsaved_frames = track.unsaved_dropped = 0
-        if self.unsaved_frames or self.unsaved_dropped:
-            last_ts = self.unsaved_last_ts
-            Stream.objects.filter(pk=self.stream_id).update(
-                audio_frames=F("audio_frames") + self.unsaved_frames,
-                audio_frames_dropped=F("audio_frames_dropped") + self.unsaved_dropped,
-                **(
-                    {"last_frame_at": meeting_services.epoch_ms_to_datetime(last_ts)}
-                    if last_ts is not None
-                    else {}
-                ),
-            )
+        if stream_dirty:
             self.unsaved_frames = self.unsaved_dropped = 0
             self.unsaved_last_ts = None
 
@@ -335,16 +348,21 @@ class StreamRecorder:
     def _write(
         self, track: Track, frames: list[tuple[int, bytes]], ranges: list[PcmRange]
     ) -> tuple[int, int]:
-        """Place frames by timestamp; returns (bytes written incl. silence, duplicate frames)."""
+        """Place frames by timestamp; returns (bytes written incl. silence, duplicate frames).
+
+        Placed frames only move forward (each starts at or after the previous one's end), so the
+        batch becomes one contiguous range from the old end (gaps as zero bytes, which is what a
+        gap reads as) written with one ``write`` per track, not one per frame."""
         if track.path is None:
             raise RuntimeError("track written before it was resolved")
         duplicates = 0
-        start_end = track.end_bytes
-        pieces: list[tuple[int, bytes]] = []  # (position, data), contiguous or with gaps
-        end = track.end_bytes
+        start_end = end = track.end_bytes
+        chunks: list[bytes] = []
+        origin_ts = track.origin_ts
         for timestamp, data in frames:
-            data = data[: len(data) - len(data) % 2]
-            pos = (timestamp - track.origin_ts) * BYTES_PER_MS
+            if len(data) % 2:
+                data = data[:-1]
+            pos = (timestamp - origin_ts) * BYTES_PER_MS
             if abs(pos - end) <= JITTER_BYTES:
                 pos = end
             elif pos < end:
@@ -353,35 +371,29 @@ class StreamRecorder:
                     continue
                 data = data[end - pos :]  # partial overlap: keep only the new tail
                 pos = end
-            pieces.append((pos, data))
+            else:
+                chunks.append(bytes(pos - end))  # the silence the gap reads as
+            chunks.append(data)
             end = pos + len(data)
-        if not pieces:
+        if end == start_end:
             return 0, duplicates
+        pcm = b"".join(chunks)
         with track.path.open("r+b") as fh:
-            for pos, data in pieces:
-                fh.seek(WAV_HEADER_BYTES + pos)
-                fh.write(data)
+            fh.seek(WAV_HEADER_BYTES + start_end)
+            fh.write(pcm)
             fh.seek(0)
             fh.write(wav_header(end))
         track.end_bytes = end
-        ranges.append(self._pcm_range(track, start_end, pieces))
-        return end - start_end, duplicates
-
-    def _pcm_range(self, track: Track, start: int, pieces: list[tuple[int, bytes]]) -> PcmRange:
-        cursor = start
-        chunks: list[bytes] = []
-        for pos, data in pieces:
-            if pos > cursor:
-                chunks.append(bytes(pos - cursor))  # the silence the gap reads as
-            chunks.append(data)
-            cursor = pos + len(data)
-        return PcmRange(
-            recording_id=track.recording_id,
-            participant_id=track.participant_id,
-            pcm=b"".join(chunks),
-            byte_offset=start,
-            start_ms=track.start_ms + start // BYTES_PER_MS,
+        ranges.append(
+            PcmRange(
+                recording_id=track.recording_id,
+                participant_id=track.participant_id,
+                pcm=pcm,
+                byte_offset=start_end,
+                start_ms=track.start_ms + start_end // BYTES_PER_MS,
+            )
         )
+        return end - start_end, duplicates
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per user: frames written/duplicate/dropped and data bytes (for logs and tests)."""

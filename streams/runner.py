@@ -1,4 +1,20 @@
-"""One claimed stream: an RTMS client, a reader, a writer and an audio flusher (see streams/ingest.py)."""
+"""One claimed stream: an RTMS client, a reader, a writer and an audio flusher (see streams/ingest.py).
+
+ORM lanes: a stream's database work runs on dedicated threads of this process, never on
+asgiref's one thread-sensitive thread (which serves the WebSocket consumers, and in embedded
+mode every other ``database_sync_to_async`` call of the server):
+
+* **event lanes** (:data:`EVENT_LANES` threads; one on SQLite, whose writes serialize anyway):
+  transcript segments, chat, participant events, state and the stream's other writes, with
+  their on-commit render + push. A stream always uses the same lane (``stream_id`` modulo the
+  lane count), so its writes stay in order; a segment never waits behind audio flushes;
+* **the audio lane** (one thread): audio flushes of every stream (one transaction each) and the
+  Whisper-fallback windows they produce.
+
+Each lane call runs like ``database_sync_to_async`` (stale connections closed before and
+after; on SQLite the lane keeps its connection and only replaces it after an error) and routes
+the sync live pushes of its on-commit callbacks to the runner's loop (``meetings.live.use_loop``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +22,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 
+from meetings import live
 from meetings.models import Meeting
 from streams import recording, services
 from streams.models import Stream
@@ -28,15 +45,70 @@ RETRY_INITIAL_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
 
 
-async def db_retry(fn, /, *args, what: str, rtms_stream_id: str):
-    """``fn(*args)`` in the ORM thread; transient database errors (:data:`TRANSIENT_DB_ERRORS`)
+# --- ORM lanes (see the module docstring) ----------------------------------------------------------
+
+EVENT_LANES = 4  # threads for the event writes of all streams (1 on SQLite)
+
+
+class Lane:
+    """One dedicated thread for ORM work, called from the event loop."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        # SQLite: the lane keeps its connection (opening one costs ~1 ms with the PRAGMAs);
+        # other databases hand it back to their pool after every call (CONN_MAX_AGE rules).
+        self.keep_connection = connection.vendor == "sqlite"
+
+    async def call(self, fn, /, *args):
+        """``fn(*args)`` on this lane's thread; its sync live pushes go to the calling loop."""
+        loop = asyncio.get_running_loop()
+
+        def run():
+            if not self.keep_connection:
+                close_old_connections()
+            try:
+                with live.use_loop(loop):
+                    return fn(*args)
+            except BaseException:
+                close_old_connections()  # a broken connection is replaced on the next call
+                raise
+            finally:
+                if not self.keep_connection:
+                    close_old_connections()
+
+        return await loop.run_in_executor(self.executor, run)
+
+
+_event_lanes: list[Lane] = []
+_audio_lane: Lane | None = None
+
+
+def event_lane(stream_id: int) -> Lane:
+    """The lane of one stream's event writes (always the same one for a stream: order)."""
+    if not _event_lanes:
+        count = 1 if connection.vendor == "sqlite" else EVENT_LANES
+        _event_lanes.extend(Lane(f"rtms-events-{i}") for i in range(count))
+    return _event_lanes[stream_id % len(_event_lanes)]
+
+
+def audio_lane() -> Lane:
+    """The lane of every stream's audio flushes."""
+    global _audio_lane
+    if _audio_lane is None:
+        _audio_lane = Lane("rtms-audio")
+    return _audio_lane
+
+
+async def db_retry(fn, /, *args, what: str, rtms_stream_id: str, lane: Lane):
+    """``fn(*args)`` on ``lane``; transient database errors (:data:`TRANSIENT_DB_ERRORS`)
     are retried with back-off (0.2 s doubling to 5 s) for at most ``RTMS_DB_RETRY_SECONDS``,
     after which the last error is raised. ``fn`` must be idempotent (every ingest write is)."""
     deadline = time.monotonic() + settings.RTMS_DB_RETRY_SECONDS
     delay = RETRY_INITIAL_DELAY
     while True:
         try:
-            return await database_sync_to_async(fn)(*args)
+            return await lane.call(fn, *args)
         except TRANSIENT_DB_ERRORS as exc:
             if time.monotonic() + delay > deadline:
                 logger.error("stream %s: %s: database unavailable, giving up: %s", rtms_stream_id, what, exc)
@@ -108,6 +180,10 @@ class StreamRunner:
         self.stop_requested_at: float | None = None
         self.stop_reason: int | None = None
         self._flush_lock = asyncio.Lock()
+        self._media_end_ms: int | None = None  # meeting ms at the end of the newest audio fed
+        self._media_end_wall = 0.0  # time.monotonic() when it was fed
+        self.events_lane = event_lane(claim.stream_id)
+        self.audio_lane = audio_lane()
 
     # -- signals from the supervisor --
 
@@ -209,7 +285,7 @@ class StreamRunner:
         await asyncio.wait_for(tasks[1], timeout=settings.RTMS_DRAIN_TIMEOUT_SECONDS)
         await asyncio.gather(tasks[2], return_exceptions=True)
         if outcome.kind == "lost":
-            await self._db(self._drop_pending_audio, what="drop pending audio")
+            await self._db(self._drop_pending_audio, what="drop pending audio", lane=self.audio_lane)
             return outcome
         await self._flush_audio(final=True)
         if outcome.kind == "finalize":
@@ -220,8 +296,11 @@ class StreamRunner:
         await self.queue.put(None)  # the writer drains everything before this marker
         await asyncio.gather(asyncio.shield(writer), return_exceptions=True)
 
-    async def _db(self, fn, /, *args, what: str):
-        return await db_retry(fn, *args, what=what, rtms_stream_id=self.claim.rtms_stream_id)
+    async def _db(self, fn, /, *args, what: str, lane: Lane | None = None):
+        """``fn(*args)`` on the stream's event lane (or ``lane``), transient errors retried."""
+        return await db_retry(
+            fn, *args, what=what, rtms_stream_id=self.claim.rtms_stream_id, lane=lane or self.events_lane
+        )
 
     def _drop_pending_audio(self) -> None:
         """Lease lost: unflushed audio must not be written by us any more; count it as dropped
@@ -293,7 +372,7 @@ class StreamRunner:
             self.resolve(Outcome("finalize", Stream.State.FAILED, None, ended.detail or str(ended.error)))
 
     async def _write(self) -> None:
-        """Apply queued events in order, in batches, in the ORM thread; ``None`` ends the drain."""
+        """Apply queued events in order, in batches, on the event lane; ``None`` ends the drain."""
         while True:
             first = await self.queue.get()
             batch = [first]
@@ -326,9 +405,11 @@ class StreamRunner:
             if batch or self.recorder.has_unsaved:
                 try:
                     if final:  # the last chance: retry a database outage (bounded)
-                        stats = await self._db(self.recorder.flush_sync, batch, what="final audio flush")
+                        stats = await self._db(
+                            self.recorder.flush_sync, batch, what="final audio flush", lane=self.audio_lane
+                        )
                     else:
-                        stats = await database_sync_to_async(self.recorder.flush_sync)(batch)
+                        stats = await self.audio_lane.call(self.recorder.flush_sync, batch)
                 except TRANSIENT_DB_ERRORS as exc:
                     if final:
                         raise
@@ -369,10 +450,17 @@ class StreamRunner:
                         )
                 if final:
                     specs += self.transcriber.flush()
-                elif stats.ranges:
-                    # Silent participants send no packets: close their windows at the pause.
-                    specs += self.transcriber.close_idle(
-                        max(r.start_ms + len(r.pcm) // recording.BYTES_PER_MS for r in stats.ranges)
-                    )
+                else:
+                    # Silent participants send no packets: close their windows at the pause, on
+                    # every tick, also when nobody sent anything (meeting time then advances with
+                    # the wall clock since the newest frame fed).
+                    if stats.ranges:
+                        self._media_end_ms = max(
+                            r.start_ms + len(r.pcm) // recording.BYTES_PER_MS for r in stats.ranges
+                        )
+                        self._media_end_wall = time.monotonic()
+                    if self._media_end_ms is not None:
+                        elapsed_ms = int((time.monotonic() - self._media_end_wall) * 1000)
+                        specs += self.transcriber.close_idle(self._media_end_ms + elapsed_ms)
             if specs:
-                await database_sync_to_async(_windows_create)(specs)
+                await self.audio_lane.call(_windows_create, specs)

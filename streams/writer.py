@@ -1,6 +1,7 @@
-"""The writer side of a stream runner: applies RTMS events (all but audio) in the ORM thread.
+"""The writer side of a stream runner: applies RTMS events (all but audio) on its event lane.
 
-Every method runs in the thread of ``database_sync_to_async``, never on the event loop. Every
+Every method runs on the stream's event lane thread (``streams.runner.Lane``), never on the
+event loop; on-commit live pushes go to the runner's loop (``meetings.live.use_loop``). Every
 row has an idempotency key (see ``streams/ingest.py``), so a batch applied twice, or an event
 Zoom re-sends after a reconnect or a takeover, is stored once.
 """
@@ -70,7 +71,7 @@ def transcript_source_key(rtms_stream_id: str, event: ev.TranscriptEvent) -> str
     return f"{rtms_stream_id}:{event.user_id}:{event.start_time or event.timestamp}"[:200]
 
 
-# --- the writer: applies non-audio events in the ORM thread ----------------------------------------
+# --- the writer: applies non-audio events on the event lane ----------------------------------------
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Outcome:
 
 
 class EventWriter:
-    """Sync side of a runner: every method runs in the ORM thread (never on the event loop)."""
+    """Sync side of a runner: every method runs on its event lane (never on the event loop)."""
 
     def __init__(self, runner: StreamRunner) -> None:
         self.runner = runner

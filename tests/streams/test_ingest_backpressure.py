@@ -116,3 +116,22 @@ async def test_slow_database_drops_only_audio_and_never_delays_keepalives(settin
     assert stream.audio_frames_dropped == dropped
     assert sorted(texts) == sorted(c["data"] for c in record.sent.transcript)  # text never dropped
     assert settings.RTMS_AUDIO_BUFFER_MAX_BYTES == 64 * 1024
+
+
+async def test_event_writes_do_not_queue_behind_audio_flushes():
+    """A stream's transcript/chat writes run on an event lane, audio flushes on the audio lane:
+    a flush that is stuck (here: until an event write has run) does not hold event writes up."""
+    import threading
+
+    from streams import runner
+
+    event_written = threading.Event()
+
+    def stuck_flush() -> bool:
+        return event_written.wait(timeout=30)  # one shared thread would deadlock here
+
+    flush = asyncio.ensure_future(runner.audio_lane().call(stuck_flush))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(runner.event_lane(1).call(event_written.set), timeout=30)
+    assert await flush is True
+    assert runner.event_lane(1) is runner.event_lane(1)  # a stream keeps its lane (order)

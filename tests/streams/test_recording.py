@@ -7,6 +7,8 @@ import wave
 
 import numpy as np
 import pytest
+from django.db import OperationalError
+from django.db.models import QuerySet
 
 from meetings.models import AudioRecording
 from streams import recording
@@ -142,3 +144,32 @@ def test_mix_is_the_clipped_sum_aligned_by_start(media_root):
     assert (samples[640:960] == 32767).all()  # 30000 + 10000 clipped
     assert (samples[960:] == 10000).all()
     assert mixed.data_bytes == 4 * FRAME
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_counter_save_is_retried_next_flush_without_double_counting(media_root, monkeypatch):
+    """The counters of a flush are saved in one transaction: when the stream's UPDATE fails, the
+    recording's UPDATE is rolled back too and both are saved, once, by the next flush."""
+    stream = StreamFactory()
+    rec = recorder_for(stream)
+    t0 = rec.meeting_started_ms
+    for i in range(3):
+        rec.add(user_id="1", user_name="A", data=frame(1), timestamp=t0 + 20 * i)
+    real_update = QuerySet.update
+
+    def update(self, **kwargs):
+        if self.model is Stream:
+            raise OperationalError("database restarting")
+        return real_update(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    batch = rec.take_batch()
+    with pytest.raises(OperationalError):
+        rec.flush_sync(batch)
+    assert AudioRecording.objects.get().frames_received == 0  # rolled back with the stream's
+    monkeypatch.setattr(QuerySet, "update", real_update)
+    rec.add(user_id="1", user_name="A", data=frame(1), timestamp=t0 + 60)
+    flush(rec)
+    stream.refresh_from_db()
+    assert stream.audio_frames == 4
+    assert AudioRecording.objects.get().frames_received == 4

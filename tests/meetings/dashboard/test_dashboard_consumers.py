@@ -257,3 +257,43 @@ async def test_a_long_catch_up_arrives_complete_in_batches(owner, live_meeting, 
     assert seen == [(f"segment-{s.pk}", s.seq) for s in segments]
     assert synced == segments[-1].seq
     await communicator.disconnect()
+
+
+async def test_tabs_of_one_meeting_share_one_group_member_and_skip_the_orm_thread(
+    owner, live_meeting, monkeypatch
+):
+    """Every tab of a meeting in one process is fed by one group member (the hub); no tab's
+    fragment goes through Channels' per-message close_old_connections hop."""
+    import channels.consumer
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    from meetings.live import meeting_group_name
+
+    hops = []
+
+    async def counting_hop():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counting_hop)
+    layer = get_channel_layer()
+    group = meeting_group_name(live_meeting.pk)
+    path = f"/ws/meetings/{live_meeting.public_id}/"
+    tabs = [await open_socket(owner, path) for _ in range(3)]
+    in_memory = isinstance(layer, InMemoryChannelLayer)  # its members are visible
+    if in_memory:
+        assert len(layer.groups.get(group, {})) == 1
+
+    segment = await arecord_segment(live_meeting, "hub-1", "One render, three tabs", 0)
+    for tab in tabs:
+        message = await tab.receive_from(timeout=TIMEOUT)
+        assert items(message) == [(f"segment-{segment.pk}", segment.seq)]
+    assert hops == []
+
+    await tabs[0].disconnect()  # the others still receive
+    segment2 = await arecord_segment(live_meeting, "hub-2", "Two tabs left", 1000)
+    for tab in tabs[1:]:
+        message = await tab.receive_from(timeout=TIMEOUT)
+        assert items(message) == [(f"segment-{segment2.pk}", segment2.seq)]
+        await tab.disconnect()
+    if in_memory:  # the last tab gone: the hub left the group
+        assert not layer.groups.get(group)
