@@ -86,11 +86,11 @@ def wer(references: list[str], hypotheses: list[str]) -> float:
     return jiwer.wer([r for r, _ in pairs], [h for _, h in pairs])
 
 
-def load_engine(name: str, checkpoint: Path):
+def load_engine(name: str, checkpoint: Path, model: str = "tiny.en"):
     from streams.transcription.engines import build_engine
 
     started = time.perf_counter()
-    engine = build_engine(name, checkpoint=checkpoint, cpu_threads=1)
+    engine = build_engine(name, model=model, checkpoint=checkpoint, cpu_threads=1)
     return engine, time.perf_counter() - started
 
 
@@ -104,7 +104,7 @@ def ensure_checkpoint(directory: Path) -> Path:
     return path
 
 
-def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0):
+def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0, context=None):
     """``(text, cpu_seconds, wall_seconds, segment_start_ms)`` for one window.
 
     CPU seconds (this process, one thread) are the RTF basis: they do not count time spent
@@ -112,7 +112,9 @@ def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0)
     from streams.transcription.service import transcribe_samples
 
     cpu, wall = time.process_time(), time.perf_counter()
-    result = transcribe_samples(samples, start_ms=start_ms, speech_ms=speech_ms, others=others, engine=engine)
+    result = transcribe_samples(
+        samples, start_ms=start_ms, speech_ms=speech_ms, others=others, engine=engine, context=context
+    )
     text, start = (result.text, result.start_ms) if result else ("", start_ms)
     return text, time.process_time() - cpu, time.perf_counter() - wall, start
 
@@ -130,8 +132,8 @@ def windowed_transcript(
     engine, tracks: list[Path], *, limit_s: float | None = None
 ) -> tuple[str, float, float, int]:
     """Cut each track at pauses, transcribe each window, order all texts by start time."""
+    from streams.audio import PEAK_CONTEXT_MS, read_wav
     from streams.audio import cut_windows as cut_windows_offline
-    from streams.audio import read_wav
 
     pieces, audio_s, compute_s, count = [], 0.0, 0.0, 0
     loaded = [read_wav(track)[0] for track in tracks]
@@ -142,8 +144,14 @@ def windowed_transcript(
         for window in cut_windows_offline(samples):
             span = slice(window.byte_offset // 2, (window.byte_offset + window.byte_length) // 2)
             others = [other[span] for j, other in enumerate(loaded) if j != index]
+            context = samples[max(0, span.stop - PEAK_CONTEXT_MS * 16) : span.stop]
             text, seconds, _, start = transcribe_clip(
-                engine, samples[span], speech_ms=window.speech_ms, others=others, start_ms=window.start_ms
+                engine,
+                samples[span],
+                speech_ms=window.speech_ms,
+                others=others,
+                start_ms=window.start_ms,
+                context=context,
             )
             compute_s += seconds
             count += 1
@@ -223,7 +231,7 @@ def offline_rows(results: list[ClipResult], engine_name: str, load_s: float, *, 
     return rows
 
 
-def pipeline_rows(engine_name: str, *, smoke: bool, checkpoint: Path) -> list:
+def pipeline_rows(engine_name: str, *, smoke: bool, checkpoint: Path, model: str = "tiny.en") -> list:
     """The live path end to end; needs streams.emulator and the ingest runner (streams.ingest)."""
     from bench.common import Row
 
@@ -232,10 +240,14 @@ def pipeline_rows(engine_name: str, *, smoke: bool, checkpoint: Path) -> list:
         from streams.emulator.server import Emulator  # noqa: F401  (the emulator is needed)
     except ImportError as exc:
         return [Row(f"whisper-live[{engine_name}]", "live pipeline", f"not run: {exc}")]
-    return whisper_pipeline.run_pipeline(engine_name, smoke=smoke, checkpoint=checkpoint)
+    return whisper_pipeline.run_pipeline(engine_name, smoke=smoke, checkpoint=checkpoint, model=model)
 
 
-def run(*, smoke: bool = False, engines: tuple[str, ...] = ENGINES, pipeline: bool = True) -> list:
+def run(
+    *, smoke: bool = False, engines: tuple[str, ...] = ENGINES, pipeline: bool = True, model: str = "tiny.en"
+) -> list:
+    """Rows for each engine; ``model`` is ``WHISPER_MODEL`` for faster-whisper (the shipped
+    tiny.en, or a CTranslate2 folder; openai-whisper always uses the converted tiny.en)."""
     _django()
     from streams.transcription.engines import limit_threads
 
@@ -244,13 +256,13 @@ def run(*, smoke: bool = False, engines: tuple[str, ...] = ENGINES, pipeline: bo
     with tempfile.TemporaryDirectory(prefix="whisper-ckpt-") as tmp:
         checkpoint = ensure_checkpoint(Path(tmp)) if "openai-whisper" in engines else Path(tmp) / "none.pt"
         for name in engines:
-            engine, load_s = load_engine(name, checkpoint)
+            engine, load_s = load_engine(name, checkpoint, model if name == "faster-whisper" else "tiny.en")
             transcribe_clip(engine, __import__("numpy").zeros(16000, dtype="float32") + 0.01)  # warm-up
             results = offline_results(name, engine, smoke=smoke)
             rows += offline_rows(results, name, load_s, smoke=smoke)
             del engine
             if pipeline:
-                rows += pipeline_rows(name, smoke=smoke, checkpoint=checkpoint)
+                rows += pipeline_rows(name, smoke=smoke, checkpoint=checkpoint, model=model)
     return rows
 
 
@@ -261,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="JFK and 15 s of AMI only")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--no-pipeline", action="store_true", help="offline figures only")
+    parser.add_argument(
+        "--model", default="tiny.en", help="faster-whisper model: tiny.en or a CTranslate2 folder"
+    )
     args = parser.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
-    rows = run(smoke=args.smoke, engines=engines, pipeline=not args.no_pipeline)
+    rows = run(smoke=args.smoke, engines=engines, pipeline=not args.no_pipeline, model=args.model)
     print(format_table(rows))
     for row in rows:
         clips = row.extra.get("clips")

@@ -50,7 +50,7 @@ def _free_port() -> int:
 class Product:
     """Daphne (embedded mode) on the bench's scratch data dir."""
 
-    def __init__(self, data_dir: Path, *, engine: str, checkpoint: Path) -> None:
+    def __init__(self, data_dir: Path, *, engine: str, checkpoint: Path, model: str = "tiny.en") -> None:
         self.port = _free_port()
         self.log_path = data_dir / f"daphne-{engine}.log"
         self.env = {
@@ -66,6 +66,7 @@ class Product:
             "RTMS_AUDIO_FLUSH_SECONDS": FLUSH_SECONDS,
             "WHISPER_ENGINE": engine,
             "WHISPER_CHECKPOINT": str(checkpoint),
+            "WHISPER_MODEL": model if engine == "faster-whisper" else "tiny.en",
         }
         self.env.pop("REDIS_URL", None)
         self.env.pop("DATABASE_URL", None)
@@ -231,7 +232,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_pipeline(engine_name: str, *, smoke: bool, checkpoint: Path | None = None) -> list:
+def run_pipeline(
+    engine_name: str, *, smoke: bool, checkpoint: Path | None = None, model: str = "tiny.en"
+) -> list:
     from django.conf import settings
     from django.core.management import call_command
 
@@ -263,7 +266,7 @@ def run_pipeline(engine_name: str, *, smoke: bool, checkpoint: Path | None = Non
                 ("ami_excerpt", SCENARIOS / "ami_excerpt.json"),
                 ("planning_meeting", planning_without_transcript(tmp_path)),
             ]
-        product = Product(data_dir, engine=engine_name, checkpoint=checkpoint)
+        product = Product(data_dir, engine=engine_name, checkpoint=checkpoint, model=model)
         product.start()
         latencies: list[float] = []
         try:
@@ -334,6 +337,15 @@ def run_pipeline(engine_name: str, *, smoke: bool, checkpoint: Path | None = Non
                             extra=extra,
                         )
                     )
+                rows.append(
+                    Row(
+                        bench,
+                        f"latency p50 / p90 ({label})",
+                        f"{_percentile(result['latencies'], 0.5):.2f} / {_percentile(result['latencies'], 0.9):.2f}",
+                        "s",
+                        extra={"engine": engine_name, "n": len(result["latencies"])},
+                    )
+                )
                 rows.append(
                     Row(
                         bench,

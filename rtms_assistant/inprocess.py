@@ -1,8 +1,11 @@
-"""Embedded-mode task runner: one daemon thread per Celery queue, inside the server process.
+"""Embedded-mode task runner: worker threads per Celery queue, inside the server process.
 
-``RoutedTask.apply_async`` calls :func:`submit` instead of publishing to a broker. Each queue
-(``default``, ``transcription``) has a single worker thread, like ``celery worker -c 1`` per
-queue in scaled mode, so a Whisper window never competes with a summary for the same thread.
+``RoutedTask.apply_async`` calls :func:`submit` instead of publishing to a broker. Each queue has
+its own threads, like a ``celery worker -Q <queue>`` per queue in scaled mode, so a Whisper window
+never competes with a summary for the same thread: ``default`` has one, ``transcription`` has
+``WHISPER_WORKERS`` (2 by default: with four people talking at once, one thread queued their
+windows behind each other, ~0.6 s each with tiny.en, and the AMI scenario's median latency was
+5 s; the engine runs one call per thread, on ``WHISPER_CPU_THREADS`` threads each).
 Task bodies run through ``Task.apply`` (retries included) and database connections are
 closed after each task.
 """
@@ -39,10 +42,19 @@ def queue_for(task_name: str) -> str:
     return route.get("queue", settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
+def queue_threads(queue: str) -> int:
+    """Worker threads of ``queue`` in embedded mode."""
+    if queue == "transcription":
+        return max(1, int(getattr(settings, "WHISPER_WORKERS", 1)))
+    return 1
+
+
 def _executor(queue: str) -> ThreadPoolExecutor:
     with _lock:
         if queue not in _executors:
-            _executors[queue] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"task-{queue}")
+            _executors[queue] = ThreadPoolExecutor(
+                max_workers=queue_threads(queue), thread_name_prefix=f"task-{queue}"
+            )
         return _executors[queue]
 
 
@@ -65,5 +77,11 @@ def submit(task: Task, *, args: tuple, kwargs: dict, task_id: str | None = None)
 
 def drain(timeout: float = 60.0) -> None:
     """Wait until every queue is idle (used by the demo and tests)."""
-    for executor in list(_executors.values()):
-        executor.submit(lambda: None).result(timeout=timeout)
+    for queue, executor in list(_executors.items()):
+        # One no-op per thread: the pool starts them in FIFO order, so all of them finishing
+        # means everything queued before them has started (and, held by the barrier, finished).
+        threads = queue_threads(queue)
+        barrier = threading.Barrier(threads)
+        futures = [executor.submit(barrier.wait, timeout) for _ in range(threads)]
+        for future in futures:
+            future.result(timeout=timeout)

