@@ -29,10 +29,19 @@ class StreamAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ("event", "rtms_stream_id", "event_ts", "received_at")
-    list_filter = ("event",)
+    list_display = ("event", "rtms_stream_id", "event_ts", "received_at", "applied_at", "outcome")
+    list_filter = ("event", "outcome")
     search_fields = ("rtms_stream_id", "body_sha256")
-    readonly_fields = ("event", "event_ts", "rtms_stream_id", "body_sha256", "payload", "received_at")
+    readonly_fields = (
+        "event",
+        "event_ts",
+        "rtms_stream_id",
+        "body_sha256",
+        "payload",
+        "received_at",
+        "applied_at",
+        "outcome",
+    )
 
 
 @admin.register(AudioWindow)
