@@ -597,20 +597,21 @@ async def test_fast_path_answers_the_url_validation(stored):
 
 
 @pytest.mark.parametrize(
-    ("case", "kwargs", "status"),
-    [
-        ("GET", {"method": "GET"}, 405),
-        ("bad host", {"host": "evil.example"}, 400),
-        ("not JSON content type", {"headers": signed(GOOD, content_type="text/plain")}, 415),
-        ("unsigned", {"headers": {"Content-Type": "application/json"}}, 401),
-        ("stale", {"headers": signed(GOOD, ts=int(time.time()) - 400)}, 401),
-        ("declared too large", {"headers": signed(GOOD) | {"Content-Length": "70000"}}, 413),
-        ("bad content length", {"headers": signed(GOOD) | {"Content-Length": "-1"}}, 400),
-        ("actually too large", {"headers": signed(GOOD), "chunks": [GOOD, b" " * 70000]}, 413),
-        ("not JSON", {"headers": signed(b"{nope")}, 400),
+    ("case", "make_kwargs", "status"),
+    [  # built when the test runs: a signature made at collection time may be stale by then
+        ("GET", lambda: {"method": "GET"}, 405),
+        ("bad host", lambda: {"host": "evil.example"}, 400),
+        ("not JSON content type", lambda: {"headers": signed(GOOD, content_type="text/plain")}, 415),
+        ("unsigned", lambda: {"headers": {"Content-Type": "application/json"}}, 401),
+        ("stale", lambda: {"headers": signed(GOOD, ts=int(time.time()) - 400)}, 401),
+        ("declared too large", lambda: {"headers": signed(GOOD) | {"Content-Length": "70000"}}, 413),
+        ("bad content length", lambda: {"headers": signed(GOOD) | {"Content-Length": "-1"}}, 400),
+        ("actually too large", lambda: {"headers": signed(GOOD), "chunks": [GOOD, b" " * 70000]}, 413),
+        ("not JSON", lambda: {"headers": signed(b"{nope")}, 400),
     ],
 )
-async def test_fast_path_refuses_bad_input_and_stores_nothing(stored, case, kwargs, status):
+async def test_fast_path_refuses_bad_input_and_stores_nothing(stored, case, make_kwargs, status):
+    kwargs = make_kwargs()
     kwargs.setdefault("body", GOOD if case != "not JSON" else b"{nope")
     got, headers, content = await asgi_call(**kwargs)
     assert (got, content) == (status, b""), case
