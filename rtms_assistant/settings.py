@@ -257,7 +257,7 @@ if REDIS_URL:
     # The list-based layer: a message sent after group_add returns is delivered (at least once
     # while the process is connected). Each Daphne process has one group member per meeting
     # (meetings/consumers.py MeetingHub), so a fragment costs one Redis message per process, not
-    # one per browser tab. (RedisPubSubChannelLayer was measured no faster with the hub and its
+    # one per browser tab. (RedisPubSubChannelLayer is at-most-once and its
     # SUBSCRIBE is not confirmed when group_add returns: a fragment could slip past a new tab.)
     CHANNEL_LAYERS = {
         "default": {
