@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -75,12 +76,20 @@ class MeetingHub:
     """This process's one member of a meeting group, forwarding to the local tabs.
 
     Per event loop and group (:meth:`join` / :meth:`leave`). The first tab subscribes a channel
-    of its own to the group (awaited: a tab that joined receives every later fragment), the
-    last one unsubscribes it. A tab that fails to take a fragment (closing) is logged and
-    skipped; the others still get it.
+    of its own to the group, the last one unsubscribes it. A tab that fails to take a fragment
+    (closing) is logged and skipped; the others still get it.
+
+    The subscription is confirmed before the first tab goes on to its catch-up read: the hub
+    sends a probe to its own group and waits until the probe comes back through the layer
+    (Redis pub/sub's ``group_add`` returns once SUBSCRIBE is *written*, not when Redis has
+    processed it). A change committed after the catch-up read is therefore published to a
+    subscribed hub. Without an answer within ``CONFIRM_SECONDS`` (Redis unreachable) the tab
+    goes on; it catches up again on its next reconnect.
     """
 
     RECEIVE_RETRY_SECONDS = 1.0
+    CONFIRM_SECONDS = 2.0
+    PROBE_EVENT = "meeting.hub_probe"
     _hubs: dict[tuple[asyncio.AbstractEventLoop, str], MeetingHub] = {}
 
     def __init__(self, layer, group: str) -> None:
@@ -90,6 +99,8 @@ class MeetingHub:
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
         self._started = asyncio.Lock()
+        self._probe_token = uuid.uuid4().hex
+        self._confirmed = asyncio.Event()
 
     @classmethod
     async def join(cls, group: str, consumer: MeetingConsumer) -> None:
@@ -119,6 +130,17 @@ class MeetingHub:
             await self.layer.group_add(self.group, channel)
             self.channel = channel
             self.task = asyncio.create_task(self._forward(), name=f"hub-{self.group}")
+            await self._confirm()
+
+    async def _confirm(self) -> None:
+        probe = {"type": self.PROBE_EVENT, "token": self._probe_token}
+        try:
+            await self.layer.group_send(self.group, probe)
+            await asyncio.wait_for(self._confirmed.wait(), self.CONFIRM_SECONDS)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # timeout or Redis unreachable: the tab catches up on reconnect
+            logger.warning("group %s: subscription not confirmed", self.group, exc_info=True)
 
     async def _stop(self) -> None:
         async with self._started:
@@ -139,6 +161,8 @@ class MeetingHub:
                 await asyncio.sleep(self.RECEIVE_RETRY_SECONDS)
                 continue
             if message.get("type") != FRAGMENT_EVENT:
+                if message.get("token") == self._probe_token:
+                    self._confirmed.set()
                 continue
             for consumer in list(self.members):
                 try:

@@ -254,15 +254,17 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Channels ---------------------------------------------------------------------------------
 if REDIS_URL:
-    # The list-based layer: a message sent after group_add returns is delivered (at least once
-    # while the process is connected). Each Daphne process has one group member per meeting
-    # (meetings/consumers.py MeetingHub), so a fragment costs one Redis message per process, not
-    # one per browser tab. (RedisPubSubChannelLayer is at-most-once and its
-    # SUBSCRIBE is not confirmed when group_add returns: a fragment could slip past a new tab.)
+    # Pub/sub: a group_send is one PUBLISH and each Daphne fans it out to its local tabs
+    # (meetings/consumers.py MeetingHub: one group member per meeting and process, its SUBSCRIBE
+    # confirmed by a probe before the first tab reads its catch-up). The list-based
+    # RedisChannelLayer is not used: reads timed out under the hub in the Redis tests
+    # (redis TimeoutError on its blocking BZPOPMIN receive). At-most-once: a fragment published
+    # while a Daphne is cut off from Redis is lost, and the tab catches up from its seq on its
+    # next (re)connect.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "rtms", "capacity": 500, "expiry": 30},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "rtms"},
         }
     }
 else:

@@ -297,3 +297,34 @@ async def test_tabs_of_one_meeting_share_one_group_member_and_skip_the_orm_threa
         await tab.disconnect()
     if in_memory:  # the last tab gone: the hub left the group
         assert not layer.groups.get(group)
+
+
+async def test_the_first_tab_waits_until_its_hub_is_subscribed(owner, live_meeting, monkeypatch):
+    """The hub's probe comes back through the layer before the first tab's catch-up is read, so
+    a change committed after the catch-up is published to a subscribed hub (Redis pub/sub
+    answers SUBSCRIBE asynchronously); a layer that cannot answer delays a tab by at most
+    CONFIRM_SECONDS and the tab still connects."""
+    from channels.layers import get_channel_layer
+
+    from meetings.consumers import MeetingHub
+    from meetings.live import meeting_group_name
+
+    path = f"/ws/meetings/{live_meeting.public_id}/"
+    tab = await open_socket(owner, path)
+    (hub,) = [h for (_, g), h in MeetingHub._hubs.items() if g == meeting_group_name(live_meeting.pk)]
+    assert hub._confirmed.is_set()
+    await tab.disconnect()
+
+    layer = get_channel_layer()
+    sent = []
+
+    async def lost_send(group, message):
+        sent.append(message["type"])  # never delivered: as if Redis dropped the PUBLISH
+
+    monkeypatch.setattr(layer, "group_send", lost_send)
+    monkeypatch.setattr(MeetingHub, "CONFIRM_SECONDS", 0.2)
+    tab = await open_socket(owner, path)
+    assert sent == [MeetingHub.PROBE_EVENT]
+    (hub,) = [h for (_, g), h in MeetingHub._hubs.items() if g == meeting_group_name(live_meeting.pk)]
+    assert not hub._confirmed.is_set()
+    await tab.disconnect()
