@@ -28,7 +28,8 @@ worker / ceiling. Targets: >= 500 audio streams per core, >= 25 % of the ceiling
 
 The emulator's own CPU is reported: if it saturates a core, the load generator (not the worker)
 is the limit and the step is marked so. ``BENCH_PROFILE_WORKER=<file.txt>`` runs the worker
-under py-spy (every thread, collapsed stacks in that file); ``BENCH_INGEST_N=<n>`` runs one step at that N
+under py-spy (every thread, collapsed stacks in that file; ``BENCH_PROFILE_GIL=1``: only
+samples holding the GIL, i.e. Python CPU); ``BENCH_INGEST_N=<n>`` runs one step at that N
 (no search), e.g. to profile.
 """
 
@@ -308,6 +309,7 @@ def run(*, smoke: bool) -> list[Row]:
                     "raw",
                     "-o",
                     profile,
+                    *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []),
                 ]
                 product.spawn("py-spy", args, prefix=[py_spy])
         else:

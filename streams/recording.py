@@ -34,6 +34,7 @@ file's data chunk.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -43,8 +44,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting
@@ -135,6 +135,33 @@ class FlushStats:
     duplicates: int = 0
     bytes_written: int = 0
     ranges: list[PcmRange] = field(default_factory=list)
+
+
+@functools.cache
+def _counter_sql() -> tuple[str, str, str]:
+    """The flush's counter UPDATEs as SQL (hot path: about 200 flushes a second on a busy
+    worker, where compiling the equivalent ORM ``update(F(...) + n)`` cost more CPU than the
+    audio itself): (recording, stream, stream with ``last_frame_at``). Parameters: see
+    :meth:`StreamRecorder._save_counters`."""
+    q = connection.ops.quote_name  # identifiers come from the models, quoted; values are %s
+
+    def col(model, name: str) -> str:
+        return q(model._meta.get_field(name).column)
+
+    rec, stream = AudioRecording, Stream
+    recording_sql = (
+        f"UPDATE {q(rec._meta.db_table)} SET {col(rec, 'data_bytes')} = %s, "  # noqa: S608
+        f"{col(rec, 'frames_received')} = {col(rec, 'frames_received')} + %s, "
+        f"{col(rec, 'frames_dropped')} = {col(rec, 'frames_dropped')} + %s "
+        f"WHERE {col(rec, 'id')} = %s"
+    )
+    counters = (
+        f"UPDATE {q(stream._meta.db_table)} SET "  # noqa: S608
+        f"{col(stream, 'audio_frames')} = {col(stream, 'audio_frames')} + %s, "
+        f"{col(stream, 'audio_frames_dropped')} = {col(stream, 'audio_frames_dropped')} + %s"
+    )
+    where = f" WHERE {col(stream, 'id')} = %s"
+    return recording_sql, counters + where, f"{counters}, {col(stream, 'last_frame_at')} = %s{where}"
 
 
 class StreamRecorder:
@@ -282,24 +309,26 @@ class StreamRecorder:
         stream_dirty = bool(self.unsaved_frames or self.unsaved_dropped)
         if not tracks and not stream_dirty:
             return
-        with transaction.atomic():
-            for track in tracks:
-                AudioRecording.objects.filter(pk=track.recording_id).update(
-                    data_bytes=track.end_bytes,
-                    frames_received=F("frames_received") + track.unsaved_frames,
-                    frames_dropped=F("frames_dropped") + track.unsaved_dropped,
+        recording_sql, stream_sql, stream_ts_sql = _counter_sql()
+        last_ts = self.unsaved_last_ts
+        with transaction.atomic(), connection.cursor() as cursor:
+            if tracks:  # one statement per track, sent in one executemany call
+                cursor.executemany(
+                    recording_sql,
+                    [
+                        (track.end_bytes, track.unsaved_frames, track.unsaved_dropped, track.recording_id)
+                        for track in tracks
+                    ],
                 )
-            if stream_dirty:
-                last_ts = self.unsaved_last_ts
-                Stream.objects.filter(pk=self.stream_id).update(
-                    audio_frames=F("audio_frames") + self.unsaved_frames,
-                    audio_frames_dropped=F("audio_frames_dropped") + self.unsaved_dropped,
-                    **(
-                        {"last_frame_at": meeting_services.epoch_ms_to_datetime(last_ts)}
-                        if last_ts is not None
-                        else {}
-                    ),
+            if stream_dirty and last_ts is not None:
+                last_frame_at = connection.ops.adapt_datetimefield_value(
+                    meeting_services.epoch_ms_to_datetime(last_ts)
                 )
+                cursor.execute(
+                    stream_ts_sql, (self.unsaved_frames, self.unsaved_dropped, last_frame_at, self.stream_id)
+                )
+            elif stream_dirty:
+                cursor.execute(stream_sql, (self.unsaved_frames, self.unsaved_dropped, self.stream_id))
         for track in tracks:
             track.unsaved_frames = track.unsaved_dropped = 0
         if stream_dirty:

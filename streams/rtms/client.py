@@ -121,7 +121,7 @@ class ClientConfig:
     handshake_timeout: float = 10.0  # msg 1 → msg 2, msg 3 → msg 4
     send_timeout: float = 5.0  # any single send (keep-alive answers included)
     close_timeout: float = 5.0  # STREAM_CLOSE_REQ → 22/TERMINATED, and WebSocket closing handshake
-    idle_timeout: float = 65.0  # no frame at all on a socket for this long → treat as lost (§7.6)
+    idle_timeout: float = 65.0  # no frame on a socket for this long → lost (§7.6; checked every 0.5 s)
     end_drain_timeout: float = 2.0  # after TERMINATED, keep reading media until closed or this long
     media_interrupt_grace: float = 12.0  # after MEDIA_CONNECTION_INTERRUPTED, reopen silent sockets
     reconnect_initial_delay: float = 3.0
@@ -290,8 +290,7 @@ class _Outbox:
                     self._space.set()
                 return event
             self._ready.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), 1.0)
+            await self._ready.wait()  # every put sets it (no timer per wait: this is per frame)
 
 
 class _Socket:
@@ -803,6 +802,10 @@ class RTMSClient:
                 await self._close_all()
                 return "signaling"
             now = time.monotonic()
+            for sock in (signaling, *self._media.values()):
+                if not sock.lost.is_set() and now - sock.last_frame_at > cfg.idle_timeout:
+                    sock.lost_reason = f"no frame for {cfg.idle_timeout:g}s"
+                    sock.ws.transport.abort()  # its reader ends, sets lost and wakes us
             for name, sock in list(self._media.items()):
                 if sock.lost.is_set():
                     self._interrupted(sock.scope, sock.lost_reason)
@@ -929,16 +932,10 @@ class RTMSClient:
     # --- readers ---------------------------------------------------------------------------------
 
     async def _read(self, sock: _Socket) -> None:
-        cfg = self.config
         try:
-            while True:
+            while True:  # an idle socket is aborted by _monitor (no timer per frame here)
                 try:
-                    async with asyncio.timeout(cfg.idle_timeout):
-                        frame = await sock.ws.recv()
-                except TimeoutError:
-                    sock.lost_reason = f"no frame for {cfg.idle_timeout:g}s"
-                    sock.ws.transport.abort()
-                    return
+                    frame = await sock.ws.recv()
                 except websockets.exceptions.ConnectionClosed as exc:
                     sock.lost_reason = sock.lost_reason or self._describe_close(exc)
                     return
