@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: venv demo test lint format migrate bench bench-smoke run clean
+.PHONY: venv demo test lint format migrate bench bench-whisper bench-smoke run clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,13 @@ test: lint
 	@echo "== pytest, the database / channel layer / broker tests again on PostgreSQL + Redis =="
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "backends or scaled" $(PYTEST_ARGS)
 
+# Every benchmark (Whisper with faster-whisper only): about 11 minutes on 2 cores.
 bench: venv
 	$(PY) -m bench
+
+# The Whisper benchmark with both engines (openai-whisper's live run adds ~15 minutes).
+bench-whisper: venv
+	$(PY) -m bench.whisper
 
 bench-smoke: venv
 	$(PY) -m bench --smoke

@@ -16,8 +16,9 @@ fallback is on from the first word (``TRANSCRIPT_FALLBACK_SECONDS`` does not del
 Latency = time a final window's segment was stored (``AudioWindow.done_at``, committed in the
 same transaction) minus the wall-clock time of the end of its last speech: the meeting start
 (``Meeting.started_at``, the webhook's event_ts) + the window's end in meeting time - the 200 ms
-post-roll the cutter keeps. It includes the 300 ms pause detection, the audio flush interval
-(``RTMS_AUDIO_FLUSH_SECONDS``, 0.2 s here; the default is 1 s), queueing and transcription.
+post-roll the cutter keeps. It includes the pause detection (``streams.audio.MIN_PAUSE_MS``,
+500 ms), the audio flush interval (``RTMS_AUDIO_FLUSH_SECONDS``, the product's default 0.25 s),
+queueing and transcription.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ SCENARIOS = ROOT / "streams" / "emulator" / "scenarios"
 SPEECH = ROOT.parent / "shared" / "data" / "speech"
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "bench-client-id", "bench-client-secret", "bench-webhook-secret"
 POST_ROLL_MS = 200
-FLUSH_SECONDS = "0.2"
 
 
 def _free_port() -> int:
@@ -63,7 +63,6 @@ class Product:
             "ZOOM_CLIENT_ID": CLIENT_ID,
             "ZOOM_CLIENT_SECRET": CLIENT_SECRET,
             "ZOOM_WEBHOOK_SECRET_TOKEN": WEBHOOK_SECRET,
-            "RTMS_AUDIO_FLUSH_SECONDS": FLUSH_SECONDS,
             "WHISPER_ENGINE": engine,
             "WHISPER_CHECKPOINT": str(checkpoint),
             "WHISPER_MODEL": model if engine == "faster-whisper" else "tiny.en",

@@ -1,7 +1,8 @@
 """Render-once fragments for live pushes: one partial template per thing.
 
 The same partials render the meeting page (``{% include %}``) and the WebSocket pushes, so the
-markup exists once. Each ``push_*`` reads the rows, renders them once and broadcasts the HTML to
+markup exists once. Each ``push_*`` reads the rows (``push_segment`` takes the writer's committed
+instance), renders them once and broadcasts the HTML to
 the meeting's group (``meeting.<pk>``) with its ``seq``, however many browsers watch. Services
 call them through ``transaction.on_commit(..., robust=True)``; other producers may call them
 directly after their own commit.
@@ -45,11 +46,16 @@ CATCH_UP_BATCH = 100  # items per WebSocket message during a catch-up
 # --- Rendering (shared by pushes and the catch-up) --------------------------------------------
 
 
-def render_segment(segment: TranscriptSegment, *, with_talk_time: bool = False) -> str:
-    context: dict[str, object] = {"segment": segment, "talk_time": None}
-    if with_talk_time:
-        context["talk_time"] = selectors.talk_time_list(meeting=segment.meeting)
-    return render_to_string("meetings/partials/_segment_push.html", context)
+def render_segment(segment: TranscriptSegment) -> str:
+    return render_to_string("meetings/partials/_segment_push.html", {"segment": segment})
+
+
+def render_talk_time(meeting: Meeting) -> str:
+    """The talk-time panel, out of band (one aggregate query)."""
+    return render_to_string(
+        "meetings/partials/_talk_time.html",
+        {"talk_time": selectors.talk_time_list(meeting=meeting), "oob": True},
+    )
 
 
 def render_chat(message: ChatMessage) -> str:
@@ -84,10 +90,7 @@ def render_panels(meeting: Meeting) -> str:
                     "participants": selectors.participant_list(meeting=meeting),
                 },
             ),
-            render_to_string(
-                "meetings/partials/_talk_time.html",
-                {"talk_time": selectors.talk_time_list(meeting=meeting), "oob": True},
-            ),
+            render_talk_time(meeting),
             render_to_string(
                 "meetings/partials/_summary.html",
                 {"meeting": meeting, "summary": selectors.summary_latest(meeting=meeting), "oob": True},
@@ -130,12 +133,13 @@ def render_meeting_panels(*, meeting_id: int) -> str:
 # --- Pushes -----------------------------------------------------------------------------------
 
 
-def push_segment(segment_id: int) -> None:
-    """A new or revised segment (and, for final ones, the talk-time bars)."""
-    segment = TranscriptSegment.objects.select_related("meeting").filter(pk=segment_id).first()
-    if segment is None:
-        return
-    live.push(segment.meeting_id, render_segment(segment, with_talk_time=segment.is_final), seq=segment.seq)
+def push_segment(segment: TranscriptSegment) -> None:
+    """A new or revised segment, as committed (the writer's own instance: no query), then for a
+    final one the talk-time bars as a second message, so the segment does not wait for the
+    aggregate query."""
+    live.push(segment.meeting_id, render_segment(segment), seq=segment.seq)
+    if segment.is_final:
+        live.push(segment.meeting_id, render_talk_time(segment.meeting))
 
 
 def push_chat(message_id: int) -> None:

@@ -195,7 +195,7 @@ def transcript_segment_record(
             seq=meeting_next_seq(meeting_id=meeting.pk),
             **fields,
         )
-    live.after_commit(fragments.push_segment, segment.pk)
+    live.after_commit(fragments.push_segment, segment)
     if segment.is_final:
         outbound.emit_on_commit(event="transcript.segment", meeting_id=meeting.pk, object_id=segment.pk)
     return segment, True

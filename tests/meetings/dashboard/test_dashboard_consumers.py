@@ -107,8 +107,11 @@ async def test_a_segment_fans_out_to_every_allowed_watcher_rendered_once(owner, 
         assert '<div hx-swap-oob="beforeend:#transcript">' in message
         assert items(message) == [(f"segment-{segment.pk}", segment.seq)]
         assert "Hello &lt;everyone&gt;" in message
-        assert 'id="talk-time" ' in message
-        assert 'hx-swap-oob="true"' in message
+        assert 'id="talk-time"' not in message  # the segment does not wait for the bars
+        bars = await communicator.receive_from(timeout=TIMEOUT)  # a final segment: then its bars
+        assert bars.startswith('<section id="talk-time" ')
+        assert 'hx-swap-oob="true"' in bars
+        assert "1 s · 100%" in bars  # the segment's one second of speech
         assert await communicator.receive_nothing(timeout=0.1)
         await communicator.disconnect()
 
@@ -185,6 +188,7 @@ async def test_reconnect_catches_up_from_the_last_seq_without_gap_or_duplicate(o
     live = await communicator.receive_from(timeout=TIMEOUT)
     assert items(live) == [(f"segment-{fifth.pk}", fifth.seq)]
     assert fifth.seq == synced_again + 1
+    assert 'id="talk-time"' in await communicator.receive_from(timeout=TIMEOUT)
     assert await communicator.receive_nothing(timeout=0.1)
     await communicator.disconnect()
 
@@ -287,6 +291,7 @@ async def test_tabs_of_one_meeting_share_one_group_member_and_skip_the_orm_threa
     for tab in tabs:
         message = await tab.receive_from(timeout=TIMEOUT)
         assert items(message) == [(f"segment-{segment.pk}", segment.seq)]
+        assert 'id="talk-time"' in await tab.receive_from(timeout=TIMEOUT)
     assert hops == []
 
     await tabs[0].disconnect()  # the others still receive
@@ -294,6 +299,7 @@ async def test_tabs_of_one_meeting_share_one_group_member_and_skip_the_orm_threa
     for tab in tabs[1:]:
         message = await tab.receive_from(timeout=TIMEOUT)
         assert items(message) == [(f"segment-{segment2.pk}", segment2.seq)]
+        assert 'id="talk-time"' in await tab.receive_from(timeout=TIMEOUT)
         await tab.disconnect()
     if in_memory:  # the last tab gone: the hub left the group
         assert not layer.groups.get(group)

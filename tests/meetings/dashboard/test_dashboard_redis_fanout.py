@@ -88,7 +88,10 @@ async def test_pushes_from_another_process_reach_every_watcher(redis_layer):
     assert result.returncode == 0, result.stderr
 
     for communicator in watchers:
-        received = [await communicator.receive_from(timeout=TIMEOUT) for _ in range(4)]
+        messages = [await communicator.receive_from(timeout=TIMEOUT) for _ in range(7)]
+        # each final segment is followed by its talk-time bars (no seq)
+        assert ['id="talk-time"' in message for message in messages] == [False, True] * 3 + [False]
+        received = messages[0::2]
         assert [message.split("-->", 1)[0] for message in received] == [f"<!--seq:{n}" for n in (1, 2, 3, 4)]
         assert "from another process 0" in received[0]
         assert "from another process 2" in received[2]
