@@ -26,13 +26,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from rtms_assistant.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "streams" / "emulator" / "scenarios"
@@ -41,18 +39,13 @@ CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "bench-client-id", "bench-client-secr
 POST_ROLL_MS = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Product:
     """Daphne (embedded mode) on the bench's scratch data dir."""
 
     def __init__(self, data_dir: Path, *, engine: str, checkpoint: Path, model: str = "tiny.en") -> None:
-        self.port = _free_port()
-        self.log_path = data_dir / f"daphne-{engine}.log"
+        self.port = free_port()
+        self.name = f"daphne-{engine}"
+        self.log_path = data_dir / f"{self.name}.log"
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RTMS_", "ZOOM_"))
         } | {
@@ -69,48 +62,17 @@ class Product:
         }
         self.env.pop("REDIS_URL", None)
         self.env.pop("DATABASE_URL", None)
-        self.proc: subprocess.Popen | None = None
+        self.processes = Processes(data_dir, self.env)
 
     @property
     def webhook_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhooks/zoom/"
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "rtms_assistant.asgi:application",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"daphne did not start; see {self.log_path}")
+        self.processes.start_web(self.port, name=self.name, timeout=30)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        self.processes.stop_all()
 
 
 def clips_scenario(directory: Path, names: list[str]) -> tuple[Path, dict[str, str]]:

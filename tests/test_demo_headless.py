@@ -8,12 +8,13 @@ stored and exported against what the emulator sent and exits 0 only if every che
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from rtms_assistant.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_PASSES = [
@@ -32,12 +33,6 @@ EXPECTED_PASSES = [
     "ami_excerpt: a ready summary with grounded items",
     "ami_excerpt: WebVTT export parses, cues carry the speakers",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow

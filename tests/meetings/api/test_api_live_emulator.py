@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from rtms_assistant.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIO = ROOT / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
@@ -37,12 +38,6 @@ user = get_user_model().objects.create_user("e2e", password="e2e-password")
 ZoomIdentity.objects.create(user=user, zoom_user_id="emulator-operator")
 print(Token.objects.create(user=user).key)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get_json(url: str, token: str) -> dict:
@@ -125,32 +120,9 @@ def test_after_seq_polling_during_a_live_emulator_meeting_sees_every_segment_onc
     ).stdout.split()[-1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "rtms_assistant.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "server.log", "w"),  # noqa: SIM115 - closed with the process
-    )
+    server = Processes(tmp_path, env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
+        server.start_web(port, name="server")
         poller = Poller(base, token)
         poller.start()
 
@@ -180,11 +152,7 @@ def test_after_seq_polling_during_a_live_emulator_meeting_sees_every_segment_onc
             if not page["has_more"]:
                 break
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop_all(timeout=20)
 
     pairs = [(row["id"], row["seq"]) for row in poller.seen]
     assert len(pairs) == len(set(pairs)), "a segment revision was returned twice"

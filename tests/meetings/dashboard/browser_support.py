@@ -6,15 +6,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from rtms_assistant.processes import Processes, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -27,12 +26,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def chromium_or_skip() -> str:
@@ -61,62 +54,22 @@ def django_shell(env: dict[str, str], code: str, timeout: float = 120) -> str:
     return manage(env, "shell", "--no-imports", "-c", code, timeout=timeout)
 
 
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (http://127.0.0.1 only)
-                if response.status < 500:
-                    return
-        except OSError as exc:
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s: {last}")
-
-
 class DaphneServer:
     """``rtms_assistant.asgi:application`` under Daphne on 127.0.0.1:``port``; restartable on the
     same port (the browser's WebSocket then sees an abnormal close and reconnects)."""
 
     def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
-        self.env = env
-        self.log_path = log_path
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
+        self.name = log_path.stem  # its output goes to log_path
+        self.processes = Processes(log_path.parent, env)
 
     def start(self) -> str:
-        with self.log_path.open("a") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "rtms_assistant.asgi:application",
-                ],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_http(f"{self.base}/healthz")
+        self.processes.start_web(self.port, name=self.name, timeout=30)
         return self.base
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
+        self.processes.stop(self.name, timeout=10)
 
 
 @contextlib.contextmanager
