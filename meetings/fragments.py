@@ -16,7 +16,7 @@ an element whose id is already on the page is replaced if the incoming ``data-se
 ``(data-sort, data-pk)`` order (late Whisper segments land in their place). Panels
 (``#meeting-status``, ``#stream-health``, ``#participants``, ``#talk-time``) are replaced by id.
 
-Names other modules call: ``push_segment``, ``push_chat``, ``push_event``,
+Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row`` (and the summary module's
 ``push_summary``). ``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
@@ -140,6 +140,15 @@ def push_segment(segment: TranscriptSegment) -> None:
     live.push(segment.meeting_id, render_segment(segment), seq=segment.seq)
     if segment.is_final:
         live.push(segment.meeting_id, render_talk_time(segment.meeting))
+
+
+def push_segments_deleted(meeting_id: int, segment_ids: list[int]) -> None:
+    """Deleted segments (a pruned Whisper partial, a replaced Whisper track): every page removes
+    its copy (htmx ``hx-swap-oob="delete"``). Deletions carry no seq: a tab that is offline at
+    that moment keeps its copy until the page is loaded again."""
+    if segment_ids:
+        html = render_to_string("meetings/partials/_segments_deleted.html", {"segment_ids": segment_ids})
+        live.push(meeting_id, html)
 
 
 def push_chat(message_id: int) -> None:

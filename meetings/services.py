@@ -301,18 +301,23 @@ def transcript_track_prune(
     """Delete ``source`` segments whose key starts with one of ``key_prefixes`` and is not kept.
 
     Used by Whisper re-transcription to replace a recording's earlier Whisper segments (live or
-    an earlier run) by the new ones. Returns the number deleted. Browsers see the change on
-    their next page load (deletions are not pushed live).
+    an earlier run) by the new ones, and to drop a live partial that its final window found
+    empty. Returns the number deleted. Watching pages remove them after the commit
+    (``fragments.push_segments_deleted``).
     """
     if not key_prefixes:
         return 0
     prefix_q = Q()
     for prefix in key_prefixes:
         prefix_q |= Q(source_key__startswith=prefix)
-    deleted, _ = (
+    segment_ids = list(
         TranscriptSegment.objects.filter(meeting=meeting, source=source)
         .filter(prefix_q)
         .exclude(source_key__in=keep_source_keys)
-        .delete()
+        .values_list("pk", flat=True)
     )
+    if not segment_ids:
+        return 0
+    deleted, _ = TranscriptSegment.objects.filter(pk__in=segment_ids).delete()
+    live.after_commit(fragments.push_segments_deleted, meeting.pk, segment_ids)
     return deleted

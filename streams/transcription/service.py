@@ -345,8 +345,7 @@ def _drop_partial(meeting: Meeting, source_key: str) -> None:
     """The final window said nothing: the partial's text (a greedy decode of a shorter prefix)
     was not speech either, so its segment is deleted rather than kept. In the AMI excerpt both
     such partials were a listener's headset bleed ("It's... It's... Maybe..."): keeping them as
-    final cost 2 points of WER. The deletion reaches browsers on their next page load
-    (``transcript_track_prune`` does not push deletions)."""
+    final cost 2 points of WER. Watching pages remove it live (``transcript_track_prune``)."""
     partial = TranscriptSegment.objects.filter(
         meeting=meeting, source=TranscriptSegment.Source.WHISPER, source_key=source_key, is_final=False
     )

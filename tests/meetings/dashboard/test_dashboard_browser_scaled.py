@@ -92,6 +92,22 @@ services.chat_message_record(meeting=meeting, source_key="c3", text="missed chat
 services.gap_close(meeting=meeting, source_key="gap-1", ended_at=timezone.now())
 """
 
+# A live Whisper partial whose final window then came back empty (headset bleed): it is pruned.
+PARTIAL = """
+from meetings import services
+from meetings.models import Meeting, Participant
+meeting = Meeting.objects.get(public_id="{public_id}")
+bob = Participant.objects.get(meeting=meeting, display_name="Bob Builder")
+services.transcript_segment_record(meeting=meeting, source="whisper", source_key="w:9:640", text="It's... it's...",
+                                   start_ms=20000, participant=bob, is_final=False)
+"""
+PRUNE = """
+from meetings import services
+from meetings.models import Meeting
+meeting = Meeting.objects.get(public_id="{public_id}")
+print(services.transcript_track_prune(meeting=meeting, source="whisper", key_prefixes=("w:9:640",), keep_source_keys=set()))
+"""
+
 BIG_MEETING = """
 from django.contrib.auth import get_user_model
 from meetings import services
@@ -231,6 +247,15 @@ def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
                     f'from meetings.models import Meeting; print(Meeting.objects.get(public_id="{public_id}").last_seq)',
                 ).strip()
             )
+
+            # A pruned Whisper partial leaves every watching page without a reload.
+            django_shell(env, PARTIAL.format(public_id=public_id))
+            expect(page.locator("#transcript .segment.partial .text")).to_have_text(
+                ["It's... it's..."], timeout=10_000
+            )
+            assert django_shell(env, PRUNE.format(public_id=public_id)).strip() == "1"
+            expect(page.locator("#transcript .segment.partial")).to_have_count(0, timeout=10_000)
+            expect(page.locator("#transcript .segment")).to_have_count(5)
 
             path = screenshot_path("dashboard-scaled")
             page.screenshot(path=str(path), full_page=True)

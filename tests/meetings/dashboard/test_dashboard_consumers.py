@@ -67,10 +67,10 @@ def live_meeting(owner):
     return MeetingFactory(owner=owner)
 
 
-def record_segment(meeting, key, text, start_ms, **kwargs):
+def record_segment(meeting, key, text, start_ms, source=TranscriptSegment.Source.ZOOM, **kwargs):
     return services.transcript_segment_record(
         meeting=meeting,
-        source=TranscriptSegment.Source.ZOOM,
+        source=source,
         source_key=key,
         text=text,
         start_ms=start_ms,
@@ -334,3 +334,30 @@ async def test_the_first_tab_waits_until_its_hub_is_subscribed(owner, live_meeti
     (hub,) = [h for (_, g), h in MeetingHub._hubs.items() if g == meeting_group_name(live_meeting.pk)]
     assert not hub._confirmed.is_set()
     await tab.disconnect()
+
+
+async def test_pruned_segments_are_removed_from_watching_pages(owner, live_meeting):
+    """A Whisper partial whose final window was empty (or a replaced Whisper track) is deleted;
+    every watching page gets an htmx delete for it, and only for it."""
+    communicator = await open_socket(owner, f"/ws/meetings/{live_meeting.public_id}/")
+    partial = await arecord_segment(
+        live_meeting, "w:1:120", "It's...", 1000, source=TranscriptSegment.Source.WHISPER, is_final=False
+    )
+    kept = await arecord_segment(
+        live_meeting, "w:1:1200", "Kept", 3000, source=TranscriptSegment.Source.WHISPER, is_final=False
+    )
+    for _ in range(2):
+        await communicator.receive_from(timeout=TIMEOUT)
+
+    deleted = await database_sync_to_async(services.transcript_track_prune)(
+        meeting=live_meeting,
+        source=TranscriptSegment.Source.WHISPER,
+        key_prefixes=("w:1:120",),
+        keep_source_keys={"w:1:1200"},
+    )
+    assert deleted == 1
+    message = await communicator.receive_from(timeout=TIMEOUT)
+    assert message == f'<article id="segment-{partial.pk}" hx-swap-oob="delete"></article>\n'
+    assert f"segment-{kept.pk}" not in message
+    assert await communicator.receive_nothing(timeout=0.1)
+    await communicator.disconnect()
