@@ -232,6 +232,37 @@ def chat_message_record(
 
 
 @transaction.atomic
+def chat_message_revise(
+    *, meeting: Meeting, source_key: str, text: str | None = None, deleted: bool = False
+) -> ChatMessage | None:
+    """Apply Zoom's edit (``text``) or deletion (``deleted=True``) of a stored chat message
+    (RTMS chat ``operation_type`` 3 UPDATE / 2 DELETE, PROTOCOL.md §8.15, §10.5).
+
+    The message keeps its place in the timeline and takes a new ``seq``; watching pages replace
+    their copy, a reconnecting page catches it up. A deleted message keeps its row, marked
+    ``is_deleted`` with its text cleared (shown as "(deleted)", left out of search). Idempotent:
+    the same edit again, or a second deletion, changes and pushes nothing. Returns the message,
+    or None when ``source_key`` is not stored (an edit of a message sent before the stream).
+    """
+    message = ChatMessage.objects.select_for_update().filter(meeting=meeting, source_key=source_key).first()
+    if message is None:
+        return None
+    if deleted:
+        if message.is_deleted:
+            return message
+        message.is_deleted, message.text = True, ""
+    else:
+        text = (text or "").strip()
+        if message.is_deleted or not text or text == message.text:
+            return message
+        message.text = text
+    message.seq = meeting_next_seq(meeting_id=meeting.pk)
+    message.save(update_fields=["text", "is_deleted", "seq"])
+    live.after_commit(fragments.push_chat, message.pk)
+    return message
+
+
+@transaction.atomic
 def participant_event_record(
     *,
     meeting: Meeting,

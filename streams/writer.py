@@ -159,7 +159,22 @@ class EventWriter:
             services.stream_has_zoom_transcript(stream_id=self.claim.stream_id)
 
     def on_ChatEvent(self, event: ev.ChatEvent) -> None:
-        if event.operation != ChatOperation.NEW:
+        if event.operation in (ChatOperation.UPDATE, ChatOperation.DELETE):
+            revised = meeting_services.chat_message_revise(
+                meeting=self.meeting,
+                source_key=chat_source_key(event),
+                text=event.text,
+                deleted=event.operation == ChatOperation.DELETE,
+            )
+            if revised is None:
+                logger.info(
+                    "stream %s: chat %s of an unknown message %r: not stored",
+                    self.sid,
+                    ChatOperation(event.operation).name,
+                    event.message_id,
+                )
+            return
+        if event.operation != ChatOperation.NEW:  # emoji reactions are not stored
             logger.info("stream %s: chat operation %s not stored", self.sid, event.operation)
             return
         meeting_services.chat_message_record(

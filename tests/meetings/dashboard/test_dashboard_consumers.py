@@ -361,3 +361,30 @@ async def test_pruned_segments_are_removed_from_watching_pages(owner, live_meeti
     assert f"segment-{kept.pk}" not in message
     assert await communicator.receive_nothing(timeout=0.1)
     await communicator.disconnect()
+
+
+async def test_an_edited_or_deleted_chat_message_replaces_the_pages_copy(owner, live_meeting):
+    communicator = await open_socket(owner, f"/ws/meetings/{live_meeting.public_id}/")
+
+    def record(**kwargs):
+        return services.chat_message_record(
+            meeting=live_meeting, source_key="zoom:m1", text="Budget is 10k", sent_at=timezone.now(), **kwargs
+        )[0]
+
+    message = await database_sync_to_async(record)()
+    assert items(await communicator.receive_from(timeout=TIMEOUT)) == [(f"chat-{message.pk}", message.seq)]
+
+    revise = database_sync_to_async(services.chat_message_revise)
+    edited = await revise(meeting=live_meeting, source_key="zoom:m1", text="Budget is 12k")
+    pushed = await communicator.receive_from(timeout=TIMEOUT)
+    assert items(pushed) == [(f"chat-{message.pk}", edited.seq)]
+    assert "Budget is 12k" in pushed
+
+    deleted = await revise(meeting=live_meeting, source_key="zoom:m1", deleted=True)
+    pushed = await communicator.receive_from(timeout=TIMEOUT)
+    assert items(pushed) == [(f"chat-{message.pk}", deleted.seq)]
+    assert "(deleted)" in pushed
+    assert "Budget" not in pushed
+    assert await revise(meeting=live_meeting, source_key="zoom:unknown", text="x") is None
+    assert await communicator.receive_nothing(timeout=0.1)
+    await communicator.disconnect()
