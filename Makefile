@@ -54,7 +54,7 @@ test: lint
 bench: venv
 	$(PY) -m bench
 
-# The Whisper benchmark with both engines (openai-whisper's live run adds ~15 minutes).
+# The Whisper benchmark with both engines (openai-whisper adds about 5.5 minutes).
 bench-whisper: venv
 	$(PY) -m bench.whisper
 

@@ -255,9 +255,9 @@ def run(
     tiny.en, or a CTranslate2 folder; openai-whisper always uses the converted tiny.en).
 
     ``engines`` None (``python -m bench``): both engines for ``smoke``, else the default engine
-    only (``BENCH_WHISPER_ENGINES`` to change): openai-whisper's live pipeline alone takes
-    ~15 min on 2 cores, past ``make bench``'s 15-minute budget; ``make bench-whisper`` (this
-    module's ``main``) runs both."""
+    only (``BENCH_WHISPER_ENGINES`` to change): openai-whisper adds about 5.5 min on 2 cores,
+    which took the whole ``make bench`` to 15 min 7 s, past its 15-minute budget;
+    ``make bench-whisper`` (this module's ``main``) runs both."""
     if engines is None:
         default = ",".join(ENGINES) if smoke else ENGINES[0]
         engines = tuple(e for e in os.environ.get("BENCH_WHISPER_ENGINES", default).split(",") if e)

@@ -138,11 +138,11 @@ class FlushStats:
 
 
 @functools.cache
-def _counter_sql() -> tuple[str, str, str]:
+def _counter_sql() -> tuple[str, str]:
     """The flush's counter UPDATEs as SQL (hot path: about 200 flushes a second on a busy
     worker, where compiling the equivalent ORM ``update(F(...) + n)`` cost more CPU than the
-    audio itself): (recording, stream, stream with ``last_frame_at``). Parameters: see
-    :meth:`StreamRecorder._save_counters`."""
+    audio itself): (recording, stream). Parameters: see :meth:`StreamRecorder._save_counters`;
+    a NULL ``last_frame_at`` leaves the stored one."""
     q = connection.ops.quote_name  # identifiers come from the models, quoted; values are %s
 
     def col(model, name: str) -> str:
@@ -155,13 +155,14 @@ def _counter_sql() -> tuple[str, str, str]:
         f"{col(rec, 'frames_dropped')} = {col(rec, 'frames_dropped')} + %s "
         f"WHERE {col(rec, 'id')} = %s"
     )
-    counters = (
+    stream_sql = (
         f"UPDATE {q(stream._meta.db_table)} SET "  # noqa: S608
         f"{col(stream, 'audio_frames')} = {col(stream, 'audio_frames')} + %s, "
-        f"{col(stream, 'audio_frames_dropped')} = {col(stream, 'audio_frames_dropped')} + %s"
+        f"{col(stream, 'audio_frames_dropped')} = {col(stream, 'audio_frames_dropped')} + %s, "
+        f"{col(stream, 'last_frame_at')} = COALESCE(%s, {col(stream, 'last_frame_at')}) "
+        f"WHERE {col(stream, 'id')} = %s"
     )
-    where = f" WHERE {col(stream, 'id')} = %s"
-    return recording_sql, counters + where, f"{counters}, {col(stream, 'last_frame_at')} = %s{where}"
+    return recording_sql, stream_sql
 
 
 class StreamRecorder:
@@ -309,8 +310,13 @@ class StreamRecorder:
         stream_dirty = bool(self.unsaved_frames or self.unsaved_dropped)
         if not tracks and not stream_dirty:
             return
-        recording_sql, stream_sql, stream_ts_sql = _counter_sql()
+        recording_sql, stream_sql = _counter_sql()
         last_ts = self.unsaved_last_ts
+        last_frame_at = (
+            connection.ops.adapt_datetimefield_value(meeting_services.epoch_ms_to_datetime(last_ts))
+            if last_ts is not None
+            else None
+        )
         with transaction.atomic(), connection.cursor() as cursor:
             if tracks:  # one statement per track, sent in one executemany call
                 cursor.executemany(
@@ -320,15 +326,10 @@ class StreamRecorder:
                         for track in tracks
                     ],
                 )
-            if stream_dirty and last_ts is not None:
-                last_frame_at = connection.ops.adapt_datetimefield_value(
-                    meeting_services.epoch_ms_to_datetime(last_ts)
-                )
+            if stream_dirty:
                 cursor.execute(
-                    stream_ts_sql, (self.unsaved_frames, self.unsaved_dropped, last_frame_at, self.stream_id)
+                    stream_sql, (self.unsaved_frames, self.unsaved_dropped, last_frame_at, self.stream_id)
                 )
-            elif stream_dirty:
-                cursor.execute(stream_sql, (self.unsaved_frames, self.unsaved_dropped, self.stream_id))
         for track in tracks:
             track.unsaved_frames = track.unsaved_dropped = 0
         if stream_dirty:
