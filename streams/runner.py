@@ -180,6 +180,7 @@ class StreamRunner:
         self.stop_requested_at: float | None = None
         self.stop_reason: int | None = None
         self._flush_lock = asyncio.Lock()
+        self._unfinished: dict | None = None  # a cancelled flush's batch, see _reclaim_unfinished
         self._media_end_ms: int | None = None  # meeting ms at the end of the newest audio fed
         self._media_end_wall = 0.0  # time.monotonic() when it was fed
         self.events_lane = event_lane(claim.stream_id)
@@ -302,9 +303,18 @@ class StreamRunner:
             fn, *args, what=what, rtms_stream_id=self.claim.rtms_stream_id, lane=lane or self.events_lane
         )
 
+    def _reclaim_unfinished(self) -> None:
+        """On the audio lane, after a flush the ending runner cancelled (the lane ran it to the
+        end): give back what it could not write (the database was down), so the final flush
+        writes it or a lost lease counts it as dropped, instead of losing it uncounted."""
+        if self._unfinished:
+            self.recorder.requeue(self._unfinished)
+        self._unfinished = None
+
     def _drop_pending_audio(self) -> None:
         """Lease lost: unflushed audio must not be written by us any more; count it as dropped
         (with the counters of audio already written that a failed flush could not save)."""
+        self._reclaim_unfinished()
         batch = self.recorder.take_batch()
         frames = sum(len(frames) + dropped for frames, dropped in batch.values())
         if frames:
@@ -400,6 +410,8 @@ class StreamRunner:
 
     async def _flush_audio(self, *, final: bool) -> None:
         async with self._flush_lock:
+            if final:
+                await self.audio_lane.call(self._reclaim_unfinished)
             batch = self.recorder.take_batch()
             stats = recording.FlushStats()
             if batch or self.recorder.has_unsaved:
@@ -409,7 +421,13 @@ class StreamRunner:
                             self.recorder.flush_sync, batch, what="final audio flush", lane=self.audio_lane
                         )
                     else:
-                        stats = await self.audio_lane.call(self.recorder.flush_sync, batch)
+                        try:
+                            stats = await self.audio_lane.call(self.recorder.flush_sync, batch)
+                        except asyncio.CancelledError:
+                            # The runner is ending: the lane still runs this flush, and what it
+                            # cannot write stays in ``batch`` (taken back by _reclaim_unfinished).
+                            self._unfinished = batch
+                            raise
                 except TRANSIENT_DB_ERRORS as exc:
                     if final:
                         raise
