@@ -105,7 +105,7 @@ def ensure_checkpoint(directory: Path) -> Path:
     return path
 
 
-def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0, context=None):
+def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0, context=None, lead=None):
     """``(text, cpu_seconds, wall_seconds, segment_start_ms)`` for one window.
 
     CPU seconds (this process, one thread) are the RTF basis: they do not count time spent
@@ -114,7 +114,13 @@ def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0,
 
     cpu, wall = time.process_time(), time.perf_counter()
     result = transcribe_samples(
-        samples, start_ms=start_ms, speech_ms=speech_ms, others=others, engine=engine, context=context
+        samples,
+        start_ms=start_ms,
+        speech_ms=speech_ms,
+        others=others,
+        engine=engine,
+        context=context,
+        lead=lead,
     )
     text, start = (result.text, result.start_ms) if result else ("", start_ms)
     return text, time.process_time() - cpu, time.perf_counter() - wall, start
@@ -132,9 +138,11 @@ def single_clips(smoke: bool) -> list[tuple[str, Path, str]]:
 def windowed_transcript(
     engine, tracks: list[Path], *, limit_s: float | None = None
 ) -> tuple[str, float, float, int]:
-    """Cut each track at pauses, transcribe each window, order all texts by start time."""
+    """Cut each track at pauses, transcribe each window (with the lead of the sentence it
+    continues, as live), order all texts by start time."""
     from streams.audio import PEAK_CONTEXT_MS, read_wav
     from streams.audio import cut_windows as cut_windows_offline
+    from streams.transcription.service import lead_between
 
     pieces, audio_s, compute_s, count = [], 0.0, 0.0, 0
     loaded = [read_wav(track)[0] for track in tracks]
@@ -142,6 +150,7 @@ def windowed_transcript(
         loaded = [samples[: int(limit_s * 16000)] for samples in loaded]
     for index, samples in enumerate(loaded):
         audio_s += samples.size / 16000
+        previous, previous_text = None, ""
         for window in cut_windows_offline(samples):
             span = slice(window.byte_offset // 2, (window.byte_offset + window.byte_length) // 2)
             others = [other[span] for j, other in enumerate(loaded) if j != index]
@@ -153,7 +162,9 @@ def windowed_transcript(
                 others=others,
                 start_ms=window.start_ms,
                 context=context,
+                lead=lead_between(samples, previous, window, previous_text),
             )
+            previous, previous_text = window, text
             compute_s += seconds
             count += 1
             if text:

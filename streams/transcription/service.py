@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +67,12 @@ PARTIAL_MAX_AGE_S = 2.0
 # lift it by 25-30 dB into confident nonsense. AMI excerpt: own windows 7 dB below the peak at
 # most, bleed-only windows 16-35 dB below.
 BLEED_MARGIN_DB = 12.0
+# A window that starts at most this long after the same participant's previous window ended
+# continues that sentence (windows close after 500 ms of pause, or mid-speech at 10 s): it is
+# decoded with the previous window's audio before it and that window's text as a forced prefix,
+# so Whisper keeps the context across the cut. FLEURS live: "the splinter is" -> "its splinters".
+LEAD_MAX_GAP_MS = 1000
+LEAD_MAX_MS = 20_000  # lead + window stay well inside Whisper's 30 s input
 
 
 def live_source_key(recording_id: int, byte_offset: int) -> str:
@@ -142,6 +148,60 @@ def _superseded(window: AudioWindow) -> bool:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """What came just before a window from the same participant: ``samples`` (float32 mono
+    16 kHz, from the previous window's start to this window's start, at most ``LEAD_MAX_MS``)
+    and ``text``, what the previous window was transcribed as."""
+
+    samples: np.ndarray
+    text: str
+
+
+def lead_between(samples: np.ndarray, previous, window, text: str | None, *, samples_at: int = 0) -> Lead | None:
+    """The :class:`Lead` of ``window``, cut from a participant's recording ``samples`` whose first
+    sample is at byte ``samples_at`` of the recording's data (offline: the whole file, 0; live:
+    the context read before the window). ``previous`` and ``window`` are windows of that
+    recording (``byte_offset``/``byte_length``: :class:`streams.audio.Window` or
+    :class:`streams.models.AudioWindow`), ``text`` what ``previous`` was transcribed as. None
+    when there is no text, the pause between the two is longer than ``LEAD_MAX_GAP_MS``, or the
+    lead's audio is not in ``samples``."""
+    if previous is None or not text:
+        return None
+    gap = window.byte_offset - (previous.byte_offset + previous.byte_length)
+    if gap < 0 or gap > LEAD_MAX_GAP_MS * BYTES_PER_MS:
+        return None
+    first = max(previous.byte_offset, window.byte_offset - LEAD_MAX_MS * BYTES_PER_MS)
+    if first < samples_at:
+        return None
+    return Lead(samples=samples[(first - samples_at) // 2 : (window.byte_offset - samples_at) // 2], text=text)
+
+
+def _live_lead(window: AudioWindow, context: np.ndarray, context_at: int) -> Lead | None:
+    """The lead of a live window: the same recording's previous final window, if it is done and
+    stored a segment (a window that starts while its predecessor is still being transcribed is
+    decoded on its own)."""
+    previous = (
+        AudioWindow.objects.filter(
+            recording_id=window.recording_id, is_final=True, byte_offset__lt=window.byte_offset
+        )
+        .order_by("-byte_offset")
+        .first()
+    )
+    if previous is None or previous.status != W.DONE:
+        return None
+    text = (
+        TranscriptSegment.objects.filter(
+            meeting_id=window.recording.meeting_id,
+            source=TranscriptSegment.Source.WHISPER,
+            source_key=previous.source_key,
+        )
+        .values_list("text", flat=True)
+        .first()
+    )
+    return lead_between(context, previous, window, text, samples_at=context_at)
+
+
+@dataclass(frozen=True)
 class WindowText:
     text: str
     start_ms: int  # meeting time
@@ -159,6 +219,7 @@ def transcribe_samples(
     engine=None,
     beam_size: int | None = None,
     context: np.ndarray | None = None,
+    lead: Lead | None = None,
 ) -> WindowText | None:
     """Gain-normalize, transcribe and guard one window's samples; None when nothing was said.
 
@@ -169,8 +230,11 @@ def transcribe_samples(
     the participant's own speech is not transcribed. ``context``: the participant's recording up
     to the window's end (the last ``PEAK_CONTEXT_MS``, window included); a window whose speech
     peak stays ``BLEED_MARGIN_DB`` below the context's is the room, not the participant, and is
-    not transcribed. ``beam_size`` defaults to ``WHISPER_BEAM_SIZE``. Raises what the engine
-    raises (:class:`EngineUnavailable`).
+    not transcribed. ``lead``: the sentence this window continues (:class:`Lead`, see
+    ``LEAD_MAX_GAP_MS``): the engine hears the lead's audio before the window and is forced
+    through the lead's text (``prefix``); only the words after it are returned. When that gives
+    nothing, the window is decoded on its own. ``beam_size`` defaults to ``WHISPER_BEAM_SIZE``.
+    Raises what the engine raises (:class:`EngineUnavailable`).
     """
     duration_ms = samples.size * 1000 // 16000
     speech_dbfs = speech_level_dbfs(samples)
@@ -190,16 +254,23 @@ def transcribe_samples(
         logger.warning("window at %d ms: %.1f %% of samples clipped", start_ms, clipping * 100)
     gain = normalize_gain(samples)
     engine = engine or get_engine()
-    segments = engine.transcribe(
-        gain.samples,
-        language=settings.WHISPER_LANGUAGE or None,
-        beam_size=beam_size or settings.WHISPER_BEAM_SIZE,
-    )
+    options = {"language": settings.WHISPER_LANGUAGE or None, "beam_size": beam_size or settings.WHISPER_BEAM_SIZE}
+    segments = []
+    if lead is not None and lead.text.strip() and lead.samples.size:
+        joined = normalize_gain(np.concatenate([lead.samples.astype(np.float32, copy=False), samples]))
+        lead_s = lead.samples.size / 16000
+        segments = [
+            replace(s, start_s=max(0.0, s.start_s - lead_s), end_s=max(0.0, s.end_s - lead_s))
+            for s in engine.transcribe(joined.samples, prefix=lead.text, **options)
+            if s.text.strip()
+        ]
+    if not segments:
+        segments = engine.transcribe(gain.samples, **options)
     segments = filter_segments(segments, speech_ms=speech_ms)
     text = join_text(segments)
     if not text:
         return None
-    # Whisper's first timestamp is often 0.00 after leading silence: bound the times by where
+    # The engines decode without timestamps (a segment spans the window): the times are where
     # the (normalized) audio actually has speech.
     voiced_lo, voiced_hi = _voiced_span_ms(gain.samples)
     first = min(max(int(segments[0].start_s * 1000), voiced_lo - 100), duration_ms)
@@ -313,7 +384,12 @@ def _transcribe_window(*, window_id: int) -> str:
         # Partials are replaced within seconds: greedy decoding (about 30 % cheaper) is enough.
         beam = settings.WHISPER_BEAM_SIZE if window.is_final else 1
         result = transcribe_samples(
-            samples, start_ms=window.start_ms, others=others, beam_size=beam, context=context
+            samples,
+            start_ms=window.start_ms,
+            others=others,
+            beam_size=beam,
+            context=context,
+            lead=_live_lead(window, context, context_start),
         )
     except (OSError, AudioFormatError, EngineUnavailable) as exc:
         logger.error("audio window %s (%s) failed: %s", window.pk, path, exc)
@@ -444,6 +520,7 @@ def recording_retranscribe(
         result.recordings += 1
         result.audio_seconds += samples.size / 16000
         keep: set[str] = set()
+        previous, previous_text = None, None
         for window in cut_windows(samples, start_ms=recording.start_ms):
             chunk = samples[window.byte_offset // 2 : (window.byte_offset + window.byte_length) // 2]
             started = time.perf_counter()
@@ -457,7 +534,9 @@ def recording_retranscribe(
                 others=others,
                 engine=engine,
                 context=context,
+                lead=lead_between(samples, previous, window, previous_text),
             )
+            previous, previous_text = window, text.text if text is not None else None
             result.compute_seconds += time.perf_counter() - started
             result.windows += 1
             if text is not None:
