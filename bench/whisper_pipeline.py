@@ -125,11 +125,21 @@ def _collect(meeting_id: int) -> dict:
         # measure the fallback delay, not the pipeline: only speech that ended after the first
         # window was queued counts.
         engaged = min((w["queued_at"].timestamp() * 1000 for w in windows), default=0.0)
-        latencies = [
-            (w["done_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000
+        counted = [
+            w
             for w in windows
             if w["is_final"] and w["status"] == "done" and w["done_at"] and start + w["end_ms"] >= engaged
         ]
+        latencies = [
+            (w["done_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in counted
+        ]
+        # Where it goes: speech end -> window queued (pause detection + flush tick), queued ->
+        # task started (waiting for a transcription thread), started -> stored (the task).
+        parts = {
+            "detect": [(w["queued_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in counted],
+            "wait": [(w["started_at"] - w["queued_at"]).total_seconds() for w in counted if w["started_at"]],
+            "run": [(w["done_at"] - w["started_at"]).total_seconds() for w in counted if w["started_at"]],
+        }
         busy = sum(
             (w["done_at"] - w["started_at"]).total_seconds()
             for w in windows
@@ -140,7 +150,7 @@ def _collect(meeting_id: int) -> dict:
             .order_by("start_ms", "pk")
             .values_list("speaker_name", "text", "is_final")
         )
-        return {"windows": windows, "latencies": latencies, "busy_s": busy, "segments": segments}
+        return {"windows": windows, "latencies": latencies, "parts": parts, "busy_s": busy, "segments": segments}
     finally:
         connection.close()
 
@@ -305,6 +315,16 @@ def run_pipeline(
                         f"{_percentile(result['latencies'], 0.5):.2f} / {_percentile(result['latencies'], 0.9):.2f}",
                         "s",
                         extra={"engine": engine_name, "n": len(result["latencies"])},
+                    )
+                )
+                parts = result["parts"]
+                rows.append(
+                    Row(
+                        bench,
+                        f"latency p50 detect / wait / run ({label})",
+                        " / ".join(f"{_percentile(parts[k], 0.5):.2f}" for k in ("detect", "wait", "run")),
+                        "s",
+                        extra={"engine": engine_name},
                     )
                 )
                 rows.append(

@@ -323,7 +323,9 @@ WHISPER_CHECKPOINT = Path(env_str("WHISPER_CHECKPOINT") or DATA_DIR / "models" /
 WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 5, minimum=1)
 WHISPER_LANGUAGE = env_str("WHISPER_LANGUAGE", "en")
 WHISPER_DEVICE = env_choice("WHISPER_DEVICE", "cpu", {"cpu", "cuda", "auto"})
-WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "int8")
+# Empty = the engine's default: int8 for faster-whisper, float32 for openai-whisper (its int8,
+# PyTorch dynamic quantization, is 30 % cheaper but lost 3 points of FLEURS WER: docs/whisper.md).
+WHISPER_COMPUTE_TYPE = env_str("WHISPER_COMPUTE_TYPE", "")
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 1, minimum=1)
 # Transcription threads of the embedded mode (the in-process ``transcription`` queue); one engine
 # call per thread, WHISPER_CPU_THREADS each. Scaled mode: the Celery worker's -c (Procfile).

@@ -28,6 +28,7 @@ via onnxruntime, plus a 64 ms context), which does not fit that budget; see docs
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import struct
@@ -397,6 +398,8 @@ class Window:
     ``byte_offset``/``byte_length``: into the recording's data chunk (s16le, 32 bytes per ms).
     ``start_ms``/``end_ms``: relative to the meeting start. ``is_final``: False for a partial
     (the speaker is still talking; a later window with the same ``byte_offset`` supersedes it).
+    ``is_tentative``: a partial with exactly the range the final window will have if the pause
+    that has begun lasts (see :class:`WindowCutter`'s ``early_final_ms``).
     """
 
     byte_offset: int
@@ -405,6 +408,7 @@ class Window:
     end_ms: int
     is_final: bool
     speech_ms: int
+    is_tentative: bool = False
 
 
 class WindowCutter:
@@ -422,6 +426,13 @@ class WindowCutter:
     ``min_window_ms``. Windows with less than ``min_speech_ms`` of speech are dropped.
     A chunk whose byte offset or start time does not follow the previous one (a gap) closes the
     open window first.
+
+    Tentative final: after ``early_final_ms`` of a pause (300 ms, past the ``post_roll_ms`` kept),
+    the final window's range is already known; it is emitted at once as a partial marked
+    ``is_tentative`` so transcription can start 200 ms before the pause is confirmed. If the
+    pause reaches ``min_pause_ms`` the final window follows with the same range (and reuses the
+    tentative's transcript, :mod:`streams.transcription.service`); if the speaker goes on, it was
+    one more partial. :meth:`tentative` does the same for a participant who sent nothing more.
     """
 
     def __init__(
@@ -434,6 +445,7 @@ class WindowCutter:
         min_speech_ms: int = 200,
         pre_roll_ms: int = 200,
         post_roll_ms: int = 200,
+        early_final_ms: int | None = 300,
         abs_floor_dbfs: float = -78.0,
         snr_db: float = 10.0,
         peak_range_db: float = 32.0,
@@ -446,6 +458,10 @@ class WindowCutter:
         self.min_speech_ms = min_speech_ms
         self.pre_roll_bytes = pre_roll_ms * BYTES_PER_MS
         self.post_roll_bytes = post_roll_ms * BYTES_PER_MS
+        if early_final_ms is not None and not post_roll_ms <= early_final_ms < min_pause_ms:
+            raise ValueError("early_final_ms must be between post_roll_ms and min_pause_ms")
+        self.early_final_ms = early_final_ms
+        self._tentative_end: int | None = None  # end of the tentative sent for the open window
         self.abs_floor_dbfs = abs_floor_dbfs
         self.snr_db = snr_db
         self.peak_range_db = peak_range_db
@@ -552,6 +568,8 @@ class WindowCutter:
         if self._silence_ms >= self.min_pause_ms:
             end = min(frame_end, self._last_voice_end + self.post_roll_bytes)
             return self._close(end)
+        if self._silence_ms == self.early_final_ms:
+            return self._tentative(self._last_voice_end + self.post_roll_bytes)
         if length_ms >= self.max_window_ms:
             cut = self._quietest[1] if self._quietest else frame_end
             cut -= cut % 2
@@ -579,15 +597,35 @@ class WindowCutter:
             speech_ms=self._speech_ms,
         )
 
+    def _final_worthy(self) -> bool:
+        partial_sent = self._next_partial > self._start + self.partial_every_ms * BYTES_PER_MS
+        return self._speech_ms >= self.min_speech_ms or partial_sent
+
+    def _tentative(self, end: int) -> list[Window]:
+        if self._start is None or end <= self._start or end == self._tentative_end or not self._final_worthy():
+            return []
+        self._tentative_end = end
+        window = self._window(self._start, end, is_final=False)
+        return [dataclasses.replace(window, is_tentative=True)]
+
+    def tentative(self) -> list[Window]:
+        """The tentative final of the open window as :meth:`flush` would close it now (at most
+        once per range): for a participant who has sent nothing for ``early_final_ms``."""
+        if self._start is None or self._pos is None or self.early_final_ms is None:
+            return []
+        end = min(self._pos - len(self._carry), self._last_voice_end + self.post_roll_bytes)
+        return self._tentative(end)
+
     def _close(self, end: int) -> list[Window]:
         start = self._start
         if start is None:
             return []
+        self._tentative_end = None
         window = self._window(start, end, is_final=True)
-        partial_sent = self._next_partial > start + self.partial_every_ms * BYTES_PER_MS
+        worthy = self._final_worthy()
         self._start = None
         self._window_floor = end
-        if self._speech_ms < self.min_speech_ms and not partial_sent:
+        if not worthy:
             return []
         return [window] if end > start else []
 

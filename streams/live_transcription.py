@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 MODES = ("auto", "zoom", "whisper")
 BACKLOG_LIMIT = 200
 IDLE_CLOSE_MS = MIN_PAUSE_MS  # a participant silent (no packets) this long has paused, as in the cutter
+IDLE_TENTATIVE_MS = 300  # ... and this long: the tentative final (WindowCutter's early_final_ms)
 IDLE_WALL_S = 2.0  # ... and not fed for this long (longer than the runner's flush interval)
 
 
@@ -77,6 +78,7 @@ class WindowSpec:
     end_ms: int
     is_final: bool
     speech_end_wall_ms: int
+    is_tentative: bool = False  # a partial with the range the final will have (streams.audio.Window)
 
 
 class LiveTranscriber:
@@ -199,8 +201,11 @@ class LiveTranscriber:
                 continue
             if wall_now - self._last_feed_wall.get(recording_id, wall_now) < wall_s:
                 continue
-            if now_ms - self._last_end_ms.get(recording_id, now_ms) >= IDLE_CLOSE_MS:
+            idle_ms = now_ms - self._last_end_ms.get(recording_id, now_ms)
+            if idle_ms >= IDLE_CLOSE_MS:
                 specs.extend(self._spec(recording_id, w, cutter.position) for w in cutter.flush())
+            elif idle_ms >= IDLE_TENTATIVE_MS:
+                specs.extend(self._spec(recording_id, w, cutter.position) for w in cutter.tentative())
         return specs
 
     def flush(self) -> list[WindowSpec]:
@@ -242,4 +247,5 @@ class LiveTranscriber:
             end_ms=window.end_ms,
             is_final=window.is_final,
             speech_end_wall_ms=int(time.time() * 1000) - trailing_ms - 200,  # 200 = the post-roll kept
+            is_tentative=window.is_tentative,
         )

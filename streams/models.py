@@ -99,8 +99,10 @@ class AudioWindow(models.Model):
     ``byte_offset``/``byte_length`` index the recording's WAV data chunk (s16le 16 kHz mono,
     32 bytes per ms); ``start_ms``/``end_ms`` are relative to the meeting start. A partial window
     (``is_final=False``, the speaker still talking) is superseded by the final window with the
-    same ``byte_offset``: both write the same transcript segment (``source_key``). Rows carry
-    ids only; the audio stays in the file.
+    same ``byte_offset``: both write the same transcript segment (``source_key``). A tentative
+    window (``is_tentative``, a partial cut 300 ms into a pause) has exactly the range of the
+    final that follows if the pause lasts: that final reuses its transcript. Rows carry ids
+    only; the audio stays in the file.
     """
 
     class Status(models.TextChoices):
@@ -121,6 +123,7 @@ class AudioWindow(models.Model):
     start_ms = models.BigIntegerField()
     end_ms = models.BigIntegerField()
     is_final = models.BooleanField(default=True)
+    is_tentative = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     source_key = models.CharField(max_length=200)  # the TranscriptSegment key it writes
     attempts = models.PositiveSmallIntegerField(default=0)

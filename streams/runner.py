@@ -182,7 +182,8 @@ class StreamRunner:
         self._flush_lock = asyncio.Lock()
         self._unfinished: dict | None = None  # a cancelled flush's batch, see _reclaim_unfinished
         self._media_end_ms: int | None = None  # meeting ms at the end of the newest audio fed
-        self._media_end_wall = 0.0  # time.monotonic() when it was fed
+        self._media_end_wall = 0.0  # time.monotonic() when it arrived
+        self._audio_wall = 0.0  # time.monotonic() when the newest audio frame arrived
         self.events_lane = event_lane(claim.stream_id)
         self.audio_lane = audio_lane()
 
@@ -345,6 +346,7 @@ class StreamRunner:
         ended: ev.StreamEnded | None = None
         async for event in self.client.events():
             if isinstance(event, ev.AudioFrame):
+                self._audio_wall = time.monotonic()
                 self.recorder.add(
                     user_id=event.user_id,
                     user_name=event.user_name,
@@ -471,12 +473,13 @@ class StreamRunner:
                 else:
                     # Silent participants send no packets: close their windows at the pause, on
                     # every tick, also when nobody sent anything (meeting time then advances with
-                    # the wall clock since the newest frame fed).
+                    # the wall clock since the newest frame arrived: not since this flush, which
+                    # would close a pause up to a flush interval late).
                     if stats.ranges:
                         self._media_end_ms = max(
                             r.start_ms + len(r.pcm) // recording.BYTES_PER_MS for r in stats.ranges
                         )
-                        self._media_end_wall = time.monotonic()
+                        self._media_end_wall = self._audio_wall or time.monotonic()
                     if self._media_end_ms is not None:
                         elapsed_ms = int((time.monotonic() - self._media_end_wall) * 1000)
                         specs += self.transcriber.close_idle(self._media_end_ms + elapsed_ms)

@@ -62,6 +62,10 @@ W = AudioWindow.Status
 CLIPPING_WARN_RATIO = 0.01
 MIN_OWN_SPEECH_MS = 500
 PARTIAL_MAX_AGE_S = 2.0
+SUPERSEDED = "superseded by a later window"
+# A final window whose tentative twin (same range, cut 300 ms into the pause) is being
+# transcribed waits this long for it rather than running the model a second time.
+TENTATIVE_WAIT_S = 3.0
 # A window whose loud frames stay this far below the participant's own recent speech peak holds
 # only the room (another speaker's voice in their headset, or noise): gain normalization would
 # lift it by 25-30 dB into confident nonsense. AMI excerpt: own windows 7 dB below the peak at
@@ -105,6 +109,7 @@ def audio_window_create(*, spec: WindowSpec) -> AudioWindow | None:
                 "end_ms": spec.end_ms,
                 "source_key": live_source_key(spec.recording_id, spec.byte_offset),
                 "speech_end_wall_ms": spec.speech_end_wall_ms,
+                "is_tentative": spec.is_tentative,
             },
         )
         if not created:
@@ -369,8 +374,10 @@ def _transcribe_window(*, window_id: int) -> str:
     if window.status in (W.DONE, W.EMPTY):
         return window.status
     if _superseded(window):
-        _finish(window, W.EMPTY, "superseded by a later window")
+        _finish(window, W.EMPTY, SUPERSEDED)
         return W.EMPTY
+    if window.is_final and (reused := _reuse_tentative(window)) is not None:
+        return reused
     AudioWindow.objects.filter(pk=window.pk).update(
         attempts=window.attempts + 1, started_at=timezone.now(), engine=settings.WHISPER_ENGINE
     )
@@ -382,7 +389,8 @@ def _transcribe_window(*, window_id: int) -> str:
         samples = context[(window.byte_offset - context_start) // 2 :]
         others = _sibling_audio(window.recording, start_ms=window.start_ms, samples=samples.size)
         # Partials are replaced within seconds: greedy decoding (about 30 % cheaper) is enough.
-        beam = settings.WHISPER_BEAM_SIZE if window.is_final else 1
+        # A tentative is the final's transcript if the pause lasts: decoded like a final.
+        beam = settings.WHISPER_BEAM_SIZE if window.is_final or window.is_tentative else 1
         result = transcribe_samples(
             samples,
             start_ms=window.start_ms,
@@ -414,6 +422,53 @@ def _transcribe_window(*, window_id: int) -> str:
             is_final=window.is_final,
         )
         _finish(window, W.DONE)
+    return W.DONE
+
+
+def _reuse_tentative(window: AudioWindow) -> str | None:
+    """Finish a final window from its tentative twin (the same range, transcribed from 300 ms
+    into the pause, ``streams.audio.WindowCutter``): the same audio, lead and beam, so the same
+    text; the segment is only marked final. Waits up to ``TENTATIVE_WAIT_S`` for a tentative
+    that is running. Returns the final's new status, or None when it must be transcribed
+    itself (no tentative, it failed, was skipped, or did not finish in time)."""
+    twin = AudioWindow.objects.filter(
+        recording_id=window.recording_id,
+        byte_offset=window.byte_offset,
+        byte_length=window.byte_length,
+        is_final=False,
+        is_tentative=True,
+    ).first()
+    if twin is None:
+        return None
+    deadline = time.monotonic() + TENTATIVE_WAIT_S
+    while twin.status == W.PENDING and twin.started_at is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        twin.refresh_from_db(fields=["status", "started_at", "error"])
+    meeting = window.recording.meeting
+    if twin.status == W.EMPTY and twin.error != SUPERSEDED:  # it heard nothing worth storing
+        _drop_partial(meeting, window.source_key)
+        _finish(window, W.EMPTY, "as its tentative window")
+        return W.EMPTY
+    if twin.status != W.DONE:
+        return None
+    segment = TranscriptSegment.objects.filter(
+        meeting=meeting, source=TranscriptSegment.Source.WHISPER, source_key=window.source_key
+    ).first()
+    if segment is None:
+        return None
+    with transaction.atomic():
+        meeting_services.transcript_segment_record(
+            meeting=meeting,
+            source=TranscriptSegment.Source.WHISPER,
+            source_key=window.source_key,
+            text=segment.text,
+            start_ms=segment.start_ms,
+            end_ms=segment.end_ms,
+            participant=window.participant,
+            language=segment.language,
+            is_final=True,
+        )
+        _finish(window, W.DONE)  # attempts stays 0: the model did not run for it
     return W.DONE
 
 

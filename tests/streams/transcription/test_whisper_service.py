@@ -348,3 +348,89 @@ def test_a_partial_is_dropped_when_its_final_says_nothing(media, meeting, stream
     assert audio_window_transcribe(window_id=final.pk) == "empty"
     assert not TranscriptSegment.objects.filter(participant=recording.participant).exists()
     assert TranscriptSegment.objects.filter(participant=other.participant, is_final=True).count() == 1
+
+
+# --- tentative finals (cut 300 ms into a pause, streams.audio.WindowCutter) ---------------------
+
+
+def _counting_engine(monkeypatch, engine) -> list[int]:
+    from streams.transcription import service
+
+    calls: list[int] = []
+
+    def get_engine(*args, **kwargs):
+        calls.append(1)
+        return engine
+
+    monkeypatch.setattr(service, "get_engine", get_engine)
+    return calls
+
+
+def _tentative(spec):
+    import dataclasses
+
+    return dataclasses.replace(spec, is_final=False, is_tentative=True)
+
+
+def test_a_final_reuses_the_transcript_of_its_tentative_twin(media, meeting, stream, jfk, faster_engine, monkeypatch):
+    samples, reference = jfk
+    recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), pad(samples, 0.5))
+    spec = spec_for(recording, stream)
+    tentative = audio_window_create(spec=_tentative(spec))
+    assert audio_window_transcribe(window_id=tentative.pk) == "done"
+    segment = TranscriptSegment.objects.get()
+    assert not segment.is_final  # shown as a partial until the pause is confirmed
+    assert word_error_rate(reference, segment.text) == 0.0
+    calls = _counting_engine(monkeypatch, faster_engine)
+    final = audio_window_create(spec=spec)
+    assert audio_window_transcribe(window_id=final.pk) == "done"
+    promoted = TranscriptSegment.objects.get()
+    assert promoted.is_final and promoted.pk == segment.pk
+    assert (promoted.text, promoted.start_ms, promoted.end_ms) == (segment.text, segment.start_ms, segment.end_ms)
+    assert promoted.seq > segment.seq  # pushed again, now final
+    assert calls == [] and AudioWindow.objects.get(pk=final.pk).attempts == 0
+
+
+def test_a_final_whose_tentative_heard_nothing_is_empty_without_the_model(
+    media, meeting, stream, faster_engine, monkeypatch
+):
+    recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), np.zeros(32000, np.float32))
+    spec = spec_for(recording, stream)
+    tentative = audio_window_create(spec=_tentative(spec))
+    assert audio_window_transcribe(window_id=tentative.pk) == "empty"
+    calls = _counting_engine(monkeypatch, faster_engine)
+    final = audio_window_create(spec=spec)
+    assert audio_window_transcribe(window_id=final.pk) == "empty"
+    assert calls == [] and not TranscriptSegment.objects.exists()
+
+
+def test_a_tentative_left_behind_by_its_final_is_skipped_and_the_final_runs(
+    media, meeting, stream, jfk, faster_engine, monkeypatch
+):
+    recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
+    spec = spec_for(recording, stream)
+    tentative = audio_window_create(spec=_tentative(spec))
+    final = audio_window_create(spec=spec)  # the pause was confirmed before the tentative started
+    calls = _counting_engine(monkeypatch, faster_engine)
+    assert audio_window_transcribe(window_id=tentative.pk) == "empty"  # superseded, not run
+    assert calls == []
+    assert audio_window_transcribe(window_id=final.pk) == "done"
+    assert calls == [1] and TranscriptSegment.objects.get().is_final
+
+
+def test_a_final_waits_for_a_running_tentative_only_so_long(
+    media, meeting, stream, jfk, faster_engine, monkeypatch, settings
+):
+    from django.utils import timezone
+
+    from streams.transcription import service
+
+    monkeypatch.setattr(service, "TENTATIVE_WAIT_S", 0.2)
+    recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
+    spec = spec_for(recording, stream)
+    tentative = audio_window_create(spec=_tentative(spec))
+    AudioWindow.objects.filter(pk=tentative.pk).update(started_at=timezone.now())  # a worker died on it
+    calls = _counting_engine(monkeypatch, faster_engine)
+    final = audio_window_create(spec=spec)
+    assert audio_window_transcribe(window_id=final.pk) == "done"
+    assert calls == [1] and TranscriptSegment.objects.get().is_final
