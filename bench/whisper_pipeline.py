@@ -118,7 +118,17 @@ def _collect(meeting_id: int) -> dict:
         start = meeting.started_at.timestamp() * 1000
         windows = list(
             AudioWindow.objects.filter(recording__meeting_id=meeting_id).values(
-                "status", "is_final", "end_ms", "done_at", "started_at", "queued_at", "speech_end_wall_ms"
+                "status",
+                "is_final",
+                "is_tentative",
+                "recording_id",
+                "byte_offset",
+                "byte_length",
+                "end_ms",
+                "done_at",
+                "started_at",
+                "queued_at",
+                "speech_end_wall_ms",
             )
         )
         # Windows cut before the fallback engaged (released from the backlog at once) would
@@ -133,12 +143,25 @@ def _collect(meeting_id: int) -> dict:
         latencies = [
             (w["done_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in counted
         ]
-        # Where it goes: speech end -> window queued (pause detection + flush tick), queued ->
-        # task started (waiting for a transcription thread), started -> stored (the task).
+        # Where it goes, on the window that was transcribed (the tentative twin when the final
+        # reused it): speech end -> window queued (pause detection + flush tick), queued -> task
+        # started (waiting for a transcription thread), started -> stored (the task).
+        twins = {
+            (w["recording_id"], w["byte_offset"], w["byte_length"]): w
+            for w in windows
+            if w["is_tentative"] and w["status"] == "done"
+        }
+        ran = []
+        for w in counted:
+            twin = twins.get((w["recording_id"], w["byte_offset"], w["byte_length"]))
+            ran.append(twin if twin is not None and w["started_at"] is None else w)
         parts = {
-            "detect": [(w["queued_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in counted],
-            "wait": [(w["started_at"] - w["queued_at"]).total_seconds() for w in counted if w["started_at"]],
-            "run": [(w["done_at"] - w["started_at"]).total_seconds() for w in counted if w["started_at"]],
+            "detect": [
+                (w["queued_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in ran
+            ],
+            "wait": [(w["started_at"] - w["queued_at"]).total_seconds() for w in ran if w["started_at"]],
+            "run": [(w["done_at"] - w["started_at"]).total_seconds() for w in ran if w["started_at"]],
+            "reused": sum(1 for w, r in zip(counted, ran, strict=True) if r is not w),
         }
         busy = sum(
             (w["done_at"] - w["started_at"]).total_seconds()
@@ -150,7 +173,13 @@ def _collect(meeting_id: int) -> dict:
             .order_by("start_ms", "pk")
             .values_list("speaker_name", "text", "is_final")
         )
-        return {"windows": windows, "latencies": latencies, "parts": parts, "busy_s": busy, "segments": segments}
+        return {
+            "windows": windows,
+            "latencies": latencies,
+            "parts": parts,
+            "busy_s": busy,
+            "segments": segments,
+        }
     finally:
         connection.close()
 
@@ -237,6 +266,9 @@ def run_pipeline(
                 ("ami_excerpt", SCENARIOS / "ami_excerpt.json"),
                 ("planning_meeting", planning_without_transcript(tmp_path)),
             ]
+        # BENCH_WHISPER_SCENARIOS=clips (comma-separated labels) plays only those.
+        only = [x for x in os.environ.get("BENCH_WHISPER_SCENARIOS", "").split(",") if x]
+        plays = [(label, scenario) for label, scenario in plays if not only or label in only]
         product = Product(data_dir, engine=engine_name, checkpoint=checkpoint, model=model)
         product.start()
         latencies: list[float] = []
@@ -259,6 +291,9 @@ def run_pipeline(
                     for speaker, text, _ in segments:
                         said[speaker] = (said.get(speaker, "") + " " + text).strip()
                     extra["clips"] = {n: said.get(n, "") for n in names}
+                    extra["clip_segments"] = {
+                        n: [text for speaker, text, _ in segments if speaker == n] for n in names
+                    }
                     fleurs = [n for n in names if n.startswith("fleurs")]
                     if fleurs:
                         value = wer([references[n] for n in fleurs], [said.get(n, "") for n in fleurs]) * 100
@@ -324,7 +359,12 @@ def run_pipeline(
                         f"latency p50 detect / wait / run ({label})",
                         " / ".join(f"{_percentile(parts[k], 0.5):.2f}" for k in ("detect", "wait", "run")),
                         "s",
-                        extra={"engine": engine_name},
+                        extra={
+                            "engine": engine_name,
+                            "finals": len(counted_n := result["latencies"]),
+                            "from_tentative": parts["reused"],
+                            "n": len(counted_n),
+                        },
                     )
                 )
                 rows.append(

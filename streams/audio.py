@@ -602,7 +602,12 @@ class WindowCutter:
         return self._speech_ms >= self.min_speech_ms or partial_sent
 
     def _tentative(self, end: int) -> list[Window]:
-        if self._start is None or end <= self._start or end == self._tentative_end or not self._final_worthy():
+        if (
+            self._start is None
+            or end <= self._start
+            or end == self._tentative_end
+            or not self._final_worthy()
+        ):
             return []
         self._tentative_end = end
         window = self._window(self._start, end, is_final=False)

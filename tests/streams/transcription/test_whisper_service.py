@@ -372,7 +372,9 @@ def _tentative(spec):
     return dataclasses.replace(spec, is_final=False, is_tentative=True)
 
 
-def test_a_final_reuses_the_transcript_of_its_tentative_twin(media, meeting, stream, jfk, faster_engine, monkeypatch):
+def test_a_final_reuses_the_transcript_of_its_tentative_twin(
+    media, meeting, stream, jfk, faster_engine, monkeypatch
+):
     samples, reference = jfk
     recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), pad(samples, 0.5))
     spec = spec_for(recording, stream)
@@ -385,23 +387,32 @@ def test_a_final_reuses_the_transcript_of_its_tentative_twin(media, meeting, str
     final = audio_window_create(spec=spec)
     assert audio_window_transcribe(window_id=final.pk) == "done"
     promoted = TranscriptSegment.objects.get()
-    assert promoted.is_final and promoted.pk == segment.pk
-    assert (promoted.text, promoted.start_ms, promoted.end_ms) == (segment.text, segment.start_ms, segment.end_ms)
+    assert promoted.is_final
+    assert promoted.pk == segment.pk
+    assert (promoted.text, promoted.start_ms, promoted.end_ms) == (
+        segment.text,
+        segment.start_ms,
+        segment.end_ms,
+    )
     assert promoted.seq > segment.seq  # pushed again, now final
-    assert calls == [] and AudioWindow.objects.get(pk=final.pk).attempts == 0
+    assert calls == []
+    assert AudioWindow.objects.get(pk=final.pk).attempts == 0
 
 
 def test_a_final_whose_tentative_heard_nothing_is_empty_without_the_model(
     media, meeting, stream, faster_engine, monkeypatch
 ):
-    recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), np.zeros(32000, np.float32))
+    recording = make_recording(
+        media, meeting, ParticipantFactory(meeting=meeting), np.zeros(32000, np.float32)
+    )
     spec = spec_for(recording, stream)
     tentative = audio_window_create(spec=_tentative(spec))
     assert audio_window_transcribe(window_id=tentative.pk) == "empty"
     calls = _counting_engine(monkeypatch, faster_engine)
     final = audio_window_create(spec=spec)
     assert audio_window_transcribe(window_id=final.pk) == "empty"
-    assert calls == [] and not TranscriptSegment.objects.exists()
+    assert calls == []
+    assert not TranscriptSegment.objects.exists()
 
 
 def test_a_tentative_left_behind_by_its_final_is_skipped_and_the_final_runs(
@@ -415,7 +426,8 @@ def test_a_tentative_left_behind_by_its_final_is_skipped_and_the_final_runs(
     assert audio_window_transcribe(window_id=tentative.pk) == "empty"  # superseded, not run
     assert calls == []
     assert audio_window_transcribe(window_id=final.pk) == "done"
-    assert calls == [1] and TranscriptSegment.objects.get().is_final
+    assert calls == [1]
+    assert TranscriptSegment.objects.get().is_final
 
 
 def test_a_final_waits_for_a_running_tentative_only_so_long(
@@ -433,4 +445,5 @@ def test_a_final_waits_for_a_running_tentative_only_so_long(
     calls = _counting_engine(monkeypatch, faster_engine)
     final = audio_window_create(spec=spec)
     assert audio_window_transcribe(window_id=final.pk) == "done"
-    assert calls == [1] and TranscriptSegment.objects.get().is_final
+    assert calls == [1]
+    assert TranscriptSegment.objects.get().is_final

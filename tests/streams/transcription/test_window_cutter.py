@@ -275,14 +275,23 @@ def test_a_tentative_final_comes_300_ms_into_the_pause_with_the_finals_range(jfk
     cutter = WindowCutter()
     windows = []
     for offset in range(0, len(speech + silence), FRAME_BYTES):
-        got = cutter.feed((speech + silence)[offset : offset + FRAME_BYTES], byte_offset=offset, start_ms=offset // 32)
+        got = cutter.feed(
+            (speech + silence)[offset : offset + FRAME_BYTES], byte_offset=offset, start_ms=offset // 32
+        )
         windows += [(offset // 32, w) for w in got]
     tentative = [(ms, w) for ms, w in windows if w.is_tentative]
     final = [(ms, w) for ms, w in windows if w.is_final]
-    assert len(tentative) == 1 and len(final) == 1
+    assert len(tentative) == 1
+    assert len(final) == 1
     (t_ms, t), (f_ms, f) = tentative[0], final[0]
-    assert not t.is_final and f_ms - t_ms == 200  # 200 ms earlier than the confirmed pause
-    assert (t.byte_offset, t.byte_length, t.start_ms, t.end_ms) == (f.byte_offset, f.byte_length, f.start_ms, f.end_ms)
+    assert not t.is_final  # 200 ms earlier than the confirmed pause
+    assert f_ms - t_ms == 200
+    assert (t.byte_offset, t.byte_length, t.start_ms, t.end_ms) == (
+        f.byte_offset,
+        f.byte_length,
+        f.start_ms,
+        f.end_ms,
+    )
 
 
 def test_speech_resuming_after_a_tentative_makes_it_just_a_partial():
@@ -297,13 +306,16 @@ def test_speech_resuming_after_a_tentative_makes_it_just_a_partial():
     windows = feed_all(WindowCutter(), pcm)
     tentatives = [w for w in windows if w.is_tentative]
     finals = [w for w in windows if w.is_final]
-    assert len(finals) == 1 and len(tentatives) == 2  # one per pause; only the last one is final
+    assert len(finals) == 1  # one per pause; only the last one is final
+    assert len(tentatives) == 2
     assert finals[0].byte_offset == tentatives[0].byte_offset
     assert tentatives[0].byte_length < finals[0].byte_length == tentatives[1].byte_length
     assert WindowCutter(early_final_ms=None).feed(pcm, byte_offset=0, start_ms=0) == [
-        w for w in WindowCutter(early_final_ms=None).feed(pcm, byte_offset=0, start_ms=0) if not w.is_tentative
+        w
+        for w in WindowCutter(early_final_ms=None).feed(pcm, byte_offset=0, start_ms=0)
+        if not w.is_tentative
     ]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="early_final_ms"):
         WindowCutter(early_final_ms=600)
 
 
@@ -312,7 +324,10 @@ def test_close_idle_sends_the_tentative_of_a_lone_speaker_once_then_the_final(jf
     transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
     for offset in range(0, len(speech), FRAME_BYTES):
         transcriber.feed(
-            recording_id=1, participant_id=1, pcm=speech[offset : offset + FRAME_BYTES], byte_offset=offset,
+            recording_id=1,
+            participant_id=1,
+            pcm=speech[offset : offset + FRAME_BYTES],
+            byte_offset=offset,
             start_ms=offset // 32,
         )
     assert transcriber.close_idle(2200) == []
@@ -321,4 +336,7 @@ def test_close_idle_sends_the_tentative_of_a_lone_speaker_once_then_the_final(jf
     assert transcriber.close_idle(2400) == []  # once per range
     final = transcriber.close_idle(2500)
     assert [(s.is_final, s.is_tentative) for s in final] == [(True, False)]
-    assert (final[0].byte_offset, final[0].byte_length) == (tentative[0].byte_offset, tentative[0].byte_length)
+    assert (final[0].byte_offset, final[0].byte_length) == (
+        tentative[0].byte_offset,
+        tentative[0].byte_length,
+    )

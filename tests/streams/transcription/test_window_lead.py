@@ -30,17 +30,26 @@ SECOND_HALF = "to foreigners after a glowing account of its splendours recorded 
 
 
 def window(start_ms: int, end_ms: int) -> Window:
-    return Window(byte_offset=start_ms * 32, byte_length=(end_ms - start_ms) * 32, start_ms=start_ms,
-                  end_ms=end_ms, is_final=True, speech_ms=end_ms - start_ms)
+    return Window(
+        byte_offset=start_ms * 32,
+        byte_length=(end_ms - start_ms) * 32,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        is_final=True,
+        speech_ms=end_ms - start_ms,
+    )
 
 
 def test_the_lead_is_the_previous_window_and_the_pause_before_this_one():
     samples = np.arange(20 * 16000, dtype=np.float32)
     lead = lead_between(samples, window(1000, 4000), window(4600, 7000), "hello there")
     assert lead.text == "hello there"
-    assert lead.samples[0] == 1000 * 16 and lead.samples.size == 3600 * 16  # 3 s window + 600 ms pause
+    assert lead.samples[0] == 1000 * 16  # 3 s window + 600 ms pause
+    assert lead.samples.size == 3600 * 16
     # live: the samples start later in the recording (the context read before the window)
-    live = lead_between(samples[16000:], window(1000, 4000), window(4600, 7000), "hello there", samples_at=32000)
+    live = lead_between(
+        samples[16000:], window(1000, 4000), window(4600, 7000), "hello there", samples_at=32000
+    )
     assert np.array_equal(live.samples, lead.samples)
 
 
@@ -78,8 +87,10 @@ def test_engines_return_only_the_words_after_the_prefix(request, engine_fixture,
     joined = samples[first.byte_offset // 2 : (second.byte_offset + second.byte_length) // 2]
     segments = engine.transcribe(joined, language="en", beam_size=1, prefix=prefix)
     text = normalized(" ".join(s.text for s in segments))
-    assert "north" not in text and "sintra" not in text
-    assert text.startswith("and which was made famous") and text.endswith("lord byron")
+    assert "north" not in text
+    assert "sintra" not in text
+    assert text.startswith("and which was made famous")
+    assert text.endswith("lord byron")
 
 
 @pytest.mark.slow
@@ -95,7 +106,7 @@ def test_a_continuation_decoded_with_its_lead_keeps_the_context(fleurs_002, fast
     )
     assert "made famous" in normalized(head.text)
     assert word_error_rate(SECOND_HALF, led.text) < word_error_rate(SECOND_HALF, alone.text)
-    assert normalized(led.text).split()[:6] == "to foreigners after a glowing account".split()
+    assert normalized(led.text).split()[:6] == ["to", "foreigners", "after", "a", "glowing", "account"]
     assert "sintra" not in normalized(led.text)  # the lead's words are not repeated
     assert (led.start_ms, led.end_ms) == (alone.start_ms, alone.end_ms)  # times are the window's
 
