@@ -9,7 +9,10 @@
   ``meetings.services.transcript_segment_record`` (the speaker is the window's participant,
   times are meeting-relative ms). Partial and final windows starting at the same byte write the
   same segment (``source_key = "w:<recording>:<byte_offset>"``): the final replaces the partial,
-  a partial never replaces the final (the service refuses the downgrade).
+  a partial never replaces the final (the service refuses the downgrade). A final window whose
+  tentative twin (the same range, cut 300 ms into the pause) is transcribed reuses its text
+  without running the model; a window continuing the same participant's previous one (a pause of
+  at most ``LEAD_MAX_GAP_MS`` between them) is decoded with it as its :class:`Lead`.
 * :func:`recording_retranscribe` re-transcribes a meeting's stored recordings (per participant,
   windows cut offline at pauses with the same cutter) into the Whisper track
   (``source_key = "rt:<recording>:<byte_offset>"``), replacing earlier Whisper segments of those

@@ -135,3 +135,21 @@ def test_live_window_uses_the_previous_final_window_of_the_same_recording(
     led = TranscriptSegment.objects.get(source_key=tail.source_key).text
     assert word_error_rate(SECOND_HALF, led) < word_error_rate(SECOND_HALF, alone)
     assert "made famous" not in normalized(led)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_retranscription_decodes_each_continuation_with_its_lead(
+    settings, tmp_path, meeting, fleurs_002, faster_engine
+):
+    from streams.transcription.service import recording_retranscribe
+
+    settings.MEDIA_ROOT = tmp_path
+    samples, _first, second = fleurs_002
+    make_recording(tmp_path, meeting, ParticipantFactory(meeting=meeting), samples)
+    alone = transcribe_samples(_span(samples, second), start_ms=second.start_ms, engine=faster_engine)
+    result = recording_retranscribe(meeting_id=meeting.pk, engine=faster_engine)
+    assert result.segments == 2
+    head, tail = TranscriptSegment.objects.filter(meeting=meeting).order_by("start_ms")
+    assert "made famous" in normalized(head.text)
+    assert word_error_rate(SECOND_HALF, tail.text) < word_error_rate(SECOND_HALF, alone.text)
