@@ -436,17 +436,24 @@ def _transcribe_window(*, window_id: int) -> str:
             _drop_partial(meeting, window.source_key)
         _finish(window, W.EMPTY)
         return W.EMPTY
+    return _store(window, meeting, result.text, result.start_ms, result.end_ms, is_final=window.is_final)
+
+
+def _store(
+    window: AudioWindow, meeting: Meeting, text: str, start_ms: int, end_ms: int, *, is_final: bool
+) -> str:
+    """Write the window's segment (its ``source_key``) and mark the window done, atomically."""
     with transaction.atomic():
         meeting_services.transcript_segment_record(
             meeting=meeting,
             source=TranscriptSegment.Source.WHISPER,
             source_key=window.source_key,
-            text=result.text,
-            start_ms=result.start_ms,
-            end_ms=result.end_ms,
+            text=text,
+            start_ms=start_ms,
+            end_ms=end_ms,
             participant=window.participant,
             language=settings.WHISPER_LANGUAGE,
-            is_final=window.is_final,
+            is_final=is_final,
         )
         _finish(window, W.DONE)
     return W.DONE
@@ -480,20 +487,8 @@ def _reuse_tentative(window: AudioWindow) -> str | None:
     ).first()
     if segment is None:
         return None
-    with transaction.atomic():
-        meeting_services.transcript_segment_record(
-            meeting=meeting,
-            source=TranscriptSegment.Source.WHISPER,
-            source_key=window.source_key,
-            text=segment.text,
-            start_ms=segment.start_ms,
-            end_ms=segment.end_ms,
-            participant=window.participant,
-            language=segment.language,
-            is_final=True,
-        )
-        _finish(window, W.DONE)  # attempts stays 0: the model did not run for it
-    return W.DONE
+    # attempts stays 0: the model did not run for this window
+    return _store(window, meeting, segment.text, segment.start_ms, segment.end_ms, is_final=True)
 
 
 def _drop_partial(meeting: Meeting, source_key: str) -> None:

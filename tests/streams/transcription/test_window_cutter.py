@@ -233,7 +233,8 @@ def test_batched_feeding_is_not_mistaken_for_silence(jfk):
     assert finals == []
 
 
-def test_close_idle_closes_a_lone_speaker_on_the_runner_tick(jfk):
+def lone_speaker(jfk) -> LiveTranscriber:
+    """A transcriber fed 2 s of one participant's speech, who then sends nothing more."""
     speech = float32_to_pcm16(jfk[0][: 16000 * 2])
     transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
     for offset in range(0, len(speech), FRAME_BYTES):
@@ -244,6 +245,11 @@ def test_close_idle_closes_a_lone_speaker_on_the_runner_tick(jfk):
             byte_offset=offset,
             start_ms=offset // 32,
         )
+    return transcriber
+
+
+def test_close_idle_closes_a_lone_speaker_on_the_runner_tick(jfk):
+    transcriber = lone_speaker(jfk)
     assert transcriber.close_idle(2100) == []  # 100 ms of nothing is not a pause yet
     closed = transcriber.close_idle(2500)
     assert [s.is_final for s in closed] == [True]
@@ -320,16 +326,7 @@ def test_speech_resuming_after_a_tentative_makes_it_just_a_partial():
 
 
 def test_close_idle_sends_the_tentative_of_a_lone_speaker_once_then_the_final(jfk):
-    speech = float32_to_pcm16(jfk[0][: 16000 * 2])
-    transcriber = LiveTranscriber(stream_id=1, meeting_id=2, mode="whisper", fallback_after_s=8)
-    for offset in range(0, len(speech), FRAME_BYTES):
-        transcriber.feed(
-            recording_id=1,
-            participant_id=1,
-            pcm=speech[offset : offset + FRAME_BYTES],
-            byte_offset=offset,
-            start_ms=offset // 32,
-        )
+    transcriber = lone_speaker(jfk)
     assert transcriber.close_idle(2200) == []
     tentative = transcriber.close_idle(2300)
     assert [(s.is_final, s.is_tentative) for s in tentative] == [(False, True)]
