@@ -53,6 +53,7 @@ class AudioWindowAdmin(admin.ModelAdmin):
         "start_ms",
         "end_ms",
         "is_final",
+        "is_tentative",
         "status",
         "attempts",
         "engine",
