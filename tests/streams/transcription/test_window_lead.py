@@ -42,13 +42,13 @@ def window(start_ms: int, end_ms: int) -> Window:
 
 def test_the_lead_is_the_previous_window_and_the_pause_before_this_one():
     samples = np.arange(20 * 16000, dtype=np.float32)
-    lead = lead_between(samples, window(1000, 4000), window(4600, 7000), "hello there")
+    lead = lead_between(samples, window(1000, 4000), window(4300, 7000), "hello there")
     assert lead.text == "hello there"
-    assert lead.samples[0] == 1000 * 16  # 3 s window + 600 ms pause
-    assert lead.samples.size == 3600 * 16
+    assert lead.samples[0] == 1000 * 16
+    assert lead.samples.size == 3300 * 16  # 3 s window + 300 ms pause
     # live: the samples start later in the recording (the context read before the window)
     live = lead_between(
-        samples[16000:], window(1000, 4000), window(4600, 7000), "hello there", samples_at=32000
+        samples[16000:], window(1000, 4000), window(4300, 7000), "hello there", samples_at=32000
     )
     assert np.array_equal(live.samples, lead.samples)
 
