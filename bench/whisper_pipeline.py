@@ -140,9 +140,12 @@ def _collect(meeting_id: int) -> dict:
             for w in windows
             if w["is_final"] and w["status"] == "done" and w["done_at"] and start + w["end_ms"] >= engaged
         ]
-        latencies = [
-            (w["done_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in counted
-        ]
+
+        def since_speech_end(w: dict, moment) -> float:
+            """Seconds from the end of the window's last speech to ``moment`` (a datetime)."""
+            return (moment.timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000
+
+        latencies = [since_speech_end(w, w["done_at"]) for w in counted]
         # Where it goes, on the window that was transcribed (the tentative twin when the final
         # reused it): speech end -> window queued (pause detection + flush tick), queued -> task
         # started (waiting for a transcription thread), started -> stored (the task).
@@ -156,9 +159,7 @@ def _collect(meeting_id: int) -> dict:
             twin = twins.get((w["recording_id"], w["byte_offset"], w["byte_length"]))
             ran.append(twin if twin is not None and w["started_at"] is None else w)
         parts = {
-            "detect": [
-                (w["queued_at"].timestamp() * 1000 - (start + w["end_ms"] - POST_ROLL_MS)) / 1000 for w in ran
-            ],
+            "detect": [since_speech_end(w, w["queued_at"]) for w in ran],
             "wait": [(w["started_at"] - w["queued_at"]).total_seconds() for w in ran if w["started_at"]],
             "run": [(w["done_at"] - w["started_at"]).total_seconds() for w in ran if w["started_at"]],
             "reused": sum(1 for w, r in zip(counted, ran, strict=True) if r is not w),
@@ -361,9 +362,8 @@ def run_pipeline(
                         "s",
                         extra={
                             "engine": engine_name,
-                            "finals": len(counted_n := result["latencies"]),
+                            "n": len(result["latencies"]),
                             "from_tentative": parts["reused"],
-                            "n": len(counted_n),
                         },
                     )
                 )

@@ -180,15 +180,21 @@ def lead_between(
     lead's audio is not in ``samples``."""
     if previous is None or not text:
         return None
-    gap = window.byte_offset - (previous.byte_offset + previous.byte_length)
-    if gap < 0 or gap > LEAD_MAX_GAP_MS * BYTES_PER_MS:
-        return None
-    first = max(previous.byte_offset, window.byte_offset - LEAD_MAX_MS * BYTES_PER_MS)
-    if first < samples_at:
+    first = _lead_first_byte(previous, window)
+    if first is None or first < samples_at:
         return None
     return Lead(
         samples=samples[(first - samples_at) // 2 : (window.byte_offset - samples_at) // 2], text=text
     )
+
+
+def _lead_first_byte(previous, window) -> int | None:
+    """Where ``window``'s lead starts in the recording's data (bytes), or None when the pause
+    between ``previous`` and ``window`` is longer than ``LEAD_MAX_GAP_MS`` (or they overlap)."""
+    gap = window.byte_offset - (previous.byte_offset + previous.byte_length)
+    if gap < 0 or gap > LEAD_MAX_GAP_MS * BYTES_PER_MS:
+        return None
+    return max(previous.byte_offset, window.byte_offset - LEAD_MAX_MS * BYTES_PER_MS)
 
 
 def _live_lead(window: AudioWindow, context: np.ndarray, context_at: int) -> Lead | None:
@@ -203,7 +209,7 @@ def _live_lead(window: AudioWindow, context: np.ndarray, context_at: int) -> Lea
         .order_by("-byte_offset")
         .first()
     )
-    if previous is None or lead_between(context, previous, window, "-", samples_at=context_at) is None:
+    if previous is None or _lead_first_byte(previous, window) is None:
         return None
     if window.is_final or window.is_tentative:
         _wait_while_running(previous)
