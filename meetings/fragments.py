@@ -17,8 +17,9 @@ an element whose id is already on the page is replaced if the incoming ``data-se
 (``#meeting-status``, ``#stream-health``, ``#participants``, ``#talk-time``) are replaced by id.
 
 Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
-``push_meeting_status``, ``push_participants``, ``push_meeting_row`` (and the summary module's
-``push_summary``). ``render_changes_after`` is the consumer's catch-up after a reconnect.
+``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
+``push_transcription_progress`` (and the summary module's ``push_summary``).
+``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ def render_talk_time(meeting: Meeting) -> str:
     )
 
 
+def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -> str:
+    """The summary panel, out of band; ``pending_s``: seconds of audio still to be transcribed
+    (queried when not given), which a waiting final summary shows."""
+    if pending_s is None:
+        pending_s = selectors.transcription_pending_seconds(meeting=meeting)
+    return render_to_string(
+        "meetings/partials/_summary.html",
+        {"meeting": meeting, "summary": summary, "oob": True, "transcription_pending_seconds": pending_s},
+    )
+
+
 def render_chat(message: ChatMessage) -> str:
     return render_to_string("meetings/partials/_chat_push.html", {"message": message})
 
@@ -80,6 +92,7 @@ def render_event(event: ParticipantEvent, *, with_panels: bool = True) -> str:
 
 def render_panels(meeting: Meeting) -> str:
     """Status, health, participants, talk time and summary: the state a catch-up ends with."""
+    pending_s = selectors.transcription_pending_seconds(meeting=meeting)
     return "".join(
         [
             render_to_string(
@@ -88,13 +101,11 @@ def render_panels(meeting: Meeting) -> str:
                     "meeting": meeting,
                     "health": selectors.meeting_health(meeting=meeting),
                     "participants": selectors.participant_list(meeting=meeting),
+                    "transcription_pending_seconds": pending_s,
                 },
             ),
             render_talk_time(meeting),
-            render_to_string(
-                "meetings/partials/_summary.html",
-                {"meeting": meeting, "summary": selectors.summary_latest(meeting=meeting), "oob": True},
-            ),
+            render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s),
         ]
     )
 
@@ -178,6 +189,7 @@ def push_meeting_status(meeting_id: int) -> None:
             "health": selectors.meeting_health(meeting=meeting),
             # an ending meeting marks everyone as gone (services.meeting_end)
             "participants": selectors.participant_list(meeting=meeting),
+            "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
         },
     )
     live.push(meeting.pk, html)
@@ -217,7 +229,20 @@ def push_summary(summary_id: int) -> None:
     summary = Summary.objects.select_related("meeting").filter(pk=summary_id).first()
     if summary is None or Summary.objects.filter(meeting_id=summary.meeting_id, pk__gt=summary.pk).exists():
         return
-    html = render_to_string(
-        "meetings/partials/_summary.html", {"summary": summary, "meeting": summary.meeting, "oob": True}
+    live.push(summary.meeting_id, render_summary(summary.meeting, summary))
+
+
+def push_transcription_progress(meeting_id: int) -> None:
+    """An ended meeting's transcription moved on: the status line ("Transcribing — N s of audio
+    left") and the summary panel (waiting for the transcript, or summarizing once it is
+    complete), both replaced by id."""
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None:
+        return
+    pending_s = selectors.transcription_pending_seconds(meeting=meeting)
+    status = render_to_string(
+        "meetings/partials/_status.html",
+        {"meeting": meeting, "oob": True, "transcription_pending_seconds": pending_s},
     )
-    live.push(summary.meeting_id, html)
+    summary = render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s)
+    live.push(meeting.pk, status + summary)

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
 
+from meetings import transcription
 from meetings.models import ChatMessage, Meeting, Participant, ParticipantEvent, Summary, TranscriptSegment
 
 TRANSCRIPT_WINDOW = 200  # segments on the first paint and per "load earlier" page
@@ -352,6 +353,13 @@ def segments_for_track(queryset: QuerySet[TranscriptSegment], track: str) -> Que
     if track in TranscriptSegment.Source.values:
         return queryset.filter(source=track)
     return queryset
+
+
+def transcription_pending_seconds(*, meeting: Meeting) -> int:
+    """Seconds of the meeting's audio still to be transcribed (Whisper windows queued or running,
+    a re-transcription in progress; ``meetings.transcription``), rounded up; 0 when complete.
+    The final summary waits for them."""
+    return transcription.pending_audio_seconds(meeting_id=meeting.pk)
 
 
 def summary_latest(*, meeting: Meeting) -> Summary | None:

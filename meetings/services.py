@@ -95,7 +95,12 @@ def meeting_get_or_create(
 
 @transaction.atomic
 def meeting_end(*, meeting: Meeting, ended_at: dt.datetime | None = None) -> Meeting:
-    """Mark the meeting ended (idempotent), close open gaps and enqueue the final summary."""
+    """Mark the meeting ended (idempotent), close open gaps and request the final summary.
+
+    The summary is enqueued at once when the transcript is complete, else it waits until the
+    meeting's last Whisper window is transcribed (``meetings.summaries``). The UPDATE below
+    locks the meeting row until commit, which that gate relies on.
+    """
     ended_at = max(ended_at or timezone.now(), meeting.started_at)
     updated = Meeting.objects.filter(pk=meeting.pk, status=Meeting.Status.LIVE).update(
         status=Meeting.Status.ENDED, ended_at=ended_at

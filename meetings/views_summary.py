@@ -24,5 +24,10 @@ def meeting_summarize(request: HttpRequest, public_id) -> HttpResponse:
         raise Http404("No such meeting")
     summary = summary_regenerate(meeting=meeting)
     if getattr(request, "htmx", False):
-        return render(request, "meetings/partials/_summary.html", {"summary": summary, "meeting": meeting})
+        context = {
+            "summary": summary,
+            "meeting": meeting,
+            "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
+        }
+        return render(request, "meetings/partials/_summary.html", context)
     return redirect(meeting.get_absolute_url() + "#summary")

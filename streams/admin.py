@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from meetings.admin import MeetingAdmin
-from streams.models import AudioWindow, Stream, WebhookEvent
+from streams.models import AudioWindow, Retranscription, Stream, WebhookEvent
 
 
 @admin.register(Stream)
@@ -65,6 +65,24 @@ class AudioWindowAdmin(admin.ModelAdmin):
     list_select_related = ("recording", "participant")
     raw_id_fields = ("stream", "recording", "participant")
     readonly_fields = [f.name for f in AudioWindow._meta.fields if f.name != "id"]
+
+
+@admin.register(Retranscription)
+class RetranscriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "meeting",
+        "status",
+        "audio_ms",
+        "done_ms",
+        "started_at",
+        "updated_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("meeting",)
+    raw_id_fields = ("meeting",)
+    readonly_fields = [f.name for f in Retranscription._meta.fields if f.name != "id"]
 
 
 @admin.action(description="Re-transcribe with Whisper (a Whisper track beside Zoom's)")

@@ -16,9 +16,9 @@ Used by ``python manage.py demo`` (``make demo``). What it does, in order:
    (two voices, Zoom's transcript, chat, a late joiner, screen sharing) and ``ami_excerpt`` (a
    real 4-person AMI meeting with no Zoom transcript: the live Whisper fallback transcribes each
    participant's audio, windows -> ``transcription`` queue -> segments).
-4. :func:`results_wait` waits until both streams are closed, every Whisper window is done and a
-   ready final summary covers the last transcript segment (asking the REST API for a new one when
-   Whisper segments landed after the meeting ended).
+4. :func:`results_wait` waits until both streams are closed, every Whisper window is done and
+   the final summary is done: the product makes it only once the transcript is complete (a
+   meeting that ends with windows still queued has its summary wait for them).
 5. :func:`exports_write` fetches the notes over the REST API with the demo user's token
    (``/api/meetings/<id>/export/?format=md|vtt``) and writes them to the export folder.
 6. :func:`checks_run` compares what was stored and exported with what the emulator sent
@@ -31,6 +31,7 @@ person running it (port in use, server exited, a wait timed out).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -386,7 +387,7 @@ class Api:
 
 
 def _state(result: MeetingResult) -> dict:
-    """Where the stored meeting is: stream closed?, Whisper windows pending, summary status."""
+    """Where the stored meeting is: stream closed?, Whisper windows pending, final summary status."""
     from django.db import close_old_connections
 
     close_old_connections()
@@ -395,20 +396,13 @@ def _state(result: MeetingResult) -> dict:
         return {"stream": None}
     result.stream_id, result.meeting_id = stream.pk, stream.meeting_id
     meeting = Meeting.objects.get(pk=stream.meeting_id)
-    pending = AudioWindow.objects.filter(recording__meeting=meeting, status=AudioWindow.Status.PENDING)
-    last_segment_seq = (
-        TranscriptSegment.objects.filter(meeting=meeting, is_final=True).aggregate(m=Max("seq"))["m"] or 0
-    )
-    summary = (
-        Summary.objects.filter(meeting=meeting, kind=Summary.Kind.FINAL)
-        .order_by("-transcript_revision")
-        .first()
-    )
+    summary = Summary.objects.filter(meeting=meeting, kind=Summary.Kind.FINAL).order_by("-pk").first()
     return {
         "stream": stream,
         "meeting": meeting,
-        "windows_pending": pending.filter(is_final=True).count(),
-        "last_segment_seq": last_segment_seq,
+        "windows_pending": AudioWindow.objects.filter(
+            recording__meeting=meeting, status=AudioWindow.Status.PENDING
+        ).count(),
         "summary": summary,
     }
 
@@ -416,17 +410,18 @@ def _state(result: MeetingResult) -> dict:
 async def results_wait(
     results: dict[str, MeetingResult], api: Api, *, say: Callable[[str], None], timeout: float = 300.0
 ) -> None:
-    """Wait for closed streams, drained Whisper windows and a ready final summary of the whole transcript.
+    """Wait for closed streams, drained Whisper windows and the final summary being done.
 
-    A summary requested when the meeting ended may predate Whisper segments still queued then;
-    once the windows are done such a meeting is summarized again through
-    ``POST /api/meetings/<id>/summarize/`` (idempotent per transcript revision).
+    The product makes the final summary once the transcript is complete: a meeting that ends
+    with Whisper windows still queued has its summary wait for them (``meetings.summaries``),
+    which the page and the API show (``transcription_pending_seconds``, read here once per
+    meeting). Nothing is asked for again here: :func:`checks_run` verifies there is exactly one
+    final summary and that it started after the newest segment was stored.
     Raises :class:`DemoError` after ``timeout``.
     """
     from asgiref.sync import sync_to_async
 
     deadline = time.monotonic() + timeout
-    requested: set[str] = set()
     reported: set[tuple[str, str]] = set()
     while True:
         done = True
@@ -439,21 +434,27 @@ async def results_wait(
             if ("ended", name) not in reported:
                 reported.add(("ended", name))
                 say(f"  {name}: stream {stream.state} (stop reason {stream.stop_reason}); meeting ended")
-            if state["windows_pending"]:
-                done = False
-                continue
-            if summary is not None and summary.transcript_revision < state["last_segment_seq"]:
-                if name not in requested:
-                    requested.add(name)
-                    status, _ = await asyncio.to_thread(
-                        api.request, "POST", f"/api/meetings/{state['meeting'].public_id}/summarize/"
-                    )
-                    say(
-                        f"  {name}: Whisper text arrived after the first summary; summarizing again ({status})"
-                    )
-                done = False
-                continue
-            if summary is None or summary.status in (Summary.Status.PENDING, Summary.Status.RUNNING):
+            waiting = summary is not None and summary.status == Summary.Status.PENDING
+            if state["windows_pending"] and waiting and ("waiting", name) not in reported:
+                reported.add(("waiting", name))
+                status, body = await asyncio.to_thread(
+                    api.request, "GET", f"/api/meetings/{state['meeting'].public_id}/"
+                )
+                left = (
+                    json.loads(body).get("transcription_pending_seconds")
+                    if status == 200
+                    else f"HTTP {status}"
+                )
+                say(f"  {name}: the summary waits for the transcript ({left} s of audio left)")
+            if (
+                state["windows_pending"]
+                or summary is None
+                or summary.status
+                in (
+                    Summary.Status.PENDING,
+                    Summary.Status.RUNNING,
+                )
+            ):
                 done = False
                 continue
             if ("summary", name) not in reported:
@@ -547,6 +548,7 @@ def checks_run(results: dict[str, MeetingResult]) -> list[Check]:
             out += _checks_whisper(meeting, name)
         out.append(_check_chat(meeting, record, name))
         out += _checks_summary(meeting, name, need_action_items=bool(record.sent.transcript))
+        out.append(_check_summary_after_transcript(meeting, name))
         out += _checks_exports(meeting, result, name)
     return out
 
@@ -713,6 +715,47 @@ def _checks_summary(meeting: Meeting, name: str, *, need_action_items: bool) -> 
             )
         )
     return out
+
+
+def _check_summary_after_transcript(meeting: Meeting, name: str) -> Check:
+    """Exactly one final summary, and it read the complete transcript: no window is pending, and
+    the summary was started (claimed by the worker, which then reads the transcript) and completed
+    only after the newest final segment was stored; its revision covers that segment's seq. The
+    AMI meeting ends with Whisper windows still queued, so this is where a summary made at the
+    end, or a second one after the last windows, would show."""
+    finals = list(Summary.objects.filter(meeting=meeting, kind=Summary.Kind.FINAL).order_by("pk"))
+    newest = TranscriptSegment.objects.filter(meeting=meeting, is_final=True).aggregate(
+        at=Max("updated_at"), seq=Max("seq")
+    )
+    windows = AudioWindow.objects.filter(recording__meeting=meeting)
+    pending = windows.filter(status=AudioWindow.Status.PENDING).count()
+    after_end = windows.filter(done_at__gt=meeting.ended_at).count() if meeting.ended_at else 0
+    check = f"{name}: one final summary, made after the last transcript segment was stored"
+    if len(finals) != 1 or newest["at"] is None:
+        statuses = [f"{s.status}@{s.transcript_revision}" for s in finals]
+        return Check(check, False, f"final summaries {statuses}, newest segment {newest['at']}")
+    summary = finals[0]
+    started, completed = summary.started_at, summary.completed_at
+    ok = (
+        summary.status == Summary.Status.READY
+        and not pending
+        and started is not None
+        and completed is not None
+        and started >= newest["at"]
+        and completed >= newest["at"]
+        and summary.transcript_revision >= newest["seq"]
+    )
+    detail = (
+        f"1 final summary ({summary.status}), started {_seconds_after(started, newest['at'])} and "
+        f"completed {_seconds_after(completed, newest['at'])} after the newest segment was stored; "
+        f"revision {summary.transcript_revision} >= segment seq {newest['seq']}; {pending} windows pending, "
+        f"{after_end} Whisper windows finished after the meeting ended"
+    )
+    return Check(check, ok, detail)
+
+
+def _seconds_after(moment, reference) -> str:
+    return "never" if moment is None else f"{(moment - reference).total_seconds():+.2f} s"
 
 
 def _checks_exports(meeting: Meeting, result: MeetingResult, name: str) -> list[Check]:

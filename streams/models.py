@@ -153,3 +153,31 @@ class AudioWindow(models.Model):
     def __str__(self) -> str:
         kind = "final" if self.is_final else "partial"
         return f"{kind} window {self.start_ms}-{self.end_ms} ms of recording {self.recording_id}"
+
+
+class Retranscription(models.Model):
+    """One run of ``streams.transcription.service.recording_retranscribe`` over a meeting's
+    recordings. While it runs, the meeting's Whisper track is being replaced, so the final
+    summary waits for it like for live windows (``streams.selectors.transcription_pending_ms``:
+    ``audio_ms - done_ms`` left). ``updated_at`` moves with every window: a run that stopped
+    moving (its worker died) no longer holds the summary back after ``ABANDONED_AFTER``."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="retranscriptions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    audio_ms = models.BigIntegerField(default=0)  # the recordings to transcribe
+    done_ms = models.BigIntegerField(default=0)  # how far it got
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["meeting", "status"], name="streams_retranscription_state")]
+
+    def __str__(self) -> str:
+        return f"re-transcription of meeting {self.meeting_id} ({self.status})"

@@ -31,6 +31,8 @@ EXPECTED_PASSES = [
     "ami_excerpt: WER vs the AMI reference",
     "ami_excerpt: stream stopped with Zoom's stop reason, meeting ended",
     "ami_excerpt: a ready summary with grounded items",
+    "ami_excerpt: one final summary, made after the last transcript segment was stored",
+    "planning_meeting: one final summary, made after the last transcript segment was stored",
     "ami_excerpt: WebVTT export parses, cues carry the speakers",
 ]
 

@@ -140,6 +140,11 @@ class MeetingDetailApi(ApiView):
         started_at = serializers.DateTimeField(source="meeting.started_at")
         ended_at = serializers.DateTimeField(source="meeting.ended_at", allow_null=True)
         last_seq = serializers.IntegerField(source="meeting.last_seq")
+        transcription_pending_seconds = serializers.IntegerField(
+            help_text="Seconds of audio still being transcribed by Whisper (live windows, a "
+            "re-transcription), rounded up; 0 when the transcript is complete. An ended meeting's "
+            "final summary waits for them."
+        )
         participants = ParticipantOutput(many=True)
         streams = inline_serializer(
             "StreamOutput",
@@ -170,6 +175,7 @@ class MeetingDetailApi(ApiView):
         summary = selectors_api.summary_latest(meeting=meeting)
         data = {
             "meeting": meeting,
+            "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
             "participants": selectors_api.participant_list(meeting=meeting),
             "streams": selectors_api.meeting_streams(meeting=meeting),
             "summary": summary,

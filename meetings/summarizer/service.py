@@ -27,7 +27,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from meetings import fragments, live
+from meetings import fragments, live, transcription
 from meetings.models import ActionItem, Meeting, Participant, Summary, TranscriptSegment
 from meetings.summarizer import llm, offline
 from meetings.summarizer.errors import SummaryError, TransientSummaryError
@@ -83,6 +83,8 @@ def summary_generate(*, summary_id: int, allow_retry: bool = False) -> Summary |
     :class:`TransientSummaryError` (the task retries); without it (the last attempt) the
     offline summary is stored with a note instead. Unexpected errors mark it FAILED and raise.
     """
+    if _waits_for_transcript(summary_id):
+        return None
     now = timezone.now()
     claimable = Q(status=Summary.Status.PENDING) | Q(
         status=Summary.Status.RUNNING, started_at__lt=now - dt.timedelta(seconds=RUNNING_STALE_SECONDS)
@@ -113,6 +115,20 @@ def summary_generate(*, summary_id: int, allow_retry: bool = False) -> Summary |
         )
         live.after_commit(_push, summary_id)
         raise
+
+
+def _waits_for_transcript(summary_id: int) -> bool:
+    """A final summary is not generated while the meeting's audio is still being transcribed: it
+    stays PENDING, and ``meetings.summaries.summary_request_when_transcribed`` enqueues it again
+    when the last window is done (the gate of ``meetings.summaries``, checked here too for a
+    summary enqueued before a late window or a re-transcription started)."""
+    row = Summary.objects.filter(pk=summary_id).values_list("kind", "meeting_id").first()
+    if row is None or row[0] != Summary.Kind.FINAL:
+        return False
+    pending_ms = transcription.pending_audio_ms(meeting_id=row[1])
+    if pending_ms:
+        logger.info("summary %s: waits for the transcript (%d ms of audio left)", summary_id, pending_ms)
+    return bool(pending_ms)
 
 
 def _run(summary: Summary, *, allow_retry: bool) -> SummaryResult:
@@ -211,7 +227,9 @@ def summary_regenerate(*, meeting: Meeting) -> Summary:
     """Summarize the meeting now (button, admin action): idempotent while one is on the way.
 
     Kind ``final`` for an ended meeting, ``running`` for a live one. The summary of the current
-    transcript revision is reset to PENDING (if done) or created, and generated on commit.
+    transcript revision is reset to PENDING (if done) or created, and generated on commit. A
+    final summary waits while the meeting's audio is still being transcribed
+    (``meetings.summaries``): a request meanwhile returns the waiting summary.
     """
     from meetings.summaries import summary_request
     from meetings.tasks import summary_generate as summary_generate_task
@@ -221,8 +239,8 @@ def summary_regenerate(*, meeting: Meeting) -> Summary:
     existing = Summary.objects.filter(
         meeting=meeting, kind=kind, transcript_revision=meeting.last_seq
     ).first()
-    if existing is None:
-        return summary_request(meeting=meeting, kind=kind)
+    if existing is None or (existing.status == Summary.Status.PENDING and existing.started_at is None):
+        return summary_request(meeting=meeting, kind=kind)  # a waiting final summary: enqueued if due
     done = [Summary.Status.READY, Summary.Status.INSUFFICIENT, Summary.Status.FAILED]
     reset = Summary.objects.filter(pk=existing.pk, status__in=done).update(
         status=Summary.Status.PENDING, started_at=None, completed_at=None, note=""

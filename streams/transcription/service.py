@@ -18,6 +18,10 @@
   (``source_key = "rt:<recording>:<byte_offset>"``), replacing earlier Whisper segments of those
   recordings; Zoom's track is untouched, so the two tracks stand side by side.
 
+Both tell ``meetings.summaries.summary_request_when_transcribed`` when they move on: an ended
+meeting's final summary waits until no window is pending and no re-transcription runs
+(``streams.selectors.transcription_pending_ms``), then is made once.
+
 Bad input never raises out of these functions for a *recording* problem: a missing file, a
 truncated file, a wrong format are logged and the window is marked ``failed``; silence or
 noise is marked ``empty`` and stores nothing. Database errors propagate (the task retries them).
@@ -38,7 +42,7 @@ from django.utils import timezone
 
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
-from meetings.summaries import summary_request
+from meetings.summaries import summary_request_when_transcribed
 from streams.audio import (
     BYTES_PER_MS,
     PEAK_CONTEXT_MS,
@@ -55,7 +59,7 @@ from streams.audio import (
     suppress_crosstalk,
 )
 from streams.live_transcription import WindowSpec
-from streams.models import AudioWindow
+from streams.models import AudioWindow, Retranscription
 from streams.transcription.engines import EngineUnavailable, get_engine
 from streams.transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
 
@@ -370,31 +374,20 @@ def audio_window_transcribe(*, window_id: int) -> str:
 
     Idempotent: a window already ``done``/``empty`` is not transcribed again; a stale partial
     (superseded by a longer or final window of the same start) is skipped as ``empty``.
-    When this was the last pending window of an ended meeting, the summary is requested again
-    so it covers the Whisper segments that finished after the meeting ended (idempotent per
-    transcript revision: nothing new means no new summary).
+
+    Once the window is finished (done, empty, skipped or failed: all count as transcribed) and
+    its status committed, ``meetings.summaries.summary_request_when_transcribed`` is told: for
+    an ended meeting it pushes the seconds of audio left and, after the last window, enqueues
+    the final summary that waited for the complete transcript (``meetings`` cannot see windows;
+    it asks ``streams.selectors.transcription_pending_ms``).
     """
     status = _transcribe_window(window_id=window_id)
     meeting_id = (
         AudioWindow.objects.filter(pk=window_id).values_list("recording__meeting_id", flat=True).first()
     )
     if meeting_id is not None and status in (W.DONE, W.EMPTY, W.FAILED):
-        summary_refresh_after_last_window(meeting_id=meeting_id)
+        summary_request_when_transcribed(meeting_id=meeting_id)
     return status
-
-
-def summary_refresh_after_last_window(*, meeting_id: int) -> bool:
-    """Request the final summary again once an ended meeting has no pending Whisper window.
-
-    Returns True when a (possibly already existing) summary request was made.
-    """
-    meeting = Meeting.objects.filter(pk=meeting_id, status=Meeting.Status.ENDED).first()
-    if meeting is None:
-        return False
-    if AudioWindow.objects.filter(recording__meeting_id=meeting_id, status=W.PENDING).exists():
-        return False
-    summary_request(meeting=meeting)
-    return True
 
 
 def _transcribe_window(*, window_id: int) -> str:
@@ -573,6 +566,12 @@ def recording_retranscribe(
     ``progress(done_seconds, total_seconds)`` is called after each window (audio seconds).
     Earlier Whisper segments of the re-transcribed recordings (live ``w:`` and earlier ``rt:``
     keys not produced again) are removed afterwards, so re-running converges. Returns counts.
+
+    Like live windows, the run holds the final summary back: a :class:`Retranscription` row
+    tells ``meetings`` how much audio is left (the page shows it), and when the run ends the
+    final summary of the new transcript is requested once
+    (``summary_request_when_transcribed(transcript_replaced=True)``; nothing new for a run that
+    changed nothing, one summary per transcript revision).
     """
     meeting = Meeting.objects.get(pk=meeting_id)
     recordings = meeting_recordings_for_whisper(meeting=meeting)
@@ -588,9 +587,67 @@ def recording_retranscribe(
             result.failed_recordings += 1
             continue
         loaded.append((recording, samples))
+    engine = engine or get_engine()
+    run = _RunProgress(
+        Retranscription.objects.create(meeting=meeting, audio_ms=sum(s.size for _, s in loaded) // 16)
+    )
+    try:
+        _retranscribe_loaded(meeting, loaded, result, engine=engine, progress=progress, run=run)
+    except BaseException:
+        run.finish(Retranscription.Status.FAILED)
+        raise
+    run.finish(Retranscription.Status.DONE)
+    return result
+
+
+@dataclass
+class _RunProgress:
+    """A :class:`Retranscription` row moving along: ``done_ms`` after every window (what the
+    meeting page shows as audio left), ``meetings`` told at most once a second while it runs."""
+
+    run: Retranscription
+    base_ms: int = 0  # audio of the recordings already finished
+    told_at: float = 0.0
+    NOTIFY_EVERY_S = 1.0
+
+    def window_done(self, end_ms: int) -> None:
+        """The current recording is transcribed up to ``end_ms`` (ms into its audio)."""
+        now = timezone.now()
+        Retranscription.objects.filter(pk=self.run.pk).update(done_ms=self.base_ms + end_ms, updated_at=now)
+        if time.monotonic() - self.told_at >= self.NOTIFY_EVERY_S:
+            self.told_at = time.monotonic()
+            summary_request_when_transcribed(meeting_id=self.run.meeting_id)
+
+    def recording_done(self, duration_ms: int) -> None:
+        self.base_ms += duration_ms
+
+    def finish(self, status: str) -> None:
+        """Mark the run ``status``; a finished run asks for the summary of the new transcript,
+        a failed one only stops holding a waiting summary back."""
+        now = timezone.now()
+        done = status == Retranscription.Status.DONE
+        Retranscription.objects.filter(pk=self.run.pk).update(
+            status=status, finished_at=now, updated_at=now, **({"done_ms": self.run.audio_ms} if done else {})
+        )
+        try:
+            summary_request_when_transcribed(meeting_id=self.run.meeting_id, transcript_replaced=done)
+        except Exception:
+            if done:
+                raise
+            logger.exception("re-transcription %s failed, and so did the summary request", self.run.pk)
+
+
+def _retranscribe_loaded(
+    meeting: Meeting,
+    loaded: list[tuple[AudioRecording, np.ndarray]],
+    result: RetranscribeResult,
+    *,
+    engine,
+    progress: Callable[[float, float], None] | None,
+    run: _RunProgress,
+) -> None:
     total = sum(s.size for _, s in loaded) / 16000
     done = 0.0
-    engine = engine or get_engine()
     for recording, samples in loaded:
         siblings = [
             (other.start_ms, other_samples)
@@ -637,6 +694,7 @@ def recording_retranscribe(
                 )
                 result.segments += 1
             done += window.byte_length / BYTES_PER_MS / 1000
+            run.window_done(end // 16)
             if progress is not None:
                 progress(done, total)
         result.removed += meeting_services.transcript_track_prune(
@@ -645,6 +703,6 @@ def recording_retranscribe(
             key_prefixes=(f"w:{recording.pk}:", f"rt:{recording.pk}:"),
             keep_source_keys=keep,
         )
+        run.recording_done(samples.size // 16)
     if progress is not None:
         progress(total, total)
-    return result

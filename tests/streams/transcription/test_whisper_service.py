@@ -302,25 +302,6 @@ def test_admin_action_queues_retranscription(meeting, admin_client, django_captu
     assert len(callbacks) == 1
 
 
-def test_last_window_of_an_ended_meeting_refreshes_the_summary(media, meeting, stream, jfk, faster_engine):
-    from meetings.models import Meeting, Summary
-
-    recording = make_recording(
-        media, meeting, ParticipantFactory(meeting=meeting, display_name="Ann"), jfk[0]
-    )
-    first = audio_window_create(spec=spec_for(recording, stream, byte_length=recording.data_bytes // 2))
-    second = audio_window_create(
-        spec=spec_for(recording, stream, byte_offset=recording.data_bytes // 2 // 640 * 640)
-    )
-    Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.ENDED)
-    assert audio_window_transcribe(window_id=first.pk) == "done"
-    assert not Summary.objects.filter(meeting=meeting).exists()  # a window is still pending
-    assert audio_window_transcribe(window_id=second.pk) in ("done", "empty")
-    summary = Summary.objects.get(meeting=meeting)
-    meeting.refresh_from_db()
-    assert summary.transcript_revision == meeting.last_seq  # covers every Whisper segment
-
-
 def test_a_partial_waits_for_no_one_but_yields_to_a_pending_final(media, meeting, stream, jfk, faster_engine):
     alice = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
     bob = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0], stream_key="s1")
