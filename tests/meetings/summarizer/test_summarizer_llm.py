@@ -66,9 +66,29 @@ def test_schema_answer_is_validated_and_grounded(openai_server, planning_utteran
     assert result.topics[0].segment_ids == (2, 4)
 
 
-def test_schema_rejection_falls_back_to_json_object(openai_server, planning_utterances):
+def test_schema_rejection_falls_back_to_json_object_with_the_schema(openai_server, planning_utterances):
     openai_server.script = [
         {"status": 400, "reject": "json_schema", "message": "response_format json_schema is not supported"},
+        {"content": json.dumps(ANSWER)},
+    ]
+
+    result = run(openai_server, planning_utterances)
+
+    assert openai_server.modes() == ["json_schema", "json_object"]
+    # llama-cpp-python's form: the schema beside the type, with bounds for its grammar
+    assert openai_server.requests[1]["response_format"]["schema"] == llm.BOUNDED_SUMMARY_SCHEMA
+    assert llm.BOUNDED_SUMMARY_SCHEMA["properties"]["key_points"]["maxItems"] == 6
+    assert result.decisions
+
+
+def test_llama_cpp_500_naming_response_format_is_a_rejection(openai_server, planning_utterances):
+    # What llama-cpp-python 0.3.36's server answers to json_schema (seen with `make llm-test`)
+    message = (
+        "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        "'msg': \"Input should be 'text' or 'json_object'\"}"
+    )
+    openai_server.script = [
+        {"status": 500, "reject": "json_schema", "message": message},
         {"content": json.dumps(ANSWER)},
     ]
 
@@ -78,18 +98,32 @@ def test_schema_rejection_falls_back_to_json_object(openai_server, planning_utte
     assert result.decisions
 
 
-def test_both_formats_rejected_falls_back_to_the_prompt(openai_server, planning_utterances):
+def test_every_format_rejected_falls_back_to_the_prompt(openai_server, planning_utterances):
     openai_server.script = [
         {"status": 400, "reject": "json_schema"},
         {"status": 400, "reject": "json_object"},
+        {"status": 422, "reject": "json_object"},
         {"content": json.dumps(ANSWER)},
     ]
 
     result = run(openai_server, planning_utterances)
 
-    assert openai_server.modes() == ["json_schema", "json_object", "none"]
+    assert openai_server.modes() == ["json_schema", "json_object", "json_object", "none"]
+    assert "schema" in openai_server.requests[1]["response_format"]
+    assert "schema" not in openai_server.requests[2]["response_format"]
     assert "JSON Schema" in openai_server.requests[-1]["messages"][0]["content"]
     assert result.action_items
+
+
+def test_cut_off_answer_keeps_its_complete_items(openai_server, planning_utterances):
+    whole = json.dumps(ANSWER)
+    openai_server.script = [{"content": whole[: whole.index('"Send the updated') + 10]}]  # max_tokens hit
+
+    result = run(openai_server, planning_utterances)
+
+    assert [d.text for d in result.decisions] == ["The design budget is approved."]
+    assert [a.text for a in result.action_items] == ["Write the patch today."]
+    assert result.topics == ()  # never written
 
 
 def test_max_tokens_rejection_switches_to_max_completion_tokens(openai_server, planning_utterances):
