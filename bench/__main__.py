@@ -13,7 +13,7 @@ import traceback
 
 from bench.common import Row, format_table, write_results
 
-BENCHES = ["webhook_ack", "ingest_capacity", "live_latency", "page_load", "whisper", "summaries"]
+BENCHES = ["webhook_ack", "ingest_capacity", "live_latency", "page_load", "whisper", "summaries", "notes"]
 
 
 def main(argv: list[str] | None = None) -> int:

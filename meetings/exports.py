@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 EXPORT_FORMATS: dict[str, str] = {
     "md": "text/markdown; charset=utf-8",
@@ -39,12 +39,15 @@ class ExportParticipant(TypedDict):
 class ExportItem(TypedDict):
     text: str
     segment_ids: list[int]
+    points: NotRequired[list[ExportItem]]  # a topic's key sentences
 
 
 class ExportActionItem(TypedDict):
     text: str
-    owner: str  # empty when nobody was named
-    due: str  # as said ("by Friday") or an ISO date; may be empty
+    owner: str  # empty when nobody could be told; "Everyone" for the group
+    owner_kind: str  # speaker | addressee | third_party | group | unknown | ""
+    due: str  # the absolute date (ISO 8601) when one was resolved, else as said ("next meeting"); may be empty
+    due_text: str  # as said ("by Friday"); may be empty
 
 
 class ExportSummary(TypedDict):
@@ -84,6 +87,17 @@ _ITEM_SCHEMA = {
     "properties": {
         "text": {"type": "string"},
         "segment_ids": {"type": "array", "items": {"type": "integer"}},
+        "points": {  # a topic's key sentences
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["text", "segment_ids"],
+                "properties": {
+                    "text": {"type": "string"},
+                    "segment_ids": {"type": "array", "items": {"type": "integer"}},
+                },
+            },
+        },
     },
 }
 EXPORT_JSON_SCHEMA: dict[str, object] = {
@@ -137,11 +151,13 @@ EXPORT_JSON_SCHEMA: dict[str, object] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["text", "owner", "due"],
+                "required": ["text", "owner", "owner_kind", "due", "due_text"],
                 "properties": {
                     "text": {"type": "string"},
                     "owner": {"type": "string"},
+                    "owner_kind": {"type": "string"},
                     "due": {"type": "string"},
+                    "due_text": {"type": "string"},
                 },
             },
         },
@@ -225,7 +241,9 @@ def _action_line(item: ExportActionItem, *, escape) -> str:
     if item["owner"]:
         line += f" — owner: {escape(item['owner'])}"
     if item["due"]:
-        line += f" (due {escape(item['due'])})"
+        said = item.get("due_text", "")
+        due = f"{item['due']}, {said}" if said and said != item["due"] else item["due"]
+        line += f" (due {escape(due)})"
     return line
 
 
@@ -244,7 +262,12 @@ def render_md(data: MeetingExport) -> str:
         out.append(f"*Summary {summary['status']}.*")
     else:
         out.append(md_escape(summary["overview"]) or "*Empty.*")
-        if summary["key_points"]:
+        if any(topic.get("points") for topic in summary["topics"]):
+            out += ["", "### Topics", ""]
+            for topic in summary["topics"]:
+                out.append(f"- **{md_escape(topic['text'])}**")
+                out += [f"  - {md_escape(point['text'])}" for point in topic.get("points", [])]
+        elif summary["key_points"]:
             out += ["", "### Key points", ""]
             out += [f"- {md_escape(item['text'])}" for item in summary["key_points"]]
     out += ["", "## Decisions", ""]
@@ -279,7 +302,12 @@ def render_txt(data: MeetingExport) -> str:
         out.append(f"  (summary {summary['status']})")
     else:
         out.append(f"  {one_line(summary['overview'])}")
-        out += [f"  * {one_line(item['text'])}" for item in summary["key_points"]]
+        if any(topic.get("points") for topic in summary["topics"]):
+            for topic in summary["topics"]:
+                out.append(f"  {one_line(topic['text'])}:")
+                out += [f"    * {one_line(point['text'])}" for point in topic.get("points", [])]
+        else:
+            out += [f"  * {one_line(item['text'])}" for item in summary["key_points"]]
     out += ["", "Decisions:"]
     out += [f"  - {one_line(item['text'])}" for item in (summary["decisions"] if summary else [])] or [
         "  (none)"

@@ -341,6 +341,18 @@ class Summary(models.Model):
 
 
 class ActionItem(models.Model):
+    """A task from the notes. ``owner_kind`` says how the owner was found (labels/notes/GUIDELINE.md):
+    the ``speaker`` committed to it, the ``addressee`` was asked, a named ``third_party``, the
+    ``group`` (``owner_name`` "Everyone"), or ``unknown`` (nobody could be told: no name shown).
+    """
+
+    class OwnerKind(models.TextChoices):
+        SPEAKER = "speaker", "Committed to it"
+        ADDRESSEE = "addressee", "Was asked"
+        THIRD_PARTY = "third_party", "Named"
+        GROUP = "group", "Everyone"
+        UNKNOWN = "unknown", "Unknown"
+
     summary = models.ForeignKey(Summary, on_delete=models.CASCADE, related_name="action_items")
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
     position = models.PositiveIntegerField(default=0)
@@ -349,6 +361,7 @@ class ActionItem(models.Model):
         Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
     )
     owner_name = models.CharField(max_length=200, blank=True)
+    owner_kind = models.CharField(max_length=20, choices=OwnerKind.choices, blank=True)
     due_date = models.DateField(null=True, blank=True)
     due_text = models.CharField(max_length=100, blank=True)  # as said: "by Wednesday"
     source_segment = models.ForeignKey(

@@ -146,7 +146,10 @@ def _items(raw) -> list[exports.ExportItem]:
     for entry in raw or []:
         if isinstance(entry, dict):
             ids = [int(i) for i in entry.get("segment_ids") or [] if isinstance(i, int)]
-            items.append({"text": str(entry.get("text", "")), "segment_ids": ids})
+            item: exports.ExportItem = {"text": str(entry.get("text", "")), "segment_ids": ids}
+            if entry.get("points"):
+                item["points"] = _items(entry["points"])
+            items.append(item)
         elif isinstance(entry, str):
             items.append({"text": entry, "segment_ids": []})
     return items
@@ -188,7 +191,9 @@ def meeting_export_data(*, meeting: Meeting, source: str | None = None) -> expor
             {
                 "text": item.text,
                 "owner": item.owner_name or (item.owner.display_name if item.owner else ""),
-                "due": item.due_text or (item.due_date.isoformat() if item.due_date else ""),
+                "owner_kind": item.owner_kind,
+                "due": item.due_date.isoformat() if item.due_date else item.due_text,
+                "due_text": item.due_text,
             }
             for item in action_item_list(summary=summary)
         ],

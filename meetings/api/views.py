@@ -109,6 +109,7 @@ class ActionItemOutput(serializers.Serializer):
     text = serializers.CharField()
     owner_name = serializers.CharField()
     owner_participant_id = serializers.IntegerField(source="owner_id", allow_null=True)
+    owner_kind = serializers.CharField(help_text="speaker | addressee | third_party | group | unknown | ''")
     due_date = serializers.DateField(allow_null=True)
     due_text = serializers.CharField()
     source_segment_id = serializers.IntegerField(allow_null=True)

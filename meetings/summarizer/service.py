@@ -203,6 +203,7 @@ def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) 
             text=draft.text,
             owner_id=draft.owner_participant_id if draft.owner_participant_id in participant_ids else None,
             owner_name=draft.owner_name[:200],
+            owner_kind=draft.owner_kind if draft.owner_kind in ActionItem.OwnerKind.values else "",
             due_date=draft.due_date,
             due_text=draft.due_text[:100],
             source_segment_id=draft.segment_id if draft.segment_id in segment_ids else None,

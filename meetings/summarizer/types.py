@@ -40,25 +40,35 @@ class Item:
     """A key point, decision or topic: ``text`` plus the segments it comes from.
 
     ``context`` (optional) is the sentence said just before, for items such as "Then let's
-    approve that." that need it; it comes from ``context_segment_ids``.
+    approve that." that need it; it comes from ``context_segment_ids``. A decision's
+    ``segment_ids`` are the proposal and, when someone else accepted it, the acceptance.
+    A topic's ``points`` are its 1-3 key sentences.
     """
 
     text: str
     segment_ids: tuple[int, ...]
     context: str = ""
     context_segment_ids: tuple[int, ...] = ()
+    points: tuple[Item, ...] = ()  # a topic's key sentences
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {"text": self.text, "segment_ids": list(self.segment_ids)}
         if self.context:
             data["context"] = self.context
             data["context_segment_ids"] = list(self.context_segment_ids)
+        if self.points:
+            data["points"] = [point.as_json() for point in self.points]
         return data
 
 
 @dataclass(frozen=True)
 class ActionItemDraft:
-    """An action item before it is stored: owner by name (and participant id when known)."""
+    """An action item before it is stored: owner by name (and participant id when known).
+
+    ``owner_kind``: ``speaker`` (committed to it), ``addressee`` (was asked), ``third_party``
+    (named), ``group`` (the team: ``owner_name`` is "Everyone") or ``unknown``/"" (nobody
+    could be told; better than a wrong name). ``confidence``: the detector's probability, 0-1.
+    """
 
     text: str
     segment_id: int | None
@@ -66,6 +76,8 @@ class ActionItemDraft:
     owner_participant_id: int | None = None
     due_text: str = ""
     due_date: dt.date | None = None
+    owner_kind: str = ""
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)

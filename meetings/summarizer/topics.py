@@ -1,0 +1,702 @@
+"""Topic segmentation of a meeting, with a short title and key sentences per topic (pure: no Django).
+
+:func:`topics` cuts the meeting into contiguous topics and describes each one:
+
+* segmentation (:func:`segment`): lexical cohesion between the blocks of talk before and after
+  every gap between two utterances (TF-IDF over stemmed content words: sumy's Snowball stemmer and
+  stop words from :func:`meetings.summarizer.ranking.sumy_parts`), smoothed; TextTiling-style
+  depth scores (plus a small bonus where an utterance opens a topic: "next item", "let's move
+  on"); the deepest valleys become boundaries, at least ``MIN_TOPIC_WORDS`` apart. The
+  number of topics comes from the meeting length (:func:`topic_count`, a rule fitted on QMSum's
+  train split: see ``bench/topics_eval.py``);
+* a title (:func:`title`): the segment's best one or two key phrases (runs of 2-3 content words,
+  ranked by TF-IDF of the segment against the other segments), in the words' usual surface form;
+* 1-3 key sentences: cleaned with :func:`meetings.summarizer.text.clean_sentence`, complete
+  (:func:`is_complete`), at least ``MIN_SENTENCE_WORDS`` words, ranked by TF-IDF similarity to the
+  segment's centroid, at most one per utterance, no near-duplicates; in meeting order.
+
+Every key sentence is a cleaned sentence of the utterance it names (so it is grounded:
+:func:`meetings.summarizer.text.is_grounded`). Cost: a 1-hour meeting (~9,000 words) takes
+about 0.1 s (``bench/topics_eval.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from meetings.summarizer import text
+from meetings.summarizer.ranking import sumy_parts as _sumy_parts
+from meetings.summarizer.types import Utterance
+
+# --- segmentation parameters (tuned on QMSum train/ with bench/topics_eval.py) -------------------
+BLOCK_WORDS = 300  # content words on each side of a gap compared for cohesion
+SMOOTH_WORDS = 60  # moving-average width of the cohesion curve, in content words
+MIN_TOPIC_WORDS = 150  # no topic shorter than this many content words (unless the meeting is)
+VALLEYS_ONLY = False  # boundaries only at local minima of the smoothed cohesion
+CUE_BONUS = 0.05  # added to the depth of a gap when the utterance after it opens a topic ("next item")
+# Topic count from the meeting's length: round(COUNT_SCALE * words ** COUNT_POWER), clipped: 3 topics
+# up to ~7,700 words, 4 up to ~60,000. Fitted on QMSum train/ by Pk (bench/topics_eval.py --tune):
+# the least-squares fit of the count (1.475 * words ** 0.127) predicts counts better but, like every
+# rule with more topics, scores worse on Pk (0.390 against 0.365 on train).
+COUNT_SCALE = 2.25
+COUNT_POWER = 0.05
+MIN_TOPICS = 1
+MAX_TOPICS = 10
+MIN_MEETING_WORDS = 12
+
+# --- descriptions ---------------------------------------------------------------------------------
+MIN_SENTENCE_WORDS = 7
+MAX_SENTENCE_WORDS = 35
+MAX_KEY_SENTENCES = 3
+WORDS_PER_KEY_SENTENCE = 300  # a topic gets one key sentence per this many words (1..3)
+MAX_TITLE_WORDS = 6
+SECOND_PHRASE_SHARE = 0.6  # a second key phrase joins the title when it scores this share of the first
+
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Spoken words that are not content even when sumy's stop list lets them through.
+_SPOKEN = _set(
+    """yeah yes yep okay ok alright right gonna wanna gotta kinda sorta sort kind thing things stuff
+    lot lots bit mean know think thought guess actually really just like well um uh mm hmm oh
+    maybe probably basically anyway sure fine good great nice cool yup huh mhm ah er erm eh
+    something anything everything nothing somebody someone everybody everyone people way ways
+    let say said saying got get getting go going went come coming look looking want wanted need
+    needs pretty quite little much many also still even though already sorry thanks thank please
+    time times point question idea whatever stuff one two three four five first second"""
+)
+# Never in a title phrase: numbers ("thirty hours") and light verbs ("makes sense").
+_TITLE_WEAK = _set(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
+    thousand million billion half make makes made making sense take takes took taking give gives
+    gave giving put puts putting use uses using used talk talks talked talking work works worked
+    try tries tried trying seen see sees saw start started starting real bucks bit"""
+)
+_NON_FINAL = _set(
+    """the a an to of and or but nor with for from by into onto than that which who
+    whose whom my our your their his her its is are was were be been being am
+    has have had do does did can could will would shall should may might must i we they he
+    she it's i'm we're you're they're there's that's very so because if when as like just
+    not no some any each every another such"""
+    """ i'll we'll you'll they'll i've we've you've they've i'd we'd you'd they'd"""
+)
+_CONJUNCTIONS = _set(
+    """and but or nor so because cause 'cause cos though although whereas which who whom whose
+    while unless until whether plus then"""
+)
+_FINITE = _set(
+    """am is are was were has have had do does did can could will would shall should may might must
+    isn't aren't wasn't weren't hasn't haven't hadn't doesn't don't didn't can't cannot couldn't
+    won't wouldn't shouldn't mustn't let's"""
+)
+_SUBJECTS = _set(
+    """i we you they he she it there this that these those everyone everybody someone somebody
+    nobody people one who what which"""
+)
+# Utterances that open a new topic: "Okay, next item", "Let's move on to", "the agenda".
+_TOPIC_CUE = re.compile(
+    r"^\W*(?:(?:okay|ok|right|alright|so|now|well|um|uh)\W+)*(?:next|moving on|the next|now we|so now|item|"
+    r"agenda|let's (?:move|go on|go to|turn|talk about|start))\b"
+    r"|\b(?:next item|agenda|move on|moving on|next point|next question|next thing|turn to)\b",
+    re.IGNORECASE,
+)
+_CONTRACTION = re.compile(r"^[a-z]+['’](?:s|re|m|ve|ll|d)$|n['’]t$", re.IGNORECASE)
+_PERSONAL = _set("i we you they he she")
+_PREPOSITIONS = _set("in on at to of for with from by into about the a an")
+_SUBORDINATORS = _set("if when whenever since as unless while whether once")
+_SHORT_WORDS = _set(
+    """a i am an as at be by do go he hi if in is it me my no of oh ok on or so to up us we ye
+    ah eh uh um mm tv pc"""
+)
+_CAPITAL_RESTARTS = _set(
+    """The A An It It's We We're We'll They You That That's This So And But Is Are What What's There
+    There's Maybe Well Now Then If When How Why Where Yeah Okay My Our Your He She Do Does Can Could
+    Would Should Will"""
+)
+_SUBJECT_CONTRACTION = re.compile(r"^(?:i|we|you|they|he|she|it|that|there)'(?:s|re|m|ve|ll|d)$")
+_CUT_FUNCTION_WORD = re.compile(
+    r"\b(?:the|a|an|to|of|with|for|in|on|at|from|by|into|my|our|your|their|his|her|its|than|and|or)\s*,",
+    re.IGNORECASE,
+)
+_RESTART_MARKS = re.compile(r"--|—|–|\.\.\.|…")
+
+
+@dataclass(frozen=True)
+class TopicBlock:
+    """One topic: utterances ``start_index`` (inclusive) to ``end_index`` (exclusive), by position.
+
+    ``key_sentences`` are ``(cleaned sentence, segment_id of the utterance it was said in)``, in
+    meeting order; ``segment_ids`` are the block's utterances' segment ids, in order (the first
+    one is where the topic starts).
+    """
+
+    title: str
+    start_index: int
+    end_index: int
+    key_sentences: tuple[tuple[str, int], ...]
+    segment_ids: tuple[int, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "start_index": self.start_index,
+            "end_index": self.end_index,
+            "key_sentences": [{"text": s, "segment_id": i} for s, i in self.key_sentences],
+            "segment_ids": list(self.segment_ids),
+        }
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+def _is_content(word: str, stop_words: frozenset[str]) -> bool:
+    lower = word.lower()
+    return len(lower) > 2 and lower not in stop_words and lower not in _SPOKEN and not lower.isdigit()
+
+
+def content_stems(sentence: str) -> list[str]:
+    """Stems of the content words of ``sentence`` (sumy stop words and spoken fillers dropped)."""
+    summarizer, _luhn = _sumy_parts()
+    stop_words = summarizer.stop_words
+    return [summarizer.stem_word(w.lower()) for w in text.words(sentence) if _is_content(w, stop_words)]
+
+
+def _unit_text(unit: str | tuple[str, str] | Utterance) -> str:
+    if isinstance(unit, Utterance):
+        return unit.text
+    if isinstance(unit, tuple):
+        return unit[-1]
+    return unit
+
+
+# --- segmentation ---------------------------------------------------------------------------------
+
+
+def cue_bonus(texts: Sequence[str]) -> list[float]:
+    """Per utterance: ``CUE_BONUS`` when it sounds like the start of a topic ("next item"), else 0."""
+    return [CUE_BONUS if _TOPIC_CUE.search(t) else 0.0 for t in texts]
+
+
+def topic_count(n_words: int) -> int:
+    """How many topics a meeting of ``n_words`` words has (rule fitted on QMSum train/)."""
+    if n_words <= 0:
+        return 1
+    guess = round(COUNT_SCALE * n_words**COUNT_POWER)
+    return max(MIN_TOPICS, min(MAX_TOPICS, guess, max(1, n_words // (2 * MIN_TOPIC_WORDS))))
+
+
+def _term_matrix(stems: Sequence[Sequence[str]]):
+    """Sparse unit × stem count matrix (scipy CSR) and the stem vocabulary."""
+    from scipy import sparse
+
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for row, unit in enumerate(stems):
+        for stem in unit:
+            rows.append(row)
+            cols.append(vocabulary.setdefault(stem, len(vocabulary)))
+    data = np.ones(len(rows), dtype=np.float64)
+    matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(stems), max(1, len(vocabulary))))
+    matrix.sum_duplicates()
+    return matrix, vocabulary
+
+
+def _windows(lengths: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every gap g (before unit g, g = 1..n-1): the first unit of the ``size``-word block
+    ending at the gap, and the end (exclusive) of the ``size``-word block starting there."""
+    cumulative = np.concatenate([[0.0], np.cumsum(lengths)])
+    gaps = np.arange(1, len(lengths))
+    left = np.searchsorted(cumulative, cumulative[gaps] - size, side="right") - 1
+    left = np.clip(left, 0, gaps - 1)
+    right = np.searchsorted(cumulative, cumulative[gaps] + size, side="left")
+    right = np.clip(right, gaps + 1, len(lengths))
+    return left, right
+
+
+def _band(starts: np.ndarray, ends: np.ndarray, n: int):
+    """Sparse 0/1 matrix whose row r selects units ``starts[r]`` to ``ends[r]`` (exclusive)."""
+    from scipy import sparse
+
+    sizes = ends - starts
+    rows = np.repeat(np.arange(len(starts)), sizes)
+    offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    cols = np.repeat(starts, sizes) + offsets
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(starts), n))
+
+
+def cohesion(stems: Sequence[Sequence[str]], *, block_words: float = BLOCK_WORDS) -> np.ndarray:
+    """Cosine similarity (TF-IDF) of the blocks either side of every gap; gap g is before unit g+1."""
+    from scipy import sparse
+
+    n = len(stems)
+    if n < 2:
+        return np.zeros(0)
+    matrix, _vocabulary = _term_matrix(stems)
+    lengths = np.asarray([len(unit) for unit in stems], dtype=float)
+    # IDF over pseudo-documents of about block_words content words.
+    chunk = np.minimum((np.cumsum(lengths) - lengths) // max(block_words, 1.0), 10**6).astype(int)
+    n_chunks = int(chunk.max()) + 1
+    chunk_matrix = sparse.csr_matrix((np.ones(n), (chunk, np.arange(n))), shape=(n_chunks, n)) @ matrix
+    document_frequency = np.asarray((chunk_matrix > 0).sum(axis=0)).ravel()
+    idf = np.log((1 + n_chunks) / (1 + document_frequency)) + 1.0
+    weighted = matrix @ sparse.diags(idf)
+    left, right = _windows(lengths, block_words)
+    gaps = np.arange(1, n)
+    select_l = _band(left, gaps, n)
+    select_r = _band(gaps, right, n)
+    block_l = select_l @ weighted
+    block_r = select_r @ weighted
+    dot = np.asarray(block_l.multiply(block_r).sum(axis=1)).ravel()
+    norm_l = np.sqrt(np.asarray(block_l.multiply(block_l).sum(axis=1)).ravel())
+    norm_r = np.sqrt(np.asarray(block_r.multiply(block_r).sum(axis=1)).ravel())
+    return dot / np.maximum(norm_l * norm_r, 1e-12)
+
+
+def _smooth(values: np.ndarray, positions: np.ndarray, width: float) -> np.ndarray:
+    """Moving average over a window of ``width`` content words centred on each gap."""
+    if width <= 0 or len(values) < 3:
+        return values
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    low = np.searchsorted(positions, positions - width / 2, side="left")
+    high = np.searchsorted(positions, positions + width / 2, side="right")
+    return (cumulative[high] - cumulative[low]) / np.maximum(high - low, 1)
+
+
+def depth_scores(similarity: np.ndarray) -> np.ndarray:
+    """TextTiling depth: how far the similarity climbs on both sides of each gap before falling."""
+    n = len(similarity)
+    depth = np.zeros(n)
+    for i in range(n):
+        left = similarity[i]
+        j = i
+        while j > 0 and similarity[j - 1] >= left:
+            j -= 1
+            left = similarity[j]
+        right = similarity[i]
+        j = i
+        while j < n - 1 and similarity[j + 1] >= right:
+            j += 1
+            right = similarity[j]
+        depth[i] = (left - similarity[i]) + (right - similarity[i])
+    return depth
+
+
+def segment_stems(
+    stems: Sequence[Sequence[str]],
+    *,
+    n_topics: int,
+    block_words: float = BLOCK_WORDS,
+    smooth_words: float = SMOOTH_WORDS,
+    min_topic_words: float = MIN_TOPIC_WORDS,
+    valleys_only: bool = VALLEYS_ONLY,
+    bonus: Sequence[float] | None = None,
+) -> list[int]:
+    """:func:`segment` on already-stemmed units (:func:`content_stems`); parameters for tuning."""
+    n = len(stems)
+    lengths = np.asarray([len(unit) for unit in stems], dtype=float)
+    total = float(lengths.sum())
+    if n_topics <= 1 or n < 2 or total == 0:
+        return []
+    if min_topic_words * n_topics > total:  # a forced count on a short meeting: shorter topics
+        min_topic_words = total / (2 * n_topics)
+    similarity = cohesion(stems, block_words=block_words)
+    positions = np.cumsum(lengths)[:-1]  # content words before each gap
+    smoothed = _smooth(similarity, positions, smooth_words)
+    depth = depth_scores(smoothed)
+    if valleys_only:  # only local minima of the smoothed curve, not points on its slopes
+        higher_left = np.concatenate([[True], smoothed[:-1] > smoothed[1:]])
+        higher_right = np.concatenate([smoothed[1:] >= smoothed[:-1], [True]])
+        depth = np.where(higher_left & higher_right, depth, 0.0)
+    if bonus is not None:  # per unit: added to the depth of the gap before it
+        depth = depth + np.asarray(bonus, dtype=float)[1:]
+    # The deepest gaps, at least min_topic_words apart; ties go to the earlier gap.
+    chosen: list[int] = []
+    for gap in np.argsort(-depth, kind="stable"):
+        if len(chosen) >= n_topics - 1 or depth[gap] <= 0:
+            break
+        at = positions[gap]
+        if at < min_topic_words or total - at < min_topic_words:
+            continue
+        if any(abs(at - positions[other]) < min_topic_words for other in chosen):
+            continue
+        chosen.append(int(gap))
+    return sorted(gap + 1 for gap in chosen)
+
+
+def segment(
+    units: Sequence[str] | Sequence[tuple[str, str]] | Sequence[Utterance], *, n_topics: int | None = None
+) -> list[int]:
+    """Topic boundaries of a meeting: the positions of the units that start a new topic.
+
+    ``units`` are the utterances' texts in order (or ``(speaker, text)`` pairs, or
+    :class:`Utterance` objects). The result is sorted and excludes 0: ``[120, 340]`` means three
+    topics, units 0-119, 120-339 and 340-end. ``n_topics`` overrides the length rule.
+    """
+    texts = [_unit_text(unit) for unit in units]
+    if n_topics is None:
+        n_topics = topic_count(sum(len(text.words(t)) for t in texts))
+    return segment_stems([content_stems(t) for t in texts], n_topics=n_topics, bonus=cue_bonus(texts))
+
+
+# --- titles -----------------------------------------------------------------------------------------
+
+
+def _phrases(sentence: str, stop_words: frozenset[str]) -> list[list[str]]:
+    """Runs of consecutive content words (not crossing punctuation) in a cleaned sentence."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for token in sentence.split():
+        word = token.strip(',.;:!?"()[]')
+        if (
+            word
+            and text.words(word) == [word]
+            and _is_content(word, stop_words)
+            and word.lower() not in _TITLE_WEAK
+            and ("'" not in word or word[0].isupper())
+        ):
+            current.append(word)
+        else:
+            if len(current) >= 2:
+                runs.append(current)
+            current = []
+            continue
+        if token[-1] in ',.;:!?")]':
+            if len(current) >= 2:
+                runs.append(current)
+            current = []
+    if len(current) >= 2:
+        runs.append(current)
+    return runs
+
+
+def _ngrams(run: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(run[i : i + n]) for n in (2, 3) for i in range(len(run) - n + 1)]
+
+
+class _Surface:
+    """The usual written form of each word (its most frequent casing, sentence starts excluded)."""
+
+    def __init__(self) -> None:
+        self.forms: dict[str, Counter[str]] = {}
+
+    def add(self, sentence: str) -> None:
+        for word in text.words(sentence)[1:]:
+            self.forms.setdefault(word.lower(), Counter())[word] += 1
+
+    def form(self, word: str) -> str:
+        counter = self.forms.get(word.lower())
+        if counter:
+            return counter.most_common(1)[0][0]
+        return word if word.isupper() and len(word) > 1 else word.lower()
+
+
+def _titles(segment_sentences: list[list[str]], surface: _Surface) -> list[str]:
+    """One title per segment (its cleaned sentences given), from TF-IDF-ranked key phrases."""
+    summarizer, _luhn = _sumy_parts()
+    stop_words = summarizer.stop_words
+    stem = summarizer.stem_word
+    phrase_counts: list[Counter[tuple[str, ...]]] = []
+    phrase_forms: dict[tuple[str, ...], Counter[tuple[str, ...]]] = {}
+    unigram_counts: list[Counter[str]] = []
+    word_forms: dict[str, Counter[str]] = {}
+    for sentences in segment_sentences:
+        phrases: Counter[tuple[str, ...]] = Counter()
+        unigrams: Counter[str] = Counter()
+        for sentence in sentences:
+            for run in _phrases(sentence, stop_words):
+                for gram in _ngrams(run):
+                    key = tuple(stem(w.lower()) for w in gram)
+                    if len(set(key)) < len(key):
+                        continue
+                    phrases[key] += 1
+                    phrase_forms.setdefault(key, Counter())[tuple(w.lower() for w in gram)] += 1
+            for word in text.words(sentence):
+                if _is_content(word, stop_words):
+                    key = stem(word.lower())
+                    unigrams[key] += 1
+                    word_forms.setdefault(key, Counter())[word.lower()] += 1
+        phrase_counts.append(phrases)
+        unigram_counts.append(unigrams)
+    n_segments = len(segment_sentences)
+    phrase_df: Counter[tuple[str, ...]] = Counter(k for counts in phrase_counts for k in counts)
+    unigram_df: Counter[str] = Counter(k for counts in unigram_counts for k in counts)
+
+    def idf(df: int) -> float:
+        return math.log((1 + n_segments) / df) + (1.0 if n_segments == 1 else 0.05)
+
+    titles = []
+    for phrases, unigrams in zip(phrase_counts, unigram_counts, strict=True):
+        word_score = {k: c * idf(unigram_df[k]) for k, c in unigrams.items()}
+        scored = {
+            key: count * idf(phrase_df[key]) * (1 + 0.5 * (len(key) - 2))
+            + 0.25 * sum(word_score.get(part, 0.0) for part in key) / len(key)
+            for key, count in phrases.items()
+            if count >= 2 or not any(c >= 2 for c in phrases.values())
+        }
+        ranked = sorted(scored, key=lambda key: (-scored[key], key))
+        # A trigram beats its own bigrams; drop phrases that are contained in a better one.
+        picked: list[tuple[str, ...]] = []
+        for key in ranked:
+            if any(set(key) & set(other) for other in picked):
+                continue
+            if picked and (
+                scored[key] < SECOND_PHRASE_SHARE * scored[picked[0]]
+                or len(picked[0]) + len(key) + 1 > MAX_TITLE_WORDS
+                or (n_segments > 1 and phrase_df[key] == n_segments)
+            ):
+                break
+            picked.append(key)
+            if len(picked) == 2:
+                break
+        if picked:
+            parts = [
+                " ".join(surface.form(w) for w in phrase_forms[key].most_common(1)[0][0]) for key in picked
+            ]
+        else:  # no repeated phrase: the two most distinctive words, joined ("Budget and schedule")
+            usable = [k for k in word_score if word_forms[k].most_common(1)[0][0] not in _TITLE_WEAK]
+            best = sorted(usable, key=lambda key: (-word_score[key], key))[:2]
+            parts = [surface.form(word_forms[key].most_common(1)[0][0]) for key in best]
+        if not parts:
+            titles.append("")
+            continue
+        title = " and ".join(parts)
+        titles.append(title[0].upper() + title[1:])
+    return titles
+
+
+def title(sentences: Sequence[str], others: Sequence[Sequence[str]] = ()) -> str:
+    """A 2-6 word title for a topic said in ``sentences``, distinctive against ``others`` topics."""
+    cleaned = [[_clean(s) for s in group] for group in [sentences, *others]]
+    surface = _Surface()
+    for group in cleaned:
+        for sentence in group:
+            surface.add(sentence)
+    return _titles(cleaned, surface)[0]
+
+
+# --- key sentences ----------------------------------------------------------------------------------
+
+
+def is_complete(sentence: str) -> bool:
+    """True for a complete declarative sentence; False for a fragment or a question.
+
+    Rejects: questions; sentences that start with a conjunction ("and", "because", "which"), or with
+    "if"/"when"/... and no main clause after it; sentences that end on a word that cannot end one
+    ("the", "to", "we", "is"); sentences cut by a false start or a restart ("we should -- I mean",
+    "the price the price is", "I'll give I'll read", "to ha to n to have", "I don't know The
+    situation", "an, compared"); and word strings without a subject and a finite verb.
+    """
+    stripped = sentence.strip()
+    if not stripped or stripped.endswith("?") or _RESTART_MARKS.search(stripped):
+        return False
+    raw_tokens = [w.replace("’", "'") for w in text.words(stripped)]
+    tokens = [w.lower() for w in raw_tokens]
+    if len(tokens) < 3:
+        return False
+    if tokens[0] in _CONJUNCTIONS or tokens[-1] in _NON_FINAL:
+        return False
+    if tokens[0] in _FINITE - {"let's"}:  # "Does she have ...", "Is it ...": a question
+        return False
+    if tokens[0] in _SUBORDINATORS and not re.search(r",|\bthen\b", stripped):
+        return False
+    if _false_start(stripped, raw_tokens, tokens):
+        return False
+    finite_at = [
+        i
+        for i, word in enumerate(tokens)
+        if word in _FINITE
+        or _CONTRACTION.search(word)
+        or (i and tokens[i - 1] in _SUBJECTS and word.endswith("ed"))
+    ]
+    # "we need", "it works"; "that/this/there/which" need a finite verb next ("that is", "there's").
+    subject_verb = any(
+        (tokens[i] in _PERSONAL | {"it"} and tokens[i + 1] not in _NON_FINAL - _FINITE)
+        or (
+            tokens[i] in _SUBJECTS
+            and (
+                tokens[i + 1] in _FINITE
+                or (
+                    re.fullmatch(r"[a-z]+(?:s|ed)", tokens[i + 1]) is not None
+                    and tokens[i + 1] not in _NON_FINAL
+                )
+            )
+        )
+        for i in range(len(tokens) - 1)
+    )
+    subject_verb = subject_verb or any(
+        _SUBJECT_CONTRACTION.match(word) or word in {"here's", "what's", "who's"} for word in tokens
+    )
+    if not finite_at and not subject_verb:
+        return False
+    # A finite verb that only opens the sentence ("Do the slides first") needs a subject later.
+    return subject_verb or tokens[0] == "let's" or any(i > 0 for i in finite_at)
+
+
+def _false_start(sentence: str, raw_tokens: list[str], tokens: list[str]) -> bool:
+    """Signs of a false start or restart left in a cleaned sentence."""
+    stop_words = _sumy_parts()[0].stop_words
+    # A discourse marker in mid-sentence: "testing yeah, on", "a good id okay so let's".
+    if re.search(r"\w\s+(?:yeah|yep|okay so|ok so|alright so)\b", sentence, re.IGNORECASE):
+        return True
+    for raw, word in zip(raw_tokens, tokens, strict=True):
+        # Cut-off words: "w", "y", "ha", "n" (lower-case "i" too); acronyms ("TV", "A") are fine.
+        if len(word) <= 2 and word not in _SHORT_WORDS and not (raw.isupper() or raw.isdigit()):
+            return True
+    for i in range(1, len(tokens)):
+        # A new start in mid-sentence: "I don't know The situation", "we need It is".
+        capital_function_word = raw_tokens[i] in _CAPITAL_RESTARTS or (
+            raw_tokens[i][0].isupper() and raw_tokens[i][1:].islower() and tokens[i] in stop_words
+        )
+        if capital_function_word and re.search(rf"[A-Za-z0-9]\s+{re.escape(raw_tokens[i])}\b", sentence):
+            return True
+        # The same subject (with its verb) said again: "I'll give I'll read", "it's not it's".
+        if (_CONTRACTION.search(tokens[i]) or tokens[i] in _SUBJECTS - {"i", "that", "one"}) and tokens[
+            i
+        ] in tokens[max(0, i - 3) : i - 1]:
+            return True
+    for i in range(len(tokens) - 2):
+        # A subject straight after a subject ("I this is", "it's he's"), "I do I don't", "in the in that".
+        if tokens[i] in _PERSONAL and tokens[i + 1] in _PERSONAL | {"this", "it", "there"}:
+            return True
+        if _SUBJECT_CONTRACTION.match(tokens[i]) and _SUBJECT_CONTRACTION.match(tokens[i + 1]):
+            return True
+        if tokens[i] == tokens[i + 2] and (
+            (tokens[i] in _PERSONAL and tokens[i + 1] in _FINITE) or tokens[i] in _PREPOSITIONS
+        ):
+            return True
+    # The same two words said again shortly after ("I think the I think we").
+    for i in range(len(tokens) - 1):
+        pair = tokens[i : i + 2]
+        for j in range(i + 2, min(i + 4, len(tokens) - 1)):
+            if tokens[j : j + 2] == pair:
+                return True
+    # A function word cut off by a comma: "compared to an, bigger", "and the, Tango mode".
+    return bool(_CUT_FUNCTION_WORD.search(sentence))
+
+
+_TRAILING_YOU_KNOW = re.compile(r",\s*you know\s*([.?!]?)\s*$", re.IGNORECASE)
+
+
+def _clean(sentence: str) -> str:
+    """:func:`text.clean_sentence`, working around its IndexError on a trailing ", you know"."""
+    try:
+        return text.clean_sentence(sentence)
+    except IndexError:
+        return text.clean_sentence(_TRAILING_YOU_KNOW.sub(r"\1", sentence))
+
+
+@dataclass
+class _Candidate:
+    utterance: int
+    segment_id: int
+    clean: str
+    stems: list[str]
+
+
+def _candidates(utterances: Sequence[Utterance], start: int, end: int) -> tuple[list[_Candidate], list[str]]:
+    """Key sentence candidates of utterances[start:end], and all its cleaned sentences."""
+    candidates, cleaned = [], []
+    for position in range(start, end):
+        utterance = utterances[position]
+        for raw in text.split_sentences(utterance.text):
+            clean = _clean(raw)
+            if not clean:
+                continue
+            cleaned.append(clean)
+            n_words = len(text.words(clean))
+            if MIN_SENTENCE_WORDS <= n_words <= MAX_SENTENCE_WORDS and is_complete(clean):
+                candidates.append(_Candidate(position, utterance.segment_id, clean, content_stems(clean)))
+    return candidates, cleaned
+
+
+def _key_sentences(
+    candidates: list[_Candidate], idf: dict[str, float], limit: int
+) -> tuple[tuple[str, int], ...]:
+    """The ``limit`` candidates closest to the topic's TF-IDF centroid (of all its candidates), at most
+    one per utterance, none sharing over half its content words with a better one; in meeting order."""
+    centroid: Counter[str] = Counter()
+    for candidate in candidates:
+        centroid.update(candidate.stems)
+    centroid_weights = {k: c * idf.get(k, 1.0) for k, c in centroid.items()}
+    centroid_norm = math.sqrt(sum(v * v for v in centroid_weights.values())) or 1.0
+
+    def score(candidate: _Candidate) -> float:
+        weights = Counter()
+        for stem in candidate.stems:
+            weights[stem] += idf.get(stem, 1.0)
+        norm = math.sqrt(sum(v * v for v in weights.values()))
+        if not norm:
+            return 0.0
+        return sum(v * centroid_weights.get(k, 0.0) for k, v in weights.items()) / (norm * centroid_norm)
+
+    ranked = sorted(candidates, key=lambda c: (-round(score(c), 9), c.utterance))
+    chosen: list[_Candidate] = []
+    for candidate in ranked:
+        if len(chosen) >= limit:
+            break
+        if any(candidate.utterance == other.utterance for other in chosen):
+            continue
+        mine = set(candidate.stems)
+        if any(len(mine & set(o.stems)) > 0.5 * max(1, min(len(mine), len(set(o.stems)))) for o in chosen):
+            continue
+        chosen.append(candidate)
+    return tuple((c.clean, c.segment_id) for c in sorted(chosen, key=lambda c: c.utterance))
+
+
+# --- the whole ----------------------------------------------------------------------------------
+
+
+def topics(utterances: Sequence[Utterance], *, n_topics: int | None = None) -> tuple[TopicBlock, ...]:
+    """The meeting's topics in order, each with a title and 1-3 key sentences (see module doc).
+
+    Returns ``()`` for a meeting with too little text to have a topic. Never raises on odd text.
+    """
+    stems = [content_stems(u.text) for u in utterances]
+    total_words = sum(len(text.words(u.text)) for u in utterances)
+    if total_words < MIN_MEETING_WORDS or not any(stems):
+        return ()
+    if n_topics is None:
+        n_topics = topic_count(total_words)
+    boundaries = segment_stems(stems, n_topics=n_topics, bonus=cue_bonus([u.text for u in utterances]))
+    edges = [0, *boundaries, len(utterances)]
+    spans = list(itertools.pairwise(edges))
+    segment_sentences, segment_candidates = [], []
+    surface = _Surface()
+    for start, end in spans:
+        candidates, cleaned = _candidates(utterances, start, end)
+        segment_sentences.append(cleaned)
+        segment_candidates.append(candidates)
+        for sentence in cleaned:
+            surface.add(sentence)
+    titles = _titles(segment_sentences, surface)
+    # IDF of stems over the topics: words that mark this topic count more in its centroid.
+    document_frequency: Counter[str] = Counter()
+    for start, end in spans:
+        document_frequency.update({stem for unit in stems[start:end] for stem in unit})
+    idf = {k: math.log((1 + len(spans)) / df) + 1.0 for k, df in document_frequency.items()}
+    blocks = []
+    for number, ((start, end), heading, candidates) in enumerate(
+        zip(spans, titles, segment_candidates, strict=True), start=1
+    ):
+        words_here = sum(len(text.words(u.text)) for u in utterances[start:end])
+        limit = max(1, min(MAX_KEY_SENTENCES, words_here // WORDS_PER_KEY_SENTENCE))
+        blocks.append(
+            TopicBlock(
+                title=heading or f"Topic {number}",
+                start_index=start,
+                end_index=end,
+                key_sentences=_key_sentences(candidates, idf, limit),
+                segment_ids=tuple(u.segment_id for u in utterances[start:end]),
+            )
+        )
+    return tuple(blocks)
