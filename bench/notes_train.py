@@ -143,7 +143,8 @@ def _predict_meeting(p: Prepared, kind: str, probabilities: np.ndarray, threshol
     found = [
         detector.Scored(p.sentences[i], float(probabilities[i]))
         for i in range(len(p.sentences))
-        if not np.isnan(probabilities[i]) and probabilities[i] >= threshold
+        if not np.isnan(probabilities[i])
+        and detector.keeps(float(probabilities[i]), p.features[i], threshold, action=kind == "action")
     ]
     limit = detector.MAX_ACTION_ITEMS if kind == "action" else detector.MAX_DECISIONS
     kept = detector._dedupe(found, limit)
@@ -268,7 +269,7 @@ def train_kind(items: list[Prepared], kind: str, *, c1: float, c2: float) -> tup
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.notes_train", description=__doc__)
     parser.add_argument("--c1", type=float, default=0.3)
-    parser.add_argument("--c2", type=float, default=0.05)
+    parser.add_argument("--c2", type=float, default=0.003)
     parser.add_argument("--dry-run", action="store_true", help="print the CV figures, write nothing")
     args = parser.parse_args(argv)
     items = [prepare(m) for m in notes_data.meetings("train")]

@@ -4,7 +4,7 @@
 seconds) and writes JSON to bench/results/. ROUGE F1 with rouge-score, stemmer on, averaged
 over each meeting's references (``qmsum_general``, ``ami_abstract``, ``qmsum_decisions`` where
 present), scoring ``SummaryResult.summary_text()`` (overview + key points). Targets: mean
-ROUGE-1 >= 0.30; a synthetic 1-hour meeting (about 9,000 words) in <= 2 s.
+ROUGE-1 >= 0.30; a synthetic 1-hour meeting (about 9,000 words) in <= 5 s.
 
 Also runnable through ``python -m bench --only summaries`` (``run(smoke=...)``).
 """
@@ -25,7 +25,7 @@ from meetings.summarizer.types import Utterance
 
 MEETINGS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "meetings"
 ROUGE_1_TARGET = 0.30
-HOUR_SECONDS_TARGET = 2.0
+HOUR_SECONDS_TARGET = 5.0  # issue 17: offline notes <= 5 s per hour of meeting
 
 
 def load_meeting(path: Path) -> tuple[list[Utterance], dict[str, str]]:

@@ -680,6 +680,14 @@ def _check_chat(meeting: Meeting, record, name: str) -> Check:
     return Check(f"{name}: chat messages exact", stored == sent, f"{len(stored)}/{len(sent)} messages")
 
 
+PLANNING_ACTIONS = {
+    ("Fix that before the release on Thursday.", "Bob", "on Thursday"),
+    ("Write the patch today.", "Bob", "today"),
+    ("Ask Maria to review it tomorrow morning.", "Maria", "tomorrow"),
+    ("Send me the updated estimate by Wednesday.", "Bob", "by Wednesday"),
+}
+
+
 def _checks_summary(meeting: Meeting, name: str, *, need_action_items: bool) -> list[Check]:
     from meetings.summarizer.text import is_grounded
 
@@ -706,14 +714,16 @@ def _checks_summary(meeting: Meeting, name: str, *, need_action_items: bool) -> 
             f"{len(summary.key_points)} key points, {len(summary.decisions)} decisions, {len(actions)} action items",
         )
     ]
-    if need_action_items:
+    found = "; ".join(f"{a.text} ({a.owner_name or 'no owner'}, {a.due_text or 'no date'})" for a in actions)
+    if need_action_items:  # the planning meeting: its four tasks, each with its owner and due date
+        got = {(a.text, a.owner_name, a.due_text) for a in actions}
         out.append(
             Check(
-                f"{name}: action items",
-                bool(actions),
-                "; ".join(f"{a.text} ({a.owner_name or 'no owner'})" for a in actions[:3]) or "none",
+                f"{name}: its four action items, owners and dates", got == PLANNING_ACTIONS, found or "none"
             )
         )
+    else:  # the AMI minute is brainstorming: a task listed there would be junk
+        out.append(Check(f"{name}: no junk action items", not actions, found or "none"))
     return out
 
 

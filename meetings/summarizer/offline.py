@@ -6,7 +6,8 @@
   and 1-3 cleaned key sentences (:func:`.text.clean_sentence`; fragments never shown);
 * **overview**: 2-4 sentences: which topics the meeting covered, then the best-ranked complete
   sentences of the meeting (sumy LSA + Luhn, :mod:`.ranking`);
-* **key points**: the topics' key sentences, in meeting order;
+* **key points**: the first key sentence of each topic (the page shows all of them under their
+  topic; this short list is what exports and ROUGE read);
 * **action items and decisions** (:mod:`.detector`): a model trained on labelled real meetings
   (``labels/notes/``), with owners (:mod:`.owners`) and due dates (:mod:`.dates`).
 
@@ -99,7 +100,7 @@ def summarize(
         )
         for block in blocks
     )
-    key_points = tuple(point for topic in topic_items for point in topic.points)
+    key_points = tuple(topic.points[0] for topic in topic_items if topic.points)
     timings["total"] = round((time.perf_counter() - started) * 1000, 1)
     return SummaryResult(
         status=READY,
@@ -128,7 +129,11 @@ def _overview(utterances: Sequence[Utterance], blocks: Sequence[topics.TopicBloc
         for raw in text.split_sentences(utterance.text or ""):
             clean = text.clean_sentence(raw)
             n = len(text.words(clean))
-            if MIN_SENTENCE_WORDS <= n <= MAX_SENTENCE_WORDS and topics.is_complete(clean):
+            if (
+                MIN_SENTENCE_WORDS <= n <= MAX_SENTENCE_WORDS
+                and topics.is_complete(clean)
+                and not text.is_fragment(clean)
+            ):
                 candidates.append((position, clean))
     if candidates:
         scores = ranking.rank([clean for _p, clean in candidates])

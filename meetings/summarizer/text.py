@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 # Sentences end at . ? ! and a space, except after a title or an abbreviation ("Mr. Chair").
 _SENTENCE_END = re.compile(
@@ -438,6 +439,7 @@ def _drop_repeats(tokens: list[str], bares: list[str]) -> list[str]:
     return kept
 
 
+@lru_cache(maxsize=32768)  # the detector, the topics and the overview clean the same sentences
 def clean_sentence(sentence: str) -> str:
     """Make one spoken sentence read like a written one; only ever removes words.
 
@@ -544,7 +546,8 @@ def normalize_corpus_text(text: str) -> str:
     if _DISFMARKER not in text:
         return " ".join(text.split())
     tokens = _repair_restarts(_TOKEN.findall(text), _DISFMARKERS, keep_unrepaired=False)
-    return _AMI_PUNCT.sub(r"\1", " ".join(tokens))
+    # A marker glued to punctuation ("{disfmarker}.") is not a token of its own: drop what is left.
+    return " ".join(_AMI_PUNCT.sub(r"\1", " ".join(tokens)).replace(_DISFMARKER, " ").split())
 
 
 # --- fragments -----------------------------------------------------------------------------------

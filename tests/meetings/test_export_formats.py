@@ -34,7 +34,15 @@ def sample_export() -> exports.MeetingExport:
             "decisions": [{"text": "Ship on Friday", "segment_ids": [2]}],
             "topics": [],
         },
-        "action_items": [{"text": "Send the budget", "owner": "Alice", "due": "Friday"}],
+        "action_items": [
+            {
+                "text": "Send the budget",
+                "owner": "Alice",
+                "owner_kind": "addressee",
+                "due": "2026-11-21",
+                "due_text": "by Friday",
+            }
+        ],
         "transcript_source": "zoom",
         "transcript": [
             {
@@ -114,7 +122,7 @@ def test_markdown_has_the_notes_structure_and_user_text_adds_none():
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "<a href" not in html
     assert "<em>" not in html.split("<h2>Transcript</h2>")[1]
-    assert "Send the budget — owner: Alice (due Friday)" in html
+    assert "Send the budget — owner: Alice (due 2026-11-21, by Friday)" in html
     assert html.count("<strong>") == 3  # one speaker label per segment
 
 
@@ -165,7 +173,15 @@ def recorded_meeting(user) -> Meeting:
         overview="Ship it.",
         decisions=[{"text": "Ship", "segment_ids": [first.pk]}],
     )
-    ActionItem.objects.create(summary=summary, meeting=meeting, text="Write notes", owner=alice)
+    ActionItem.objects.create(
+        summary=summary,
+        meeting=meeting,
+        text="Write notes",
+        owner=alice,
+        owner_kind=ActionItem.OwnerKind.SPEAKER,
+        due_date=dt.date(2026, 11, 23),
+        due_text="on Monday",
+    )
     return meeting
 
 
@@ -196,7 +212,15 @@ def test_export_endpoint_serves_each_format_as_an_attachment(api, recorded_meeti
     elif fmt == "json":
         data = json.loads(body)
         jsonschema.validate(data, exports.EXPORT_JSON_SCHEMA, format_checker=jsonschema.FormatChecker())
-        assert data["action_items"] == [{"text": "Write notes", "owner": "Alice", "due": ""}]
+        assert data["action_items"] == [
+            {
+                "text": "Write notes",
+                "owner": "Alice",
+                "owner_kind": "speaker",
+                "due": "2026-11-23",
+                "due_text": "on Monday",
+            }
+        ]
         assert data["summary"]["decisions"][0]["text"] == "Ship"
     else:
         assert "Write notes" in body

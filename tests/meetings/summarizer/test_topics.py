@@ -185,6 +185,8 @@ def test_is_complete_accepts_complete_sentences(sentence):
         "I think it's he's in all of the recordings.",
         "It was training on Macrophone and testing yeah, on meeting digits.",
         "What are we going to do now is Next meeting is in half an hour.",
+        "This was a problem which nobody have has because navigation systems don't care.",
+        "We want to keep the remote close to us, a and not to yell at it.",
     ],
 )
 def test_is_complete_rejects_fragments_questions_and_false_starts(sentence):
