@@ -120,7 +120,7 @@ def _topics_and_rouge(split: str, *, smoke: bool) -> list[Row]:
     from bench import topics_eval
 
     rows = []
-    for method in ("lexical", "even", "texttiling"):
+    for method in ("lexical", "even", "texttiling", "texttiling-tuned"):
         pk, windowdiff = topics_eval.evaluate(split, method)
         rows.append(
             Row("notes", f"topics Pk / WindowDiff, {method} ({split})", f"{pk:.3f} / {windowdiff:.3f}")
