@@ -251,6 +251,10 @@ class StreamRunner:
                 media=tuple(settings.RTMS_MEDIA),
                 audio_data_opt=DataOption.AUDIO_MULTI_STREAMS,
                 id_key="meeting_uuid",
+                reconnect_window=settings.RTMS_RECONNECT_WINDOW_SECONDS,
+                reconnect_initial_delay=settings.RTMS_RECONNECT_INITIAL_DELAY_SECONDS,
+                reconnect_max_delay=settings.RTMS_RECONNECT_MAX_DELAY_SECONDS,
+                reconnect_jitter=settings.RTMS_RECONNECT_JITTER,
             )
         )
         tasks = [

@@ -273,7 +273,11 @@ async def test_signaling_lost_redoes_the_full_handshake_and_retries_duplicate_st
 async def test_backoff_doubles_up_to_the_cap_then_resets(monkeypatch):
     async with FakeRTMS() as server:
         client, col = await connected(
-            server, reconnect_initial_delay=0.2, reconnect_max_delay=0.8, reconnect_window=10
+            server,
+            reconnect_initial_delay=0.2,
+            reconnect_max_delay=0.8,
+            reconnect_window=10,
+            reconnect_jitter=0.0,
         )
         server.signaling_statuses = [8, 8, 8, 8]
         loop = asyncio.get_running_loop()
