@@ -329,6 +329,7 @@ class _Socket:
         self.reader: asyncio.Task[None] | None = None
         self.media_params: dict[str, Any] = {}
         self.replay_guard = False  # opened after a connection existed: replayed media is dropped
+        self.closing = False  # our close frame is sent: keep reading until the server's arrives
 
     @property
     def scope(self) -> str:
@@ -804,11 +805,28 @@ class RTMSClient:
         that has not finished ``close_timeout`` later is cancelled; the audio frames it left
         unread are counted as dropped (``stats.audio_frames_dropped``, ``AudioDropped``)."""
         cfg = self.config
-        try:
-            async with asyncio.timeout(cfg.close_timeout + 1):
-                await sock.ws.close()
-        except TimeoutError:
-            sock.ws.transport.abort()
+        sock.closing = True  # keep-alives are no longer answered (a send would abort the drain)
+        if not sock.lost.is_set():
+            # The server's close frame comes after everything it sent: wait for it as long as
+            # frames keep arriving (no frame for close_timeout, or 12 × close_timeout in all,
+            # aborts), instead of websockets' fixed close timeout cutting a backlog short.
+            sock.ws.close_timeout = None
+            closer = asyncio.ensure_future(sock.ws.close())
+            started = time.monotonic()
+            while not closer.done():
+                await asyncio.wait({closer}, timeout=min(0.5, cfg.close_timeout))
+                now = time.monotonic()
+                quiet = now - max(sock.last_frame_at, started)
+                if not closer.done() and (
+                    quiet > cfg.close_timeout or now - started > 12 * cfg.close_timeout
+                ):
+                    sock.ws.transport.abort()
+                    await asyncio.wait({closer}, timeout=cfg.close_timeout)
+                    break
+            if closer.done() and not closer.cancelled():
+                closer.exception()  # retrieved (ConnectionClosed is already swallowed by close())
+            else:
+                closer.cancel()
         reader = sock.reader
         if reader is not None and not reader.done():
             await asyncio.wait({reader}, timeout=cfg.close_timeout)
@@ -1058,7 +1076,7 @@ class RTMSClient:
                     return
                 sock.last_frame_at = time.monotonic()
                 ClientStats._bump(self.stats.frames_received, sock.name)
-                if not await self._handle_frame(sock, frame):
+                if not await self._handle_frame(sock, frame) and not sock.closing:
                     sock.lost_reason = "send failed"
                     sock.ws.transport.abort()
                     return
@@ -1088,6 +1106,8 @@ class RTMSClient:
             self._skip(sock, exc, frame)
             return True
         if mtype == MsgType.KEEP_ALIVE_REQ:
+            if sock.closing:  # our close frame is out: no answer can be sent any more
+                return True
             ok = await self._send(sock, messages.keep_alive_resp(msg))
             if ok:
                 ClientStats._bump(self.stats.keepalives_answered, sock.name)
