@@ -342,6 +342,9 @@ WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 1, minimum=1)
 # Transcription threads of the embedded mode (the in-process ``transcription`` queue); one engine
 # call per thread, WHISPER_CPU_THREADS each. Scaled mode: the Celery worker's -c (Procfile).
 WHISPER_WORKERS = env_int("WHISPER_WORKERS", 2, minimum=1)
+# SIGTERM/SIGINT of the server (embedded): Whisper windows already running get this long to
+# finish; queued ones stay pending and are resumed at the next start.
+WHISPER_SHUTDOWN_GRACE_SECONDS = env_float("WHISPER_SHUTDOWN_GRACE_SECONDS", 10.0, minimum=0.0)
 # Live fallback: a stream with audio but no Zoom transcript for this long while someone speaks.
 TRANSCRIPT_FALLBACK_SECONDS = env_float("TRANSCRIPT_FALLBACK_SECONDS", 8.0, minimum=0.0)
 
