@@ -285,6 +285,7 @@ class Run:
         self._tasks: set[asyncio.Task] = set()
         self._pause_started: float | None = None
         self._interrupted_types: set[str] = set()
+        self.down_until: float | None = None  # outage fault: upgrades refused (503) until then
 
     # ---- public --------------------------------------------------------------------------------
     @property
@@ -730,6 +731,16 @@ class Run:
                 conn.abort()
             else:
                 await conn.close(e.params.get("code", 1001), "emulator fault")
+        elif kind == "outage":
+            # the RTMS server unreachable for ``seconds``: every socket dropped (TCP abort), every
+            # upgrade answered 503 meanwhile; the stream is kept for ``reconnect_window``
+            seconds = float(e.params.get("seconds", 10))
+            if fence:
+                entry["fenced"] = all(await asyncio.gather(*(self._fence(c) for c in self._live_conns())))
+            self.down_until = time.monotonic() + seconds
+            entry["seconds"] = seconds
+            for c in self._live_conns():
+                c.abort()
         elif kind == "failover":
             if not self.webhook_url:
                 entry["skipped"] = "failover needs a webhook URL"
@@ -1220,6 +1231,8 @@ class Emulator:
         run = self.runs.get(route.rtms_stream_id or "")
         if run is not None and route.generation != run.generation:
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "this RTMS server is gone (failover)\n")
+        if run is not None and run.down_until is not None and time.monotonic() < run.down_until:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "RTMS server down (outage fault)\n")
         return None
 
     def _status(self, code: StatusCode) -> int:
