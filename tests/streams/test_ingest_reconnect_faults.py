@@ -1,4 +1,5 @@
-"""Issue 18 in the product (embedded Daphne + the emulator through the real webhook): the RTMS
+"""Issue 18 in the product (embedded Daphne + the emulator through the real webhook): a
+signaling abort in the middle of an unpaced 10-minute burst loses no frame; the RTMS
 server unreachable for "55 s" and "70 s" of Zoom's 60 s reconnect window, scaled ×0.1 through
 the settings (``RTMS_RECONNECT_WINDOW_SECONDS=6``, backoff 0.3 s doubling to 3 s; the emulator
 keeps the stream 6.5 s). 55 → the stream is ``retrying`` with attempts and the last error on its
@@ -13,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from streams.emulator.scenario import generate_long_meeting
 from streams.models import Stream
 from tests.streams.ingest_harness import (
     PLANNING,
@@ -112,3 +114,30 @@ async def test_an_outage_of_70_seconds_fails_the_stream_at_the_window_with_the_r
     stored_frames = sum(r.frames_received for r in data["recordings"] if r.kind == "participant")
     assert stored_frames + stream.audio_frames_dropped + record.undelivered.get("audio", 0) == sent_frames
     assert stream.audio_frames_dropped == 0
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param({"signaling_loss_keeps_media": True, "replay_buffer_seconds": 0}, id="keeps_media"),
+        pytest.param({}, id="zoom"),
+    ],
+)
+async def test_signaling_abort_in_an_unpaced_10_minute_burst_stores_every_frame(product, shared_data, server):
+    """Issue 18, fault 1, in the product: 10 minutes of two speakers sent as fast as the product
+    reads, signaling aborted at media second 300 (no keep-alive fence: media in flight). Every
+    audio frame is in its WAV at its place once, nothing dropped, every line and message once."""
+    meeting = generate_long_meeting(participants=2, minutes=10, seed=1, chat_every=60)
+    async with emulator(**server) as emu:
+        run = await emu.play(
+            meeting, webhook_url=product.webhook_url, speed=None, faults=["signaling_abort@300:fence=false"]
+        )
+        record = await run.wait(150)
+        stream = await wait_ended(record.rtms_stream_id, product, timeout=60)
+    assert record.faults[0]["fault"] == "signaling_abort"
+    assert sum(len(ts) for ts in record.sent.audio_frames.values()) > 25_000
+    assert record.undelivered == {}
+    data = await assert_stored_equals_sent(record, stream, product)
+    assert len(gaps(data)) == 1
+    assert stream.audio_frames_dropped == 0
+    assert stream.reconnect_count == 1
