@@ -15,10 +15,14 @@ Design (docs/rtms_client.md has the full story):
   routes handshake answers to the handshake waiter, and turns everything else into typed events.
   Malformed or unknown frames are logged (logger ``streams.rtms``), counted in ``stats`` and skipped.
 * A **supervisor task** runs the connection state machine: handshakes, media-only reopen when a
-  media socket is lost while signaling lives, full re-handshake when signaling is lost, backoff
-  3 s doubling to 30 s (reset after success), give-up after the reconnect window, failover, clean
-  close (STREAM_CLOSE_REQ), and the end of the stream (TERMINATED / last session STOPPED) with a
+  media socket is lost while signaling lives, full re-handshake when signaling is lost (the media
+  sockets kept reading meanwhile, then closed with a drain), one reconnect policy for both
+  (streams/rtms/reconnect.py: 3 s doubling to 30 s with jitter, the last attempt just before
+  Zoom's 60 s window, ``Reconnecting`` before every wait), failover, clean close
+  (STREAM_CLOSE_REQ), and the end of the stream (TERMINATED / last session STOPPED) with a
   drain of the media sockets so no frame sent just before TERMINATED is lost (PROTOCOL.md A.4).
+  Every socket the client closes is drained: its reader delivers everything received up to the
+  server's close frame; audio a cancelled reader left unread is counted as dropped.
 * Media that Zoom replays on a reopened socket (frames it could not confirm) is de-duplicated:
   audio by per-user timestamp, transcript/chat by content (``stats.duplicates_skipped``).
 * An **outbox** between readers and the consumer: audio frames in a bounded queue that drops the
