@@ -362,6 +362,7 @@ class StreamRunner:
                 self.recorder.note_dropped(
                     user_id=event.user_id, user_name=event.user_name, frames=event.frames
                 )
+                await self.queue.put(event)  # the writer records the gap, with its reason
                 continue
             if self.transcriber is not None:
                 if isinstance(event, ev.TranscriptEvent):

@@ -275,6 +275,29 @@ class EventWriter:
             )
         services.stream_mark_interrupted(stream_id=self.claim.stream_id, owner=self.runner.owner)
 
+    def on_AudioDropped(self, event: ev.AudioDropped) -> None:
+        """Audio the RTMS client could not deliver (counted in ``audio_frames_dropped`` by the
+        recorder): a closed interruption gap of that participant, from the first to the end of
+        the last dropped frame, so the silence in the WAV is explained, never silent."""
+        meeting_services.participant_event_record(
+            meeting=self.meeting,
+            kind=Kind.INTERRUPTION,
+            source_key=f"{self.sid}:{Kind.INTERRUPTION}:audio:{event.user_id}:{event.first_timestamp}"[:200],
+            occurred_at=_dt(event.first_timestamp),
+            participant=self.participant(event.user_id, event.user_name),
+            reason=(
+                f"audio dropped: {event.frames} frame(s) of {event.user_name or event.user_id} "
+                "not received in time by the ingest (counted in audio_frames_dropped)"
+            )[:200],
+            details={
+                "rtms_stream_id": self.sid,
+                "scope": "audio",
+                "frames": event.frames,
+                "bytes": event.bytes,
+            },
+            end_offset_ms=event.last_timestamp + 20 - self.claim.meeting_started_ms,
+        )
+
     def on_Reconnecting(self, event: ev.Reconnecting) -> None:
         """The client waits before attempt ``event.attempt``: the stream is ``retrying`` (attempt,
         last error, next attempt, window end on the Stream row, and on the open gap for the

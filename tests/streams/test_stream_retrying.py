@@ -151,3 +151,17 @@ def test_retrying_is_an_open_state_a_worker_can_take_over():
     assert claim.stream_id == stream.pk
     stream.refresh_from_db()
     assert (stream.state, stream.lease_owner, stream.reconnect_count) == (S.CONNECTING, "w2", 1)
+
+
+def test_audio_the_client_dropped_is_a_gap_with_its_reason(setup):
+    start = _ms(setup.meeting.started_at) + 10_000
+    dropped = ev.AudioDropped(
+        "16778240", "Ada", frames=50, bytes=32_000, first_timestamp=start, last_timestamp=start + 980
+    )
+    setup.writer.apply_batch([dropped, dropped])  # applied twice (a retried batch): stored once
+    (gap,) = ParticipantEvent.objects.filter(meeting=setup.meeting, kind=K.INTERRUPTION)
+    assert abs(gap.offset_ms - 10_000) <= 1  # meeting start has sub-ms precision
+    assert abs(gap.end_offset_ms - 11_000) <= 1
+    assert gap.reason.startswith("audio dropped: 50 frame(s) of Ada")
+    assert gap.participant.display_name == "Ada"
+    assert selectors.meeting_health(meeting=setup.meeting).state != "interrupted"  # a closed gap
