@@ -16,6 +16,7 @@ import pytest
 
 from meetings.models import AudioRecording, TranscriptSegment
 from rtms_assistant import inprocess
+from rtms_assistant.processes import ROOT
 from streams.audio import float32_to_pcm16, read_wav, write_wav
 from streams.models import AudioWindow
 from tests.factories import MeetingFactory, ParticipantFactory, StreamFactory
@@ -58,8 +59,8 @@ def test_shutdown_lets_running_tasks_finish_and_cancels_the_queued_ones(settings
 # --- the product: Daphne (embedded) stopped with windows queued, then started again --------------
 
 
-@db
-def _make_windows(media_root, speech, count: int) -> list[int]:
+def make_windows(media_root, speech, count: int) -> list[int]:
+    """``count`` pending windows of JFK's 11 s speech, one after the other in one recording."""
     meeting = MeetingFactory()
     stream = StreamFactory(meeting=meeting, state="stopped")
     participant = ParticipantFactory(meeting=meeting, zoom_user_id="16778240", display_name="JFK")
@@ -95,12 +96,17 @@ def _make_windows(media_root, speech, count: int) -> list[int]:
     return ids
 
 
-@db
-def _statuses(ids: list[int]) -> dict[str, int]:
+_make_windows = db(make_windows)
+
+
+def statuses(ids: list[int]) -> dict[str, int]:
     out: dict[str, int] = {}
     for status in AudioWindow.objects.filter(pk__in=ids).values_list("status", flat=True):
         out[status] = out.get(status, 0) + 1
     return out
+
+
+_statuses = db(statuses)
 
 
 @db
@@ -195,3 +201,69 @@ def test_a_celery_worker_on_transcription_resumes_pending_windows_at_start(monke
     assert queued == []  # a worker of other queues leaves them alone
     tasks.resume_pending_windows(sender=worker("default", "transcription"))
     assert queued == [windows[0].pk, windows[2].pk]  # pending ones, oldest first
+
+
+@pytest.mark.slow
+@pytest.mark.scaled
+@pytest.mark.faults
+@pytest.mark.timeout(240)
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_stopped_with_windows_pending_leaves_them_for_the_next_one(tmp_path, shared_data):
+    """Scaled: 6 pending windows nobody enqueued (their messages lost). A transcription worker
+    resumes them at start; SIGTERM after the first (warm shutdown: no traceback); the next
+    worker transcribes the rest; each window once."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs PostgreSQL and Redis (the scaled pass)")
+    ids = make_windows(tmp_path / "media", shared_data / "speech", 6)
+    db_settings = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")} | {
+        "DJANGO_SETTINGS_MODULE": "rtms_assistant.settings",
+        "DJANGO_SECRET_KEY": "worker-test-secret",
+        "DJANGO_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://{db_settings['USER'] or 'postgres'}@{db_settings['HOST'] or '127.0.0.1'}:"
+        f"{db_settings['PORT'] or 5432}/{db_settings['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    command = [sys.executable, "-m", "celery", "-A", "rtms_assistant", "worker", "-Q", "transcription"]
+    command += ["--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"]
+
+    def start(name: str) -> subprocess.Popen:
+        with (tmp_path / f"{name}.log").open("wb") as log:
+            return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_until(predicate, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"timed out: {what}\n{logs()}"
+            time.sleep(0.2)
+
+    def logs() -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(tmp_path.glob("w*.log")))
+
+    first = start("w1")
+    try:
+        wait_until(lambda: statuses(ids).get(W.DONE, 0) >= 1, 120, "a first window")
+        first.send_signal(signal.SIGTERM)
+        first.wait(60)
+        left = statuses(ids).get(W.PENDING, 0)
+        assert left >= 1, statuses(ids)
+        assert "Traceback" not in (tmp_path / "w1.log").read_text()
+        second = start("w2")
+        try:
+            wait_until(lambda: statuses(ids).get(W.PENDING, 0) == 0, 150, "every window")
+        finally:
+            second.terminate()
+            second.wait(60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert statuses(ids) == {W.DONE: 6}
+    assert TranscriptSegment.objects.filter(source="whisper").count() == 6
+    assert "resumed" in logs()
