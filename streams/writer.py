@@ -276,9 +276,10 @@ class EventWriter:
         services.stream_mark_interrupted(stream_id=self.claim.stream_id, owner=self.runner.owner)
 
     def on_AudioDropped(self, event: ev.AudioDropped) -> None:
-        """Audio the RTMS client could not deliver (counted in ``audio_frames_dropped`` by the
-        recorder): a closed interruption gap of that participant, from the first to the end of
-        the last dropped frame, so the silence in the WAV is explained, never silent."""
+        """Audio that will never be in the WAV (the RTMS client's queue or the runner's audio
+        buffer overflowed; counted in ``audio_frames_dropped`` by the recorder): a closed
+        interruption gap of that participant, from the first to the end of the last dropped
+        frame, so the silence in the WAV is explained, never silent."""
         meeting_services.participant_event_record(
             meeting=self.meeting,
             kind=Kind.INTERRUPTION,
