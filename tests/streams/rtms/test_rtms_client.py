@@ -638,3 +638,31 @@ async def test_fatal_media_status_ends_the_stream():
         assert end.error.status_code == 18
         assert end.error.scope == "media:audio"
         assert len(server.msgs("signaling", 1)) == 1
+
+
+async def test_audio_left_unread_by_a_cancelled_reader_is_counted_as_dropped():
+    """A reader that must be cancelled (it did not finish draining in time) leaves frames in its
+    WebSocket queue: the audio among them is counted and reported as AudioDropped, not lost."""
+    import json
+    from collections import deque
+    from types import SimpleNamespace
+
+    client = RTMSClient(fast_config("ws://127.0.0.1:9/"))
+    queued = deque(
+        [
+            SimpleNamespace(data=json.dumps(audio(7, 1)).encode()),
+            SimpleNamespace(data=json.dumps(transcript("not audio")).encode()),
+            SimpleNamespace(data=b"\xff\xfe junk"),
+            SimpleNamespace(data=json.dumps(audio(7, 2)).encode()),
+        ]
+    )
+    sock = SimpleNamespace(
+        ws=SimpleNamespace(recv_messages=SimpleNamespace(frames=SimpleNamespace(queue=queued))),
+        replay_guard=False,
+    )
+    client._count_unread(sock)
+    assert client.stats.audio_frames_dropped == {"7": 2}
+    assert client.stats.audio_bytes_dropped == {"7": 1280}
+    dropped = await asyncio.wait_for(client._outbox.get(), 1)
+    assert dropped == AudioDropped("7", "user7", 2, 1280, 1_700_000_000_020, 1_700_000_000_040)
+    assert not queued
