@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from django.conf import settings
 
@@ -39,10 +40,10 @@ class EmbeddedRuntime:
     def _on_server_shutdown(callback) -> None:
         """Run ``callback`` (returning a Deferred) before Daphne's reactor shuts down (SIGTERM,
         SIGINT): the loop still runs then, so live pushes of finishing tasks still go out."""
-        try:
-            from twisted.internet import reactor
-        except ImportError:  # pragma: no cover - not under Daphne
+        if "twisted.internet.reactor" not in sys.modules:  # not under Daphne: install nothing
             return
+        from twisted.internet import reactor
+
         if reactor.running:
             reactor.addSystemEventTrigger("before", "shutdown", callback)
 
