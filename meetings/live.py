@@ -82,7 +82,12 @@ def group_send(group: str, message: dict[str, object]) -> None:
         future.add_done_callback(_log_failure)
         return
     loop = _server_loop
-    if loop is not None and loop.is_running():
+    if loop is not None and not loop.is_running():
+        # the server is shutting down (embedded): nobody is connected any more; browsers
+        # catch up from their last ``seq`` when they reconnect to the next server
+        logger.info("live push to %s skipped: the server loop has stopped", group)
+        return
+    if loop is not None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
+from django.utils.dateparse import parse_datetime
 
 from meetings import transcription
 from meetings.models import ChatMessage, Meeting, Participant, ParticipantEvent, Summary, TranscriptSegment
@@ -254,7 +255,10 @@ def talk_time_list(*, meeting: Meeting) -> list[TalkTime]:
 @dataclass(frozen=True)
 class StreamHealth:
     """The stream-health badge. ``state``: ``waiting`` | ``connected`` | ``interrupted`` |
-    ``paused`` | ``stopped`` | ``ended``. Offsets are ms from the meeting start."""
+    ``retrying`` | ``paused`` | ``stopped`` | ``ended``. Offsets are ms from the meeting start.
+    While ``retrying``: ``retry_attempt`` (the next attempt, 1-based), ``retry_error`` (the last
+    failure), ``retry_next_at`` / ``retry_deadline_at`` (aware datetimes: next attempt, end of
+    Zoom's reconnect window)."""
 
     state: str
     label: str
@@ -264,13 +268,30 @@ class StreamHealth:
     last_gap_ms: int | None = None  # length of the last closed interruption
     last_gap_reason: str = ""
     interruptions: int = 0
+    retry_attempt: int | None = None
+    retry_error: str = ""
+    retry_next_at: dt.datetime | None = None
+    retry_deadline_at: dt.datetime | None = None
+
+
+def _retry_fields(details: dict) -> dict:
+    retry = details.get("retry") if isinstance(details, dict) else None
+    if not isinstance(retry, dict):
+        return {}
+    return {
+        "retry_attempt": int(retry.get("attempt") or 0) or None,
+        "retry_error": str(retry.get("error") or ""),
+        "retry_next_at": parse_datetime(retry["next_attempt_at"]) if retry.get("next_attempt_at") else None,
+        "retry_deadline_at": parse_datetime(retry["deadline_at"]) if retry.get("deadline_at") else None,
+    }
 
 
 def meeting_health(*, meeting: Meeting) -> StreamHealth:
     """Stream health from meeting-domain data only (``Meeting.status`` + stream events).
 
     Rules, first match wins: meeting ended → ``ended`` (reason of the last ``stream_stop``);
-    an open ``interruption`` → ``interrupted`` since its offset; a ``stream_stop`` after the last
+    an open ``interruption`` → ``retrying`` when the stream is reconnecting (its
+    ``details["retry"]``, ``meetings.services.gap_retry_note``), else ``interrupted``, since its offset; a ``stream_stop`` after the last
     ``stream_start`` → ``stopped``; an open ``pause`` → ``paused``; any ``stream_start`` or any
     data → ``connected``; else ``waiting``. Two queries.
     """
@@ -284,7 +305,7 @@ def meeting_health(*, meeting: Meeting) -> StreamHealth:
     events = list(
         ParticipantEvent.objects.filter(meeting=meeting, kind__in=kinds)
         .order_by("offset_ms", "seq")
-        .only("kind", "offset_ms", "end_offset_ms", "reason", "occurred_at", "seq")
+        .only("kind", "offset_ms", "end_offset_ms", "reason", "occurred_at", "seq", "details")
     )
     K = ParticipantEvent.Kind
     interruptions = [event for event in events if event.kind == K.INTERRUPTION]
@@ -301,13 +322,15 @@ def meeting_health(*, meeting: Meeting) -> StreamHealth:
         return StreamHealth(state="ended", label="Ended", reason=stops[-1].reason if stops else "", **common)
     open_gap = next((event for event in reversed(interruptions) if event.end_offset_ms is None), None)
     if open_gap is not None:
+        retry = _retry_fields(open_gap.details)
         return StreamHealth(
-            state="interrupted",
-            label="Interrupted",
+            state="retrying" if retry else "interrupted",
+            label=f"Reconnecting (attempt {retry['retry_attempt']})" if retry else "Interrupted",
             reason=open_gap.reason,
             since_ms=open_gap.offset_ms,
             since_at=open_gap.occurred_at,
             **common,
+            **retry,
         )
     if stops and (not starts or stops[-1].seq > starts[-1].seq):
         return StreamHealth(state="stopped", label="Stream stopped", reason=stops[-1].reason, **common)

@@ -32,6 +32,10 @@ STREAM_FIELDS = (
     "connected_at",
     "stopped_at",
     "reconnect_count",
+    "retry_attempt",
+    "retry_error",
+    "retry_next_at",
+    "retry_deadline_at",
     "has_zoom_transcript",
 )
 

@@ -312,6 +312,32 @@ def participant_event_record(
 
 
 @transaction.atomic
+def gap_retry_note(*, meeting: Meeting, source_key_prefix: str, retry: dict) -> ParticipantEvent | None:
+    """Record on the open interruption whose key starts with ``source_key_prefix`` that the
+    stream is retrying: ``retry`` = ``{"attempt": int (next, 1-based), "error": str,
+    "next_attempt_at": ISO 8601, "deadline_at": ISO 8601}`` in ``details["retry"]``, a new
+    ``seq``, pushed to watching pages (the health badge shows it). None without an open gap."""
+    event = (
+        ParticipantEvent.objects.select_for_update()
+        .filter(
+            meeting=meeting,
+            kind=ParticipantEvent.Kind.INTERRUPTION,
+            source_key__startswith=source_key_prefix,
+            end_offset_ms__isnull=True,
+        )
+        .order_by("offset_ms", "pk")
+        .first()
+    )
+    if event is None:
+        return None
+    event.details = {**event.details, "retry": retry}
+    event.seq = meeting_next_seq(meeting_id=meeting.pk)
+    event.save(update_fields=["details", "seq"])
+    live.after_commit(fragments.push_event, event.pk)
+    return event
+
+
+@transaction.atomic
 def gap_close(*, meeting: Meeting, source_key: str, ended_at: dt.datetime) -> ParticipantEvent | None:
     """Close an open interruption or pause (``end_offset_ms``); idempotent."""
     event = (

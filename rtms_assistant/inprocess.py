@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from celery import Task
 from django.conf import settings
@@ -24,6 +24,8 @@ from django.db import close_old_connections
 logger = logging.getLogger(__name__)
 _executors: dict[str, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
+_accepting = True  # False once shutdown() began: new tasks are left to the next start
+_submitted: set[Future] = set()  # not done yet: queued or running
 
 
 class InProcessResult:
@@ -70,9 +72,65 @@ def _run(task: Task, args: tuple, kwargs: dict, task_id: str):
 
 
 def submit(task: Task, *, args: tuple, kwargs: dict, task_id: str | None = None) -> InProcessResult:
+    """Run ``task`` on its queue's threads. After :func:`shutdown` began, nothing is run: the
+    result's future is cancelled (a Whisper window stays ``pending`` in the database and is
+    resumed at the next start, ``streams.transcription.service.audio_windows_resume``)."""
     task_id = task_id or str(uuid.uuid4())
+    with _lock:
+        accepting = _accepting
+    if not accepting:
+        future: Future = Future()
+        future.cancel()
+        logger.info("task %s[%s] not started: shutting down (left for the next start)", task.name, task_id)
+        return InProcessResult(task_id, future)
+
     future = _executor(queue_for(task.name)).submit(_run, task, args, kwargs, task_id)
+    with _lock:
+        _submitted.add(future)
+    future.add_done_callback(_forget)
     return InProcessResult(task_id, future)
+
+
+def _forget(future: Future) -> None:
+    with _lock:
+        _submitted.discard(future)
+
+
+def shutdown(grace: float) -> tuple[int, int]:
+    """Stop taking tasks (SIGTERM/SIGINT of the server): tasks not started yet are cancelled,
+    and tasks already running get up to ``grace`` seconds to finish. Returns ``(finished,
+    cancelled)``: running tasks that finished in time, queued tasks dropped. Their state is in
+    the database (a Whisper window stays ``pending``), so the next start resumes them. Idempotent."""
+    global _accepting
+    with _lock:
+        _accepting = False
+        executors = list(_executors.values())
+        submitted = set(_submitted)
+    for executor in executors:
+        executor.shutdown(wait=False, cancel_futures=True)  # queued ones cancelled, running go on
+    cancelled = sum(1 for f in submitted if f.cancelled())
+    running = {f for f in submitted if not f.done()}
+    done, not_done = wait(running, timeout=grace) if running else (set(), set())
+    if not_done:
+        logger.warning(
+            "%d task(s) still running after the %.0f s shutdown grace; they are resumed at the next start",
+            len(not_done),
+            grace,
+        )
+    logger.info(
+        "in-process tasks stopped: %d running task(s) finished, %d queued task(s) left for the next start",
+        len(done),
+        cancelled,
+    )
+    return len(done), cancelled
+
+
+def reopen() -> None:
+    """Take tasks again after :func:`shutdown` (a new start in the same process: tests)."""
+    global _accepting
+    with _lock:
+        _accepting = True
+        _executors.clear()
 
 
 def drain(timeout: float = 60.0) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from django.conf import settings
 
@@ -32,11 +33,51 @@ class EmbeddedRuntime:
         live.bind_server_loop(loop)
         self.supervisor = loop.create_task(ingest.supervise(worker_id=ingest.default_worker_id("embedded")))
         logger.info("embedded mode: RTMS ingestion running inside the server process")
+        self._on_server_shutdown(self.shutdown)
+        self.resumer = loop.run_in_executor(None, _resume_pending_windows)
+
+    @staticmethod
+    def _on_server_shutdown(callback) -> None:
+        """Run ``callback`` (returning a Deferred) before Daphne's reactor shuts down (SIGTERM,
+        SIGINT): the loop still runs then, so live pushes of finishing tasks still go out."""
+        if "twisted.internet.reactor" not in sys.modules:  # not under Daphne: install nothing
+            return
+        from twisted.internet import reactor
+
+        if reactor.running:
+            reactor.addSystemEventTrigger("before", "shutdown", callback)
+
+    def shutdown(self):
+        """Stop taking in-process tasks; running Whisper windows get ``WHISPER_SHUTDOWN_GRACE_SECONDS``
+        to finish, the rest stay ``pending`` for the next start. Returns a Deferred for Twisted."""
+        from twisted.internet.defer import Deferred
+
+        from rtms_assistant import inprocess
+
+        logger.info("server shutting down: stopping in-process tasks")
+        future = asyncio.ensure_future(
+            asyncio.to_thread(inprocess.shutdown, settings.WHISPER_SHUTDOWN_GRACE_SECONDS)
+        )
+        return Deferred.fromFuture(future)
 
     async def __call__(self, scope, receive, send):
         if not self.started and scope.get("type") in ("http", "websocket"):
             self.start()
         return await self.app(scope, receive, send)
+
+
+def _resume_pending_windows() -> None:
+    """At start: Whisper windows a previous run left ``pending`` are transcribed now."""
+    from django.db import close_old_connections
+
+    from streams.transcription.service import audio_windows_resume
+
+    try:
+        audio_windows_resume()
+    except Exception:  # a database problem at start-up must not take the server down
+        logger.exception("could not resume pending Whisper windows")
+    finally:
+        close_old_connections()
 
 
 def with_embedded_runtime(app):

@@ -315,6 +315,18 @@ RTMS_DRAIN_TIMEOUT_SECONDS = env_float("RTMS_DRAIN_TIMEOUT_SECONDS", 30.0, minim
 # Transient database errors (connection lost, server restarting) in a stream's writes are retried
 # with back-off for at most this long; then the stream is given up to another worker.
 RTMS_DB_RETRY_SECONDS = env_float("RTMS_DB_RETRY_SECONDS", 60.0, minimum=1.0)
+# Reconnection after a lost RTMS connection (streams/rtms/reconnect.py, PROTOCOL.md §7.8): backoff
+# from INITIAL doubling to MAX, each delay ± JITTER; the last attempt just before WINDOW (Zoom
+# keeps the stream 60 s), then the stream fails.
+RTMS_RECONNECT_WINDOW_SECONDS = env_float("RTMS_RECONNECT_WINDOW_SECONDS", 60.0, minimum=0.5)
+RTMS_RECONNECT_INITIAL_DELAY_SECONDS = env_float("RTMS_RECONNECT_INITIAL_DELAY_SECONDS", 3.0, minimum=0.01)
+RTMS_RECONNECT_MAX_DELAY_SECONDS = env_float("RTMS_RECONNECT_MAX_DELAY_SECONDS", 30.0, minimum=0.01)
+RTMS_RECONNECT_JITTER = env_float("RTMS_RECONNECT_JITTER", 0.1, minimum=0.0)
+if RTMS_RECONNECT_MAX_DELAY_SECONDS < RTMS_RECONNECT_INITIAL_DELAY_SECONDS or RTMS_RECONNECT_JITTER >= 1:
+    raise ImproperlyConfigured(
+        "RTMS_RECONNECT_MAX_DELAY_SECONDS must be >= RTMS_RECONNECT_INITIAL_DELAY_SECONDS "
+        "and RTMS_RECONNECT_JITTER < 1"
+    )
 
 # --- Whisper ----------------------------------------------------------------------------------
 WHISPER_ENGINE = env_choice("WHISPER_ENGINE", "faster-whisper", {"faster-whisper", "openai-whisper"})
@@ -330,6 +342,9 @@ WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 1, minimum=1)
 # Transcription threads of the embedded mode (the in-process ``transcription`` queue); one engine
 # call per thread, WHISPER_CPU_THREADS each. Scaled mode: the Celery worker's -c (Procfile).
 WHISPER_WORKERS = env_int("WHISPER_WORKERS", 2, minimum=1)
+# SIGTERM/SIGINT of the server (embedded): Whisper windows already running get this long to
+# finish; queued ones stay pending and are resumed at the next start.
+WHISPER_SHUTDOWN_GRACE_SECONDS = env_float("WHISPER_SHUTDOWN_GRACE_SECONDS", 10.0, minimum=0.0)
 # Live fallback: a stream with audio but no Zoom transcript for this long while someone speaks.
 TRANSCRIPT_FALLBACK_SECONDS = env_float("TRANSCRIPT_FALLBACK_SECONDS", 8.0, minimum=0.0)
 

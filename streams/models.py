@@ -19,6 +19,7 @@ class Stream(models.Model):
         CONNECTING = "connecting", "Connecting"
         ACTIVE = "active", "Active"
         INTERRUPTED = "interrupted", "Interrupted"
+        RETRYING = "retrying", "Retrying (reconnecting to Zoom)"
         PAUSED = "paused", "Paused"
         STOPPING = "stopping", "Stopping"
         STOPPED = "stopped", "Stopped"
@@ -39,7 +40,14 @@ class Stream(models.Model):
     stop_detail = models.CharField(max_length=300, blank=True)
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    reconnect_count = models.PositiveIntegerField(default=0)
+    reconnect_count = models.PositiveIntegerField(default=0)  # successful reconnects and takeovers
+    # While ``retrying`` (streams/rtms/reconnect.py): the next attempt's number, the last error,
+    # when the next attempt starts and when Zoom's reconnect window ends (the stream then fails).
+    # Kept after the stream fails (why); cleared when it is active again.
+    retry_attempt = models.PositiveIntegerField(default=0)
+    retry_error = models.CharField(max_length=300, blank=True)
+    retry_next_at = models.DateTimeField(null=True, blank=True)
+    retry_deadline_at = models.DateTimeField(null=True, blank=True)
     last_frame_at = models.DateTimeField(null=True, blank=True)
     audio_frames = models.BigIntegerField(default=0)
     audio_frames_dropped = models.BigIntegerField(default=0)

@@ -184,6 +184,7 @@ class StreamRunner:
         self._media_end_ms: int | None = None  # meeting ms at the end of the newest audio fed
         self._media_end_wall = 0.0  # time.monotonic() when it arrived
         self._audio_wall = 0.0  # time.monotonic() when the newest audio frame arrived
+        self._buffer_drops: dict[str, ev.AudioDropped] = {}  # user_id -> run of buffer-full drops
         self.events_lane = event_lane(claim.stream_id)
         self.audio_lane = audio_lane()
 
@@ -251,6 +252,10 @@ class StreamRunner:
                 media=tuple(settings.RTMS_MEDIA),
                 audio_data_opt=DataOption.AUDIO_MULTI_STREAMS,
                 id_key="meeting_uuid",
+                reconnect_window=settings.RTMS_RECONNECT_WINDOW_SECONDS,
+                reconnect_initial_delay=settings.RTMS_RECONNECT_INITIAL_DELAY_SECONDS,
+                reconnect_max_delay=settings.RTMS_RECONNECT_MAX_DELAY_SECONDS,
+                reconnect_jitter=settings.RTMS_RECONNECT_JITTER,
             )
         )
         tasks = [
@@ -347,17 +352,22 @@ class StreamRunner:
         async for event in self.client.events():
             if isinstance(event, ev.AudioFrame):
                 self._audio_wall = time.monotonic()
-                self.recorder.add(
+                kept = self.recorder.add(
                     user_id=event.user_id,
                     user_name=event.user_name,
                     data=event.data,
                     timestamp=event.timestamp,
                 )
+                if not kept:  # buffer full: counted by the recorder; the gap is recorded below
+                    self._note_buffer_drop(event)
+                elif event.user_id in self._buffer_drops:
+                    await self.queue.put(self._buffer_drops.pop(event.user_id))
                 continue
             if isinstance(event, ev.AudioDropped):
                 self.recorder.note_dropped(
                     user_id=event.user_id, user_name=event.user_name, frames=event.frames
                 )
+                await self.queue.put(event)  # the writer records the gap, with its reason
                 continue
             if self.transcriber is not None:
                 if isinstance(event, ev.TranscriptEvent):
@@ -371,6 +381,9 @@ class StreamRunner:
                 ended = event
                 break
             await self.queue.put(event)
+        for drop in self._buffer_drops.values():  # runs of dropped audio still open at the end
+            await self.queue.put(drop)
+        self._buffer_drops.clear()
         if self.outcome.done():
             return
         if ended is None:
@@ -382,6 +395,24 @@ class StreamRunner:
             self.resolve(Outcome("finalize", Stream.State.STOPPED, ended.stop_reason, ended.detail))
         else:
             self.resolve(Outcome("finalize", Stream.State.FAILED, None, ended.detail or str(ended.error)))
+
+    def _note_buffer_drop(self, frame: ev.AudioFrame) -> None:
+        """A frame the full audio buffer refused: extend that participant's run of dropped
+        frames, handed to the writer (a gap with its reason) when their audio is kept again."""
+        run = self._buffer_drops.get(frame.user_id)
+        if run is None:
+            self._buffer_drops[frame.user_id] = ev.AudioDropped(
+                frame.user_id, frame.user_name, 1, len(frame.data), frame.timestamp, frame.timestamp
+            )
+        else:
+            self._buffer_drops[frame.user_id] = ev.AudioDropped(
+                run.user_id,
+                run.user_name,
+                run.frames + 1,
+                run.bytes + len(frame.data),
+                run.first_timestamp,
+                max(run.last_timestamp, frame.timestamp),
+            )
 
     async def _write(self) -> None:
         """Apply queued events in order, in batches, on the event lane; ``None`` ends the drain."""

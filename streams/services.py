@@ -36,18 +36,21 @@ from streams.rtms.protocol import PRODUCT_ID_KEYS
 logger = logging.getLogger(__name__)
 
 S = Stream.State
-OPEN_STATES = (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED, S.STOPPING)
+OPEN_STATES = (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.RETRYING, S.PAUSED, S.STOPPING)
 TERMINAL_STATES = (S.STOPPED, S.FAILED)
 # target state -> states it may be reached from. The one table of allowed moves.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.PENDING: (),  # only ever created in this state
-    S.CONNECTING: (S.PENDING, S.ACTIVE, S.INTERRUPTED, S.PAUSED),  # claim / takeover / reconnect
-    S.ACTIVE: (S.CONNECTING, S.INTERRUPTED, S.PAUSED),
+    # claim / takeover / reconnect
+    S.CONNECTING: (S.PENDING, S.ACTIVE, S.INTERRUPTED, S.RETRYING, S.PAUSED),
+    S.ACTIVE: (S.CONNECTING, S.INTERRUPTED, S.RETRYING, S.PAUSED),
     S.INTERRUPTED: (S.CONNECTING, S.ACTIVE, S.PAUSED),
-    S.PAUSED: (S.CONNECTING, S.ACTIVE, S.INTERRUPTED),
-    S.STOPPING: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED),
-    S.STOPPED: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED, S.STOPPING),
-    S.FAILED: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.PAUSED, S.STOPPING),
+    # waiting for the next (re)connection attempt; again at every attempt
+    S.RETRYING: (S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.RETRYING, S.PAUSED),
+    S.PAUSED: (S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.RETRYING),
+    S.STOPPING: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.RETRYING, S.PAUSED),
+    S.STOPPED: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.RETRYING, S.PAUSED, S.STOPPING),
+    S.FAILED: (S.PENDING, S.CONNECTING, S.ACTIVE, S.INTERRUPTED, S.RETRYING, S.PAUSED, S.STOPPING),
 }
 
 
@@ -327,15 +330,42 @@ def stream_transition(*, stream_id: int, to: str, owner: str | None = None, **fi
     return qs.update(state=to, state_changed_at=timezone.now(), **fields) == 1
 
 
-def stream_mark_active(*, stream_id: int, owner: str) -> bool:
+def stream_mark_active(*, stream_id: int, owner: str, reconnected: bool = False) -> bool:
+    """Connected (again): ``active``, retry fields cleared; ``reconnected`` (the RTMS client
+    reconnected by itself, not a first connection) counts one more ``reconnect_count``."""
     now = timezone.now()
-    moved = stream_transition(stream_id=stream_id, to=S.ACTIVE, owner=owner)
+    fields: dict = {"retry_attempt": 0, "retry_error": "", "retry_next_at": None, "retry_deadline_at": None}
+    if reconnected:
+        fields["reconnect_count"] = F("reconnect_count") + 1
+    moved = stream_transition(stream_id=stream_id, to=S.ACTIVE, owner=owner, **fields)
     Stream.objects.filter(pk=stream_id, connected_at__isnull=True).update(connected_at=now)
     return moved
 
 
 def stream_mark_interrupted(*, stream_id: int, owner: str) -> bool:
     return stream_transition(stream_id=stream_id, to=S.INTERRUPTED, owner=owner)
+
+
+def stream_mark_retrying(
+    *,
+    stream_id: int,
+    owner: str,
+    attempt: int,
+    error: str,
+    next_attempt_at: dt.datetime,
+    deadline_at: dt.datetime,
+) -> bool:
+    """Waiting before reconnection attempt number ``attempt`` (1-based) after ``error``; the
+    stream fails if Zoom's window ends (``deadline_at``) first. Returns whether the row moved."""
+    return stream_transition(
+        stream_id=stream_id,
+        to=S.RETRYING,
+        owner=owner,
+        retry_attempt=attempt,
+        retry_error=error[:300],
+        retry_next_at=next_attempt_at,
+        retry_deadline_at=deadline_at,
+    )
 
 
 def stream_mark_paused(*, stream_id: int, owner: str, paused: bool) -> bool:

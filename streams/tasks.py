@@ -10,8 +10,13 @@ and marked failed by the service, never retried.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from celery.signals import worker_ready
+from django.db import InterfaceError, OperationalError, close_old_connections
+
+logger = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError)
 
@@ -45,3 +50,26 @@ def recording_retranscribe(meeting_id: int, recording_id: int | None = None) -> 
     from streams.transcription.service import recording_retranscribe as retranscribe
 
     return asdict(retranscribe(meeting_id=meeting_id, recording_id=recording_id))
+
+
+@worker_ready.connect
+def resume_pending_windows(sender=None, **kwargs) -> None:
+    """Scaled mode: a Celery worker consuming ``transcription`` starts by enqueuing the Whisper
+    windows left ``pending`` (a stopped or killed worker's, or a task lost with the broker).
+    A window whose message is still in the broker is then delivered twice and transcribed once
+    (the service skips finished windows). SIGTERM is Celery's warm shutdown: no new task, the
+    running ones finish (``soft_time_limit``), the queued ones stay in the broker."""
+    try:
+        queues = {queue.name for queue in sender.task_consumer.queues}
+    except AttributeError:
+        queues = set()
+    if "transcription" not in queues:
+        return
+    from streams.transcription.service import audio_windows_resume
+
+    try:
+        audio_windows_resume()
+    except Exception:  # the worker must start even if the database is not reachable yet
+        logger.exception("could not resume pending Whisper windows")
+    finally:
+        close_old_connections()

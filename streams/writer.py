@@ -56,6 +56,10 @@ def _language(code: int | None) -> str:
         return str(code)[:16]
 
 
+def _now_ms() -> int:
+    return int(timezone.now().timestamp() * 1000)
+
+
 def _dt(epoch_ms: int) -> dt.datetime:
     return meeting_services.epoch_ms_to_datetime(epoch_ms)
 
@@ -252,9 +256,74 @@ class EventWriter:
         elif event.state == SessionState.RESUMED:
             self.pause(paused=False, timestamp=event.timestamp, scope="session", reason=event.reason)
 
+    def _open_gap_exists(self) -> bool:
+        return ParticipantEvent.objects.filter(
+            meeting_id=self.claim.meeting_id,
+            kind=Kind.INTERRUPTION,
+            end_offset_ms__isnull=True,
+            source_key__startswith=f"{self.sid}:{Kind.INTERRUPTION}:",
+        ).exists()
+
     def on_Interrupted(self, event: ev.Interrupted) -> None:
-        self.gap_open(started_ms=event.timestamp, scope=event.scope, reason=f"{event.scope}: {event.reason}")
+        """One interruption per outage: a loss noticed while a gap is still open (e.g. media
+        found lost together with signaling) is part of that gap, not a second, overlapping one."""
+        if self._open_gap_exists():
+            logger.info("stream %s: %s lost during an open interruption", self.sid, event.scope)
+        else:
+            self.gap_open(
+                started_ms=event.timestamp, scope=event.scope, reason=f"{event.scope}: {event.reason}"
+            )
         services.stream_mark_interrupted(stream_id=self.claim.stream_id, owner=self.runner.owner)
+
+    def on_AudioDropped(self, event: ev.AudioDropped) -> None:
+        """Audio that will never be in the WAV (the RTMS client's queue or the runner's audio
+        buffer overflowed; counted in ``audio_frames_dropped`` by the recorder): a closed
+        interruption gap of that participant, from the first to the end of the last dropped
+        frame, so the silence in the WAV is explained, never silent."""
+        meeting_services.participant_event_record(
+            meeting=self.meeting,
+            kind=Kind.INTERRUPTION,
+            source_key=f"{self.sid}:{Kind.INTERRUPTION}:audio:{event.user_id}:{event.first_timestamp}"[:200],
+            occurred_at=_dt(event.first_timestamp),
+            participant=self.participant(event.user_id, event.user_name),
+            reason=(
+                f"audio dropped: {event.frames} frame(s) of {event.user_name or event.user_id} "
+                "not received in time by the ingest (counted in audio_frames_dropped)"
+            )[:200],
+            details={
+                "rtms_stream_id": self.sid,
+                "scope": "audio",
+                "frames": event.frames,
+                "bytes": event.bytes,
+            },
+            end_offset_ms=event.last_timestamp + 20 - self.claim.meeting_started_ms,
+        )
+
+    def on_Reconnecting(self, event: ev.Reconnecting) -> None:
+        """The client waits before attempt ``event.attempt``: the stream is ``retrying`` (attempt,
+        last error, next attempt, window end on the Stream row, and on the open gap for the
+        meeting page)."""
+        next_at, deadline = _dt(event.next_attempt_at), _dt(event.deadline_at)
+        services.stream_mark_retrying(
+            stream_id=self.claim.stream_id,
+            owner=self.runner.owner,
+            attempt=event.attempt,
+            error=event.error,
+            next_attempt_at=next_at,
+            deadline_at=deadline,
+        )
+        if not self._open_gap_exists():  # a first connection that fails: the gap starts now
+            self.gap_open(started_ms=_now_ms(), scope=event.scope, reason=f"{event.scope}: {event.error}")
+        meeting_services.gap_retry_note(
+            meeting=self.meeting,
+            source_key_prefix=f"{self.sid}:{Kind.INTERRUPTION}:",
+            retry={
+                "attempt": event.attempt,
+                "error": event.error[:300],
+                "next_attempt_at": next_at.isoformat(),
+                "deadline_at": deadline.isoformat(),
+            },
+        )
 
     def gap_open(self, *, started_ms: int, scope: str, reason: str) -> None:
         services.stream_gap_open(
@@ -268,7 +337,9 @@ class EventWriter:
 
     def on_Connected(self, event: ev.Connected) -> None:
         now = timezone.now()
-        services.stream_mark_active(stream_id=self.claim.stream_id, owner=self.runner.owner)
+        services.stream_mark_active(
+            stream_id=self.claim.stream_id, owner=self.runner.owner, reconnected=event.reconnect
+        )
         services.stream_gaps_close(
             meeting_id=self.claim.meeting_id, rtms_stream_id=self.sid, kind=Kind.INTERRUPTION, ended_at=now
         )

@@ -46,6 +46,12 @@ def test_nothing_configured_is_a_working_embedded_setup(tmp_path):
         ({"WHISPER_BEAM_SIZE": "five"}, "WHISPER_BEAM_SIZE must be an integer"),
         ({"SUMMARY_BACKEND": "openai"}, "SUMMARY_BACKEND=openai needs"),
         ({"RTMS_MEDIA": "audio,smell"}, "RTMS_MEDIA has unknown media types"),
+        ({"RTMS_RECONNECT_JITTER": "1.5"}, "RTMS_RECONNECT_JITTER < 1"),
+        (
+            {"RTMS_RECONNECT_INITIAL_DELAY_SECONDS": "10", "RTMS_RECONNECT_MAX_DELAY_SECONDS": "5"},
+            "RTMS_RECONNECT_MAX_DELAY_SECONDS must be >= RTMS_RECONNECT_INITIAL_DELAY_SECONDS",
+        ),
+        ({"RTMS_RECONNECT_WINDOW_SECONDS": "0"}, "RTMS_RECONNECT_WINDOW_SECONDS must be"),
     ],
 )
 def test_invalid_configuration_fails_loudly(tmp_path, env, message):

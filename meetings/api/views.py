@@ -159,7 +159,19 @@ class MeetingDetailApi(ApiView):
                 "stop_detail": serializers.CharField(),
                 "connected_at": serializers.DateTimeField(allow_null=True),
                 "stopped_at": serializers.DateTimeField(allow_null=True),
-                "reconnect_count": serializers.IntegerField(),
+                "reconnect_count": serializers.IntegerField(
+                    help_text="Successful reconnections: by the RTMS client itself and worker takeovers."
+                ),
+                "retry_attempt": serializers.IntegerField(
+                    help_text="While state is `retrying`: the number of the next reconnection attempt."
+                ),
+                "retry_error": serializers.CharField(help_text="The last reconnection error."),
+                "retry_next_at": serializers.DateTimeField(
+                    allow_null=True, help_text="When the next reconnection attempt starts."
+                ),
+                "retry_deadline_at": serializers.DateTimeField(
+                    allow_null=True, help_text="When Zoom's reconnect window ends (the stream then fails)."
+                ),
                 "has_zoom_transcript": serializers.BooleanField(),
             },
         )

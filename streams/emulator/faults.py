@@ -8,6 +8,9 @@ media_abort         TCP abort of a media socket (no close frame). ``media``: aud
 media_close         close frame on a media socket (``code``, default 1001).
 signaling_abort     TCP abort of the signaling socket (the server then interrupts media too).
 signaling_close     close frame on the signaling socket (``code``, default 1001).
+outage              the RTMS server unreachable for ``seconds`` (default 10): every socket
+                    aborted, WebSocket upgrades answered 503 until then; the stream ends
+                    (stop reason 19) if nobody rejoins within ``reconnect_window``.
 failover            a new ``rtms_started`` for the same stream with different ``server_urls``;
                     the old URLs stop being served (needs a webhook URL).
 duplicate_webhook   the ``rtms_started`` webhook again, same body (a Zoom retry).
@@ -40,6 +43,7 @@ FAULT_KINDS = frozenset(
         "media_close",
         "signaling_abort",
         "signaling_close",
+        "outage",
         "failover",
         "duplicate_webhook",
         "junk",
@@ -96,10 +100,12 @@ class Fault:
 def _coerce(value: str) -> Any:
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    try:
-        return int(value)
-    except ValueError:
-        return value
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def parse_fault_params(params: dict[str, Any]) -> None:
@@ -112,6 +118,7 @@ def parse_fault_params(params: dict[str, Any]) -> None:
         "media_close": {"media", "code", "fence"},
         "signaling_abort": {"fence"},
         "signaling_close": {"code", "fence"},
+        "outage": {"seconds", "fence"},
         "junk": {"socket", "kinds"},
         "keepalive_storm": {"count"},
         "terminate": {"reason"},
@@ -127,6 +134,12 @@ def parse_fault_params(params: dict[str, Any]) -> None:
         kinds = params["kinds"]
         if not isinstance(kinds, list) or not set(kinds) <= set(JUNK_KINDS):
             raise ValueError(f"fault {kind}: kinds must be a list from {JUNK_KINDS}, got {kinds!r}")
+    if "seconds" in params and (
+        isinstance(params["seconds"], bool)
+        or not isinstance(params["seconds"], (int, float))
+        or params["seconds"] <= 0
+    ):
+        raise ValueError(f"fault {kind}: seconds must be a positive number, got {params['seconds']!r}")
     for key in ("count", "reason", "code"):
         if key in params and (isinstance(params[key], bool) or not isinstance(params[key], int)):
             raise ValueError(f"fault {kind}: {key} must be an integer, got {params[key]!r}")

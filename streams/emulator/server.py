@@ -134,6 +134,9 @@ class EmulatorConfig:
     webhook_retry_delays: tuple[float, ...] = ()  # Zoom: (300, 1200, 3600) after a non-2xx / timeout
     record_audio: bool = True  # keep the exact audio bytes sent (off for long load runs: counts only)
     replay_buffer_seconds: float = 60.0  # media kept for replay until a keep-alive confirms it (0 = off)
+    # Signaling lost: True keeps the media sockets open and streaming until the client closes
+    # them (a server that does not interrupt media with signaling); False aborts them (§7.8).
+    signaling_loss_keeps_media: bool = False
     stop_reason: int = StopReason.STOP_BC_MEETING_ENDED  # at the end of the scenario
 
     def __post_init__(self) -> None:
@@ -282,6 +285,7 @@ class Run:
         self._tasks: set[asyncio.Task] = set()
         self._pause_started: float | None = None
         self._interrupted_types: set[str] = set()
+        self.down_until: float | None = None  # outage fault: upgrades refused (503) until then
 
     # ---- public --------------------------------------------------------------------------------
     @property
@@ -321,12 +325,10 @@ class Run:
         return task
 
     def _update_ready(self) -> None:
-        ok = (
-            not self.terminated
-            and self.signaling is not None
-            and self.signaling.live
-            and all(t in self.media for t in self.wanted)
-        )
+        media_up = all(t in self.media for t in self.wanted)
+        ok = not self.terminated and media_up and self.signaling is not None and self.signaling.live
+        if self.signaling is None and self.cfg.signaling_loss_keeps_media and self.record.started:
+            ok = not self.terminated and media_up and bool(self.wanted)  # media streams on alone
         if ok or self.terminated:
             self._ready.set()
         else:
@@ -540,8 +542,10 @@ class Run:
         horizon = tick - round(self.cfg.replay_buffer_seconds * 1000 / FRAME_MS)  # Zoom buffers ~60 s
         while buf and buf[0][1] < horizon:
             buf.popleft()
-        if conn is not None:
-            await conn.send(message)
+        if conn is not None and not await conn.send(message) and not self.cfg.replay_buffer_seconds:
+            buf.pop()  # the socket closed under it and nothing is replayed: never delivered
+            self.record.undelivered[mtype] = self.record.undelivered.get(mtype, 0) + 1
+            return False
         return True
 
     async def _send_audio(self, tick: int) -> None:
@@ -727,6 +731,16 @@ class Run:
                 conn.abort()
             else:
                 await conn.close(e.params.get("code", 1001), "emulator fault")
+        elif kind == "outage":
+            # the RTMS server unreachable for ``seconds``: every socket dropped (TCP abort), every
+            # upgrade answered 503 meanwhile; the stream is kept for ``reconnect_window``
+            seconds = float(e.params.get("seconds", 10))
+            if fence:
+                entry["fenced"] = all(await asyncio.gather(*(self._fence(c) for c in self._live_conns())))
+            self.down_until = time.monotonic() + seconds
+            entry["seconds"] = seconds
+            for c in self._live_conns():
+                c.abort()
         elif kind == "failover":
             if not self.webhook_url:
                 entry["skipped"] = "failover needs a webhook URL"
@@ -917,10 +931,13 @@ class Run:
             return
         if conn is self.signaling:
             self.signaling = None
-            self._update_ready()
-            stale = {*self.media.values(), *self.pending_media}
-            self.media.clear()
+            if self.cfg.signaling_loss_keeps_media:
+                stale = set(self.pending_media)  # live media sockets stay open and keep streaming
+            else:
+                stale = {*self.media.values(), *self.pending_media}
+                self.media.clear()
             self.pending_media = []
+            self._update_ready()
             self._interrupted_types.clear()
             for media in stale:
                 media.abort()  # Zoom interrupts media with signaling (PROTOCOL.md §7.8)
@@ -1214,6 +1231,8 @@ class Emulator:
         run = self.runs.get(route.rtms_stream_id or "")
         if run is not None and route.generation != run.generation:
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "this RTMS server is gone (failover)\n")
+        if run is not None and run.down_until is not None and time.monotonic() < run.down_until:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "RTMS server down (outage fault)\n")
         return None
 
     def _status(self, code: StatusCode) -> int:

@@ -15,10 +15,14 @@ Design (docs/rtms_client.md has the full story):
   routes handshake answers to the handshake waiter, and turns everything else into typed events.
   Malformed or unknown frames are logged (logger ``streams.rtms``), counted in ``stats`` and skipped.
 * A **supervisor task** runs the connection state machine: handshakes, media-only reopen when a
-  media socket is lost while signaling lives, full re-handshake when signaling is lost, backoff
-  3 s doubling to 30 s (reset after success), give-up after the reconnect window, failover, clean
-  close (STREAM_CLOSE_REQ), and the end of the stream (TERMINATED / last session STOPPED) with a
+  media socket is lost while signaling lives, full re-handshake when signaling is lost (the media
+  sockets kept reading meanwhile, then closed with a drain), one reconnect policy for both
+  (streams/rtms/reconnect.py: 3 s doubling to 30 s with jitter, the last attempt just before
+  Zoom's 60 s window, ``Reconnecting`` before every wait), failover, clean close
+  (STREAM_CLOSE_REQ), and the end of the stream (TERMINATED / last session STOPPED) with a
   drain of the media sockets so no frame sent just before TERMINATED is lost (PROTOCOL.md A.4).
+  Every socket the client closes is drained: its reader delivers everything received up to the
+  server's close frame; audio a cancelled reader left unread is counted as dropped.
 * Media that Zoom replays on a reopened socket (frames it could not confirm) is de-duplicated:
   audio by per-user timestamp, transcript/chat by content (``stats.duplicates_skipped``).
 * An **outbox** between readers and the consumer: audio frames in a bounded queue that drops the
@@ -64,6 +68,7 @@ from streams.rtms.events import (
     Connected,
     Interrupted,
     MediaConnectionInterrupted,
+    Reconnecting,
     RTMSEvent,
     SessionStateChanged,
     StreamEnded,
@@ -71,6 +76,7 @@ from streams.rtms.events import (
     TranscriptEvent,
 )
 from streams.rtms.protocol import DataOption, MsgType, SessionState, StatusCode, StopReason, StreamState
+from streams.rtms.reconnect import ReconnectPolicy, Retry
 from streams.rtms.signing import handshake_signature
 
 logger = logging.getLogger("streams.rtms")
@@ -124,9 +130,10 @@ class ClientConfig:
     idle_timeout: float = 65.0  # no frame on a socket for this long → lost (§7.6; checked every 0.5 s)
     end_drain_timeout: float = 2.0  # after TERMINATED, keep reading media until closed or this long
     media_interrupt_grace: float = 12.0  # after MEDIA_CONNECTION_INTERRUPTED, reopen silent sockets
-    reconnect_initial_delay: float = 3.0
-    reconnect_max_delay: float = 30.0
-    reconnect_window: float = 65.0  # give up this long after a loss (§7.6/7.8: server waits 60-65 s)
+    reconnect_initial_delay: float = 3.0  # backoff: first wait after a loss (§7.8), doubling
+    reconnect_max_delay: float = 30.0  # backoff cap (§7.8)
+    reconnect_window: float = 60.0  # last attempt just before this long after a loss (§7.6/7.8: 60 s)
+    reconnect_jitter: float = 0.1  # each backoff delay × uniform(1 - j, 1 + j)
     ping_interval: float | None = 20.0  # WebSocket-level pings (half-open TCP detection); None: off
     max_frame_bytes: int = 16 * 1024 * 1024
     event_queue_size: int = 10_000
@@ -163,6 +170,16 @@ class ClientConfig:
                 raise ValueError(f"{name} must be > 0")
         if self.event_queue_size < 1 or self.audio_queue_size < 1:
             raise ValueError("queue sizes must be >= 1")
+        self.reconnect_policy()  # ValueError for a max delay below the initial one, a bad jitter
+
+    def reconnect_policy(self) -> ReconnectPolicy:
+        """The backoff and window of every reconnection, signaling and media alike."""
+        return ReconnectPolicy(
+            initial_delay=self.reconnect_initial_delay,
+            max_delay=self.reconnect_max_delay,
+            window=self.reconnect_window,
+            jitter=self.reconnect_jitter,
+        )
 
     def signaling_urls(self) -> list[str]:
         """The comma-separated ``server_urls`` split, stripped, keeping ws:// and wss:// only."""
@@ -240,17 +257,23 @@ class _Outbox:
     def put_audio(self, frame: AudioFrame) -> None:
         if len(self._audio) >= self._audio_size:
             _, old = self._audio.popleft()
-            drop = self._drops.get(old.user_id)
-            if drop is None:
-                self._drops[old.user_id] = [old.user_name, 1, len(old.data), old.timestamp, old.timestamp]
-            else:
-                drop[1] += 1
-                drop[2] += len(old.data)
-                drop[4] = old.timestamp
-            ClientStats._bump(self._stats.audio_frames_dropped, old.user_id)
-            ClientStats._bump(self._stats.audio_bytes_dropped, old.user_id, len(old.data))
+            self.note_dropped(old)
         self._audio.append((next(self._seq), frame))
         self._stats.audio_queue_high_water = max(self._stats.audio_queue_high_water, len(self._audio))
+        self._ready.set()
+
+    def note_dropped(self, old: AudioFrame) -> None:
+        """Count a frame that will never reach the consumer; reported as AudioDropped next."""
+        drop = self._drops.get(old.user_id)
+        if drop is None:
+            self._drops[old.user_id] = [old.user_name, 1, len(old.data), old.timestamp, old.timestamp]
+        else:
+            drop[1] += 1
+            drop[2] += len(old.data)
+            drop[3] = min(drop[3], old.timestamp)
+            drop[4] = max(drop[4], old.timestamp)
+        ClientStats._bump(self._stats.audio_frames_dropped, old.user_id)
+        ClientStats._bump(self._stats.audio_bytes_dropped, old.user_id, len(old.data))
         self._ready.set()
 
     def force(self, event: RTMSEvent) -> None:
@@ -310,6 +333,7 @@ class _Socket:
         self.reader: asyncio.Task[None] | None = None
         self.media_params: dict[str, Any] = {}
         self.replay_guard = False  # opened after a connection existed: replayed media is dropped
+        self.closing = False  # our close frame is sent: keep reading until the server's arrives
 
     @property
     def scope(self) -> str:
@@ -338,6 +362,8 @@ class RTMSClient:
         self.media_params: dict[str, dict[str, Any]] = {}
         self.ended: StreamEnded | None = None
         self._urls = config.signaling_urls()
+        self._policy = config.reconnect_policy()
+        self._lost_reason = ""  # why the last connection was lost (for Reconnecting)
         self._signature = handshake_signature(
             client_id=config.client_id,
             client_secret=config.client_secret,
@@ -351,6 +377,7 @@ class RTMSClient:
         self._alive = asyncio.Event()  # cleared at shutdown: readers stop waiting for queue space
         self._signaling: _Socket | None = None
         self._media: dict[str, _Socket] = {}  # socket name -> socket
+        self._old_media: list[_Socket] = []  # kept reading across a signaling loss
         self._media_plan: dict[str, tuple[str, tuple[str, ...]]] = {}  # socket name -> (url, media)
         self._end: _EndSignal | None = None
         self._terminating = False
@@ -451,8 +478,8 @@ class RTMSClient:
             self._end = _EndSignal(None, f"client error: {exc!r}")
             error = exc
         finally:
-            self._alive.clear()
-            await self._close_all()  # readers stopped: nothing can follow StreamEnded
+            self._alive.clear()  # readers stop waiting for queue space (they append anyway)
+            await self._close_all(old_media=True)  # drained, readers stopped: nothing follows StreamEnded
             end = self._end or _EndSignal(None, "client stopped")
             self._finish(end.stop_reason, end.detail, error)
             self.ended = self._final or StreamEnded(end.stop_reason, end.detail, _now_ms(), error)
@@ -473,9 +500,7 @@ class RTMSClient:
     async def _lifecycle(self) -> None:
         cfg = self.config
         reconnect = False
-        lost_at: float | None = None
-        delay = cfg.reconnect_initial_delay
-        last_error: Exception | None = None
+        retry: Retry | None = None  # the current outage's schedule (streams/rtms/reconnect.py)
         while True:
             if self._end is not None:  # TERMINATED arrived during a handshake that then failed
                 return
@@ -491,41 +516,69 @@ class RTMSClient:
                 if not exc.retryable:
                     self._finish(None, str(exc), exc)
                     return
-                last_error = exc
+                last_error: Exception = exc
             except RTMSConnectionError as exc:
                 await self._close_all()
                 last_error = exc
             else:
-                lost_at, delay = None, cfg.reconnect_initial_delay
+                retry = None
                 outcome = await self._monitor()
                 if outcome == "end":
                     return
                 reconnect = True
-                lost_at = time.monotonic()
+                retry = self._policy.begin(time.monotonic())
                 if outcome == "failover":
                     continue  # immediate attempt against the new URL
-                await self._sleep(delay)
-                delay = min(delay * 2, cfg.reconnect_max_delay)
+                reason = self._lost_reason or "connection lost"
+                if not await self._wait_retry(retry, "signaling", reason):
+                    return
                 continue
             # a failed attempt
             self.stats.failed_attempts += 1
-            lost_at = lost_at if lost_at is not None else time.monotonic()
-            elapsed = time.monotonic() - lost_at
-            logger.warning("RTMS %s connect attempt failed: %s", cfg.rtms_stream_id, last_error)
+            retry = retry or self._policy.begin(time.monotonic())
+            retry.failed(last_error)
+            logger.warning(
+                "RTMS %s connect attempt %d failed: %s", cfg.rtms_stream_id, retry.attempts, last_error
+            )
             if self._end is not None:
                 return
             if self._failover_urls is not None:  # new server: a fresh window, no backoff
-                lost_at, delay = time.monotonic(), cfg.reconnect_initial_delay
+                retry = self._policy.begin(time.monotonic())
                 continue
-            if elapsed + delay > cfg.reconnect_window:
-                self._finish(
-                    None,
-                    f"could not (re)connect within the {cfg.reconnect_window:g}s reconnect window: {last_error}",
-                    last_error,
-                )
+            if not await self._wait_retry(retry, "signaling", str(last_error), error=last_error):
                 return
-            await self._sleep(delay)
-            delay = min(delay * 2, cfg.reconnect_max_delay)
+
+    async def _wait_retry(
+        self, retry: Retry, scope: str, reason: str, *, error: Exception | None = None
+    ) -> bool:
+        """Announce and sleep until the next attempt of ``retry``; False (and the stream
+        finished with the reason) when the reconnect window is over."""
+        now = time.monotonic()
+        delay = retry.next_delay(now)
+        if delay is None:
+            window = self._policy.window
+            self._finish(
+                None,
+                f"could not (re)connect within the {window:g}s reconnect window "
+                f"({retry.attempts} attempt(s) failed; last error: {retry.last_error or reason})",
+                error or RTMSConnectionError(reason, scope=scope),
+            )
+            return False
+        self._announce_retry(retry, scope, reason, delay)
+        await self._sleep(delay)
+        return True
+
+    def _announce_retry(self, retry: Retry, scope: str, reason: str, delay: float) -> None:
+        wall = _now_ms()
+        self._outbox.force(
+            Reconnecting(
+                scope=scope,
+                attempt=retry.attempts + 1,
+                error=retry.last_error or reason,
+                next_attempt_at=wall + int(delay * 1000),
+                deadline_at=wall + int((retry.deadline - time.monotonic()) * 1000),
+            )
+        )
 
     async def _sleep(self, seconds: float) -> None:
         """Backoff sleep, cut short by close() or failover()."""
@@ -563,6 +616,7 @@ class RTMSClient:
             raise handshake_error(hs.status_code, hs.reason, scope="signaling")
         if cfg.subscribe_events:
             await self._send_or_raise(sock, messages.event_subscription(cfg.subscribe_events))
+        await self._retire_old_media()  # one media connection per type: the old ones go first
         self._media_plan = self._plan_media(hs.server_urls)
         results = await asyncio.gather(
             *(self._open_media(name, url, media) for name, (url, media) in self._media_plan.items()),
@@ -749,17 +803,64 @@ class RTMSClient:
             )
 
     async def _close_socket(self, sock: _Socket) -> None:
-        try:
-            async with asyncio.timeout(self.config.close_timeout + 1):
-                await sock.ws.close()
-        except TimeoutError:
-            sock.ws.transport.abort()
-        if sock.reader is not None and not sock.reader.done():
-            sock.reader.cancel()
-            await asyncio.wait({sock.reader}, timeout=self.config.close_timeout)
+        """Close ``sock`` with a close frame and **drain** it: its reader keeps running during
+        the closing handshake and then delivers every frame still queued (the server's frames
+        precede its close frame), so nothing already received is thrown away. Only a reader
+        that has not finished ``close_timeout`` later is cancelled; the audio frames it left
+        unread are counted as dropped (``stats.audio_frames_dropped``, ``AudioDropped``)."""
+        cfg = self.config
+        sock.closing = True  # keep-alives are no longer answered (a send would abort the drain)
+        if not sock.lost.is_set():
+            # The server's close frame comes after everything it sent: wait for it as long as
+            # frames keep arriving (no frame for close_timeout, or 12 × close_timeout in all,
+            # aborts), instead of websockets' fixed close timeout cutting a backlog short.
+            sock.ws.close_timeout = None
+            closer = asyncio.ensure_future(sock.ws.close())
+            started = time.monotonic()
+            while not closer.done():
+                await asyncio.wait({closer}, timeout=min(0.5, cfg.close_timeout))
+                now = time.monotonic()
+                quiet = now - max(sock.last_frame_at, started)
+                if not closer.done() and (
+                    quiet > cfg.close_timeout or now - started > 12 * cfg.close_timeout
+                ):
+                    sock.ws.transport.abort()
+                    await asyncio.wait({closer}, timeout=cfg.close_timeout)
+                    break
+            if closer.done() and not closer.cancelled():
+                closer.exception()  # retrieved (ConnectionClosed is already swallowed by close())
+            else:
+                closer.cancel()
+        reader = sock.reader
+        if reader is not None and not reader.done():
+            await asyncio.wait({reader}, timeout=cfg.close_timeout)
+            if not reader.done():
+                reader.cancel()
+                await asyncio.wait({reader}, timeout=cfg.close_timeout)
+                self._count_unread(sock)
 
-    async def _close_all(self) -> None:
+    def _count_unread(self, sock: _Socket) -> None:
+        """Audio frames left in a cancelled reader's WebSocket queue: counted as dropped (at the
+        gap, like a queue overflow), never lost silently. Best effort on websockets' queue."""
+        frames = getattr(getattr(getattr(sock.ws, "recv_messages", None), "frames", None), "queue", None)
+        for frame in list(frames or ()):
+            try:
+                events = messages.parse_server_message(messages.decode_frame(bytes(frame.data)))
+            except (RTMSFrameError, messages.IgnoredMessage, AttributeError, TypeError):
+                continue
+            for event in events:
+                if isinstance(event, AudioFrame) and not self._is_replay(sock, event):
+                    self._outbox.note_dropped(event)
+        if frames:
+            frames.clear()
+
+    async def _close_all(self, *, old_media: bool = False) -> None:
+        """Close (and drain) the current sockets; with ``old_media`` also those kept across a
+        signaling loss (a failed reconnect attempt keeps them: Zoom may still be sending)."""
         sockets = [s for s in (self._signaling, *self._media.values()) if s is not None]
+        if old_media:
+            sockets += self._old_media
+            self._old_media = []
         self._signaling = None
         self._media = {}
         if sockets:
@@ -769,13 +870,34 @@ class RTMSClient:
                 self._deliver_now(event)
             sock.staged.clear()
 
+    async def _keep_media_while_reconnecting(self) -> None:
+        """Signaling lost (PROTOCOL.md §7.8): close it, but keep the media sockets and their
+        readers. Where Zoom keeps them open they go on delivering media (and answering
+        keep-alives) while signaling is re-established; where Zoom drops them their readers
+        still deliver every frame already received before they end. They are closed, drained,
+        just before the new handshake opens their successors (:meth:`_retire_old_media`)."""
+        signaling, self._signaling = self._signaling, None
+        self._old_media.extend(self._media.values())
+        self._media = {}
+        if signaling is not None:
+            await self._close_socket(signaling)
+            for event in signaling.staged:
+                self._deliver_now(event)
+            signaling.staged.clear()
+
+    async def _retire_old_media(self) -> None:
+        """Close (with a drain) the media sockets kept from the previous connection."""
+        old, self._old_media = self._old_media, []
+        if old:
+            await asyncio.gather(*(self._close_socket(s) for s in old))
+
     # --- connected state ---------------------------------------------------------------------------
 
     async def _monitor(self) -> str:
         """Watch the live connection. Returns "end" (stream over, StreamEnded queued),
         "signaling" (signaling lost: full re-handshake) or "failover"."""
         cfg = self.config
-        down: dict[str, list[float]] = {}  # socket name -> [lost_at, next_try_at, delay]
+        down: dict[str, Retry] = {}  # socket name -> its outage's schedule (next_attempt_at)
         while True:
             self._wake.clear()
             if self._end is not None:
@@ -799,7 +921,7 @@ class RTMSClient:
                     )
                     continue
                 self._interrupted("signaling", signaling.lost_reason)
-                await self._close_all()
+                await self._keep_media_while_reconnecting()
                 return "signaling"
             now = time.monotonic()
             for sock in (signaling, *self._media.values()):
@@ -807,11 +929,15 @@ class RTMSClient:
                     sock.lost_reason = f"no frame for {cfg.idle_timeout:g}s"
                     sock.ws.transport.abort()  # its reader ends, sets lost and wakes us
             for name, sock in list(self._media.items()):
-                if sock.lost.is_set():
+                if sock.lost.is_set() and not signaling.lost.is_set():
                     self._interrupted(sock.scope, sock.lost_reason)
                     await self._close_socket(sock)
                     del self._media[name]
-                    down[name] = [now, now + cfg.reconnect_initial_delay, cfg.reconnect_initial_delay]
+                    down[name] = retry = self._policy.begin(now)
+                    delay = retry.next_delay(now) or 0.0
+                    self._announce_retry(retry, sock.scope, sock.lost_reason or "connection lost", delay)
+            if signaling.lost.is_set():
+                continue  # the signaling loss is the outage: one interruption, full re-handshake
             if (
                 self._media_suspect_at is not None
                 and now - self._media_suspect_at >= cfg.media_interrupt_grace
@@ -826,7 +952,7 @@ class RTMSClient:
                         sock.lost_reason = "silent after MEDIA_CONNECTION_INTERRUPTED"
                         sock.ws.transport.abort()
                 self._media_suspect_at = None
-            due = [name for name, (_, next_try, _) in down.items() if next_try <= now]
+            due = [name for name, retry in down.items() if (retry.next_attempt_at or now) <= now]
             if due:
                 outcome = await self._reopen_media(due, down)
                 if outcome is not None:
@@ -835,7 +961,7 @@ class RTMSClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.5)
 
-    async def _reopen_media(self, due: list[str], down: dict[str, list[float]]) -> str | None:
+    async def _reopen_media(self, due: list[str], down: dict[str, Retry]) -> str | None:
         """Media-only reconnect (msg 3 → 4, then msg 7 on signaling). Returns "end" if it gave up."""
         cfg = self.config
         results = await asyncio.gather(
@@ -856,15 +982,27 @@ class RTMSClient:
                 return "end"
             if not isinstance(result, Exception):
                 raise result
-            lost_at, _, delay = down[name]
+            retry = down[name]
+            retry.failed(result)
             self.stats.failed_attempts += 1
-            logger.warning("RTMS %s: reopening %s failed: %s", cfg.rtms_stream_id, name, result)
-            if time.monotonic() - lost_at + delay > cfg.reconnect_window:
+            logger.warning(
+                "RTMS %s: reopening %s failed (attempt %d): %s",
+                cfg.rtms_stream_id,
+                name,
+                retry.attempts,
+                result,
+            )
+            now = time.monotonic()
+            delay = retry.next_delay(now)
+            if delay is None:
                 self._finish(
-                    None, f"media:{name} not reopened within {cfg.reconnect_window:g}s: {result}", result
+                    None,
+                    f"media:{name} not reopened within the {self._policy.window:g}s reconnect window "
+                    f"({retry.attempts} attempt(s) failed; last error: {result})",
+                    result,
                 )
                 return "end"
-            down[name] = [lost_at, time.monotonic() + delay, min(delay * 2, cfg.reconnect_max_delay)]
+            self._announce_retry(retry, f"media:{name}", str(result), delay)
         if reopened:
             if self._signaling is None or not await self._send(
                 self._signaling, messages.client_ready_ack(cfg.rtms_stream_id)
@@ -877,6 +1015,7 @@ class RTMSClient:
 
     def _interrupted(self, scope: str, reason: str) -> None:
         logger.warning("RTMS %s: %s interrupted: %s", self.config.rtms_stream_id, scope, reason)
+        self._lost_reason = f"{scope}: {reason or 'connection lost'}"
         self._outbox.force(Interrupted(scope, reason or "connection lost", _now_ms()))
 
     async def _drain(self) -> None:
@@ -941,7 +1080,7 @@ class RTMSClient:
                     return
                 sock.last_frame_at = time.monotonic()
                 ClientStats._bump(self.stats.frames_received, sock.name)
-                if not await self._handle_frame(sock, frame):
+                if not await self._handle_frame(sock, frame) and not sock.closing:
                     sock.lost_reason = "send failed"
                     sock.ws.transport.abort()
                     return
@@ -971,6 +1110,8 @@ class RTMSClient:
             self._skip(sock, exc, frame)
             return True
         if mtype == MsgType.KEEP_ALIVE_REQ:
+            if sock.closing:  # our close frame is out: no answer can be sent any more
+                return True
             ok = await self._send(sock, messages.keep_alive_resp(msg))
             if ok:
                 ClientStats._bump(self.stats.keepalives_answered, sock.name)

@@ -138,6 +138,24 @@ class Interrupted:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """A (re)connection attempt failed, or a connection was just lost, and the client waits
+    before the next attempt (one event per wait; PROTOCOL.md §7.8, streams/rtms/reconnect.py).
+
+    ``scope``: ``"signaling"`` (full handshake) or ``"media:<name>"``; ``attempt``: 1-based
+    number of the attempt that comes next; ``error``: the last failure's text (for a fresh loss,
+    the loss's reason); ``next_attempt_at`` / ``deadline_at``: local wall-clock epoch ms of the
+    next attempt and of the end of the reconnect window (the client gives up after it).
+    """
+
+    scope: str
+    attempt: int
+    error: str
+    next_attempt_at: int
+    deadline_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class StreamEnded:
     """The stream is over: TERMINATED state, STREAM_CLOSE_RESP, a fatal handshake status, or
     reconnection gave up. ``stop_reason`` is RTMS_STOP_REASON when Zoom gave one."""
@@ -192,6 +210,7 @@ RTMSEvent = (
     | SessionStateChanged
     | Connected
     | Interrupted
+    | Reconnecting
     | StreamEnded
     | AudioDropped
     | MediaConnectionInterrupted

@@ -130,6 +130,23 @@ def audio_window_create(*, spec: WindowSpec) -> AudioWindow | None:
     return window
 
 
+def audio_windows_resume() -> int:
+    """Enqueue every ``pending`` window again, oldest first (at start-up: windows left when the
+    server or a Celery worker stopped, ``rtms_assistant.inprocess.shutdown``, or whose task was
+    lost with the broker). Returns how many. Safe to repeat: a window is transcribed once
+    (:func:`audio_window_transcribe` skips finished ones, segments have idempotency keys)."""
+    from streams.tasks import audio_window_transcribe as audio_window_transcribe_task
+
+    ids = list(
+        AudioWindow.objects.filter(status=W.PENDING).order_by("queued_at", "pk").values_list("pk", flat=True)
+    )
+    for window_id in ids:
+        audio_window_transcribe_task.delay(window_id)
+    if ids:
+        logger.info("resumed %d pending Whisper window(s)", len(ids))
+    return len(ids)
+
+
 def audio_windows_create(*, specs: Iterable[WindowSpec]) -> list[AudioWindow]:
     """:func:`audio_window_create` for each spec (the ingest runner's batch); returns the new rows."""
     return [w for spec in specs if (w := audio_window_create(spec=spec)) is not None]

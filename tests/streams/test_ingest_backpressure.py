@@ -53,6 +53,17 @@ def create_stream(params: dict) -> None:
 
 
 @sync_to_async
+def dropped_audio_gaps(meeting_id: int) -> list[dict]:
+    from meetings.models import ParticipantEvent
+
+    return list(
+        ParticipantEvent.objects.filter(
+            meeting_id=meeting_id, kind=ParticipantEvent.Kind.INTERRUPTION, reason__startswith="audio dropped"
+        ).values("details", "end_offset_ms", "offset_ms")
+    )
+
+
+@sync_to_async
 def results(rtms_stream_id: str) -> tuple[Stream, int, int, list[str]]:
     stream = Stream.objects.get(rtms_stream_id=rtms_stream_id)
     recs = AudioRecording.objects.filter(meeting_id=stream.meeting_id, kind="participant")
@@ -114,6 +125,10 @@ async def test_slow_database_drops_only_audio_and_never_delays_keepalives(settin
     assert dropped > 0, "the bounded buffer overflowed and said so"
     assert frames + dropped == sent_frames  # every frame is either stored or counted as dropped
     assert stream.audio_frames_dropped == dropped
+    # every dropped frame is in a gap with its reason (issue 18: never zero-filled silently)
+    drop_gaps = await dropped_audio_gaps(stream.meeting_id)
+    assert sum(g["details"]["frames"] for g in drop_gaps) == dropped
+    assert all(g["end_offset_ms"] > g["offset_ms"] for g in drop_gaps)
     assert sorted(texts) == sorted(c["data"] for c in record.sent.transcript)  # text never dropped
     assert settings.RTMS_AUDIO_BUFFER_MAX_BYTES == 64 * 1024
 

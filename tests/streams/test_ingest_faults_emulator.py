@@ -62,8 +62,9 @@ async def test_scaled_faults_lose_and_duplicate_nothing(scaled_worker, transacti
     assert record.verdict(), record.verdict()
     assert emu.rejected_handshakes == []  # never a second connection for the stream
     data = await assert_stored_equals_sent(record, stream, scaled)
-    assert_gaps_recorded(data, name)
-    assert stream.reconnect_count == 0  # the worker reconnected by itself: no takeover
+    recorded = assert_gaps_recorded(data, name)
+    # one interruption per outage, each ended by one reconnect of the worker itself (no takeover)
+    assert stream.reconnect_count == len(recorded)
     assert stream.audio_frames_dropped == 0
     if name == "failover":
         assert stream.server_urls_version == 2

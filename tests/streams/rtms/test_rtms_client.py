@@ -273,7 +273,11 @@ async def test_signaling_lost_redoes_the_full_handshake_and_retries_duplicate_st
 async def test_backoff_doubles_up_to_the_cap_then_resets(monkeypatch):
     async with FakeRTMS() as server:
         client, col = await connected(
-            server, reconnect_initial_delay=0.2, reconnect_max_delay=0.8, reconnect_window=10
+            server,
+            reconnect_initial_delay=0.2,
+            reconnect_max_delay=0.8,
+            reconnect_window=10,
+            reconnect_jitter=0.0,
         )
         server.signaling_statuses = [8, 8, 8, 8]
         loop = asyncio.get_running_loop()
@@ -634,3 +638,31 @@ async def test_fatal_media_status_ends_the_stream():
         assert end.error.status_code == 18
         assert end.error.scope == "media:audio"
         assert len(server.msgs("signaling", 1)) == 1
+
+
+async def test_audio_left_unread_by_a_cancelled_reader_is_counted_as_dropped():
+    """A reader that must be cancelled (it did not finish draining in time) leaves frames in its
+    WebSocket queue: the audio among them is counted and reported as AudioDropped, not lost."""
+    import json
+    from collections import deque
+    from types import SimpleNamespace
+
+    client = RTMSClient(fast_config("ws://127.0.0.1:9/"))
+    queued = deque(
+        [
+            SimpleNamespace(data=json.dumps(audio(7, 1)).encode()),
+            SimpleNamespace(data=json.dumps(transcript("not audio")).encode()),
+            SimpleNamespace(data=b"\xff\xfe junk"),
+            SimpleNamespace(data=json.dumps(audio(7, 2)).encode()),
+        ]
+    )
+    sock = SimpleNamespace(
+        ws=SimpleNamespace(recv_messages=SimpleNamespace(frames=SimpleNamespace(queue=queued))),
+        replay_guard=False,
+    )
+    client._count_unread(sock)
+    assert client.stats.audio_frames_dropped == {"7": 2}
+    assert client.stats.audio_bytes_dropped == {"7": 1280}
+    dropped = await asyncio.wait_for(client._outbox.get(), 1)
+    assert dropped == AudioDropped("7", "user7", 2, 1280, 1_700_000_000_020, 1_700_000_000_040)
+    assert not queued
