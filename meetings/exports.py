@@ -46,7 +46,9 @@ class ExportActionItem(TypedDict):
     text: str
     owner: str  # empty when nobody could be told; "Everyone" for the group
     owner_kind: str  # speaker | addressee | third_party | group | unknown | ""
-    due: str  # the absolute date (ISO 8601) when one was resolved, else as said ("next meeting"); may be empty
+    due: (
+        str  # the absolute date (ISO 8601) when one was resolved, else as said ("next meeting"); may be empty
+    )
     due_text: str  # as said ("by Friday"); may be empty
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import numpy as np
-import pytest
 
 from meetings.summarizer import cues, detector, owners, text
 from meetings.summarizer.types import Person, Utterance
