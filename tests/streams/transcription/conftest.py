@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from streams.audio import read_wav
+from tests.factories import StreamFactory
 
 SPEECH = Path(__file__).resolve().parents[4] / "shared" / "data" / "speech"
 
@@ -60,3 +61,15 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     import jiwer
 
     return jiwer.wer(normalized(reference), normalized(hypothesis))
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """Recordings under a per-test MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def stream(meeting):
+    return StreamFactory(meeting=meeting)

@@ -9,7 +9,6 @@ Celery runs eagerly on commit (test settings), so "enqueued" means "generated" h
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from meetings.summaries import summary_request
 from meetings.summarizer import service as summarizer_service
 from streams.models import AudioWindow, Retranscription
 from streams.transcription.service import audio_window_create, audio_window_transcribe, recording_retranscribe
-from tests.factories import ParticipantFactory, StreamFactory
+from tests.factories import ParticipantFactory
 
 from .test_whisper_service import make_recording, spec_for
 
@@ -35,17 +34,6 @@ LINES = [
     "I will write the specification for the buttons by Friday and send it round.",
     "The price has to stay under twelve euros or marketing will not accept it.",
 ]
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def stream(meeting):
-    return StreamFactory(meeting=meeting)
 
 
 @pytest.fixture

@@ -20,22 +20,11 @@ from streams.transcription.service import (
     audio_windows_create,
     recording_retranscribe,
 )
-from tests.factories import ParticipantFactory, StreamFactory
+from tests.factories import ParticipantFactory
 
 from .conftest import word_error_rate
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def stream(meeting):
-    return StreamFactory(meeting=meeting)
 
 
 def make_recording(media: Path, meeting, participant, samples: np.ndarray, *, start_ms=0, stream_key="s1"):
