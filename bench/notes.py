@@ -24,7 +24,7 @@ import time
 
 from bench import notes_data, notes_eval
 from bench.common import Row, format_table, target_row, write_results
-from meetings.summarizer import offline, owners, text
+from meetings.summarizer import offline, text
 
 DOMAINS = ("ami", "icsi", "parliament")
 TARGETS = {
@@ -37,20 +37,6 @@ TARGETS = {
 ROUGE_TARGET = 0.35
 SECONDS_PER_HOUR_TARGET = 5.0
 WORDS_PER_HOUR = 9000
-
-
-def predicted(result) -> tuple[list[notes_eval.Predicted], list[notes_eval.Predicted]]:
-    actions = [
-        notes_eval.Predicted(
-            turns=(a.segment_id,),
-            owner="group" if a.owner_kind == owners.GROUP else a.owner_name,
-            text=a.text,
-        )
-        for a in result.action_items
-        if a.segment_id is not None
-    ]
-    decisions = [notes_eval.Predicted(turns=tuple(d.segment_ids), text=d.text) for d in result.decisions]
-    return actions, decisions
 
 
 def _rouge(summary: str, reference: str) -> dict[str, float]:
@@ -73,7 +59,7 @@ def run(*, smoke: bool = False, split: str = "val") -> list[Row]:
         elapsed = time.perf_counter() - started
         words = sum(len(text.words(u.text)) for u in meeting.utterances)
         seconds_per_hour.append(elapsed / max(words / WORDS_PER_HOUR, 1e-6))
-        actions, decisions = predicted(result)
+        actions, decisions = notes_eval.predicted(result.action_items, result.decisions)
         tally_a = notes_eval.score(actions, meeting.actions, owners=True)
         tally_d = notes_eval.score(decisions, meeting.decisions)
         per_domain[meeting.domain]["action"].add(tally_a)

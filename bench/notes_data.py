@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meetings.summarizer.text import normalize_corpus_text
 from meetings.summarizer.types import Utterance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,17 +56,7 @@ class LabelledMeeting:
 
 def corpus_text(text: str) -> str:
     """QMSum turn text as a product transcript would read (markers removed, AMI spacing undone)."""
-    try:
-        from meetings.summarizer.text import normalize_corpus_text
-    except ImportError:  # pragma: no cover - older text module
-        normalize_corpus_text = None
-    if normalize_corpus_text is not None:
-        return normalize_corpus_text(text)
-    text = re.sub(r"\{[a-z]+\}", " ", text)
-    text = re.sub(r"\s+(n't|'s|'re|'ve|'ll|'d|'m)\b", r"\1", text)
-    text = re.sub(r"\s+([,.?!;:])", r"\1", text)
-    text = re.sub(r"\s+-\s+", "-", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return normalize_corpus_text(text)
 
 
 def domain_of(meeting_id: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.notes_data import GoldItem
+from meetings.summarizer.owners import GROUP
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,17 @@ def score(predicted: Sequence[Predicted], gold: Sequence[GoldItem], *, owners: b
             else:
                 tally.owner_wrong_person += 1
     return tally
+
+
+def predicted(action_items, decisions) -> tuple[list[Predicted], list[Predicted]]:
+    """The product's ``ActionItemDraft``/``Item`` tuples as scoring rows (owner: a name, "group" or "")."""
+    actions = [
+        Predicted(
+            turns=(a.segment_id,),
+            owner="group" if a.owner_kind == GROUP else a.owner_name,
+            text=a.text,
+        )
+        for a in action_items
+        if a.segment_id is not None
+    ]
+    return actions, [Predicted(turns=tuple(d.segment_ids), text=d.text) for d in decisions]

@@ -149,24 +149,14 @@ def _predict_meeting(p: Prepared, kind: str, probabilities: np.ndarray, threshol
     limit = detector.MAX_ACTION_ITEMS if kind == "action" else detector.MAX_DECISIONS
     kept = detector._dedupe(found, limit)
     people = owners.directory(p.meeting.utterances)
-    result = []
-    for item in kept:
-        s = item.sentence
-        turns = (s.segment_id,)
-        owner_label = ""
-        if kind == "action":
-            owner = owners.resolve_owner(
-                s.clean, position=s.position, utterances=p.meeting.utterances, people=people
-            )
-            owner_label = (
-                "group" if owner.kind == owners.GROUP else (owner.person.name if owner.person else "")
-            )
-        else:
-            agreement = detector._next_other(p.meeting.utterances, s.position)
-            if agreement is not None and cues.ACCEPTANCE.search(agreement.text):
-                turns = (s.segment_id, agreement.segment_id)
-        result.append(notes_eval.Predicted(turns=turns, owner=owner_label, text=s.clean))
-    return result
+    actions, decisions = detector.items_from(
+        kept if kind == "action" else [],
+        kept if kind != "action" else [],
+        p.meeting.utterances,
+        people=people,
+    )
+    predicted_actions, predicted_decisions = notes_eval.predicted(actions, decisions)
+    return predicted_actions if kind == "action" else predicted_decisions
 
 
 def _tally(items, kind, oof, threshold) -> notes_eval.Tally:

@@ -381,6 +381,20 @@ def detect(
     found_decisions = _dedupe(
         stage_two(sentences, features, model.decision, decision_passed, vectors, action=False), MAX_DECISIONS
     )
+    return items_from(found_actions, found_decisions, utterances, people=people, meeting_date=meeting_date)
+
+
+def items_from(
+    found_actions: Sequence[Scored],
+    found_decisions: Sequence[Scored],
+    utterances: Sequence[Utterance],
+    *,
+    people: dict[str, Person],
+    meeting_date: dt.date | None = None,
+) -> tuple[tuple[ActionItemDraft, ...], tuple[Item, ...]]:
+    """Kept sentences → action items (one per clause, with owner and due date) and decisions
+    (proposal plus the next speaker's acceptance when there is one). Shared by :func:`detect` and
+    the training benchmark so both score exactly what the product shows."""
     actions = []
     for item in found_actions:
         s = item.sentence
