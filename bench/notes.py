@@ -13,18 +13,22 @@ seconds per hour of meeting (meeting length from its word count at 150 words a m
 
 The detector was trained on ``labels/notes/train/`` only (``python -m bench.notes_train``);
 nothing here is tuned on val. ``--smoke``: three meetings, to check the benchmark runs.
+``--llm``: score the LLM path instead (the server in ``SUMMARY_OPENAI_BASE_URL``,
+``SUMMARY_OPENAI_MODEL``, ``SUMMARY_OPENAI_API_KEY``; docs/summaries.md lists setups), e.g. to
+measure a capable model against the same labels.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 
 from bench import notes_data, notes_eval
 from bench.common import Row, format_table, target_row, write_results
-from meetings.summarizer import offline, text
+from meetings.summarizer import llm, offline, text
 
 DOMAINS = ("ami", "icsi", "parliament")
 TARGETS = {
@@ -47,7 +51,26 @@ def _rouge(summary: str, reference: str) -> dict[str, float]:
     return {name: scores[name].fmeasure for name in ("rouge1", "rouge2", "rougeL")}
 
 
-def run(*, smoke: bool = False, split: str = "val") -> list[Row]:
+def llm_summarizer_from_env():
+    """``utterances -> SummaryResult`` through the configured OpenAI-compatible server; raises
+    SystemExit naming the missing variable."""
+    base_url = os.environ.get("SUMMARY_OPENAI_BASE_URL", "")
+    model = os.environ.get("SUMMARY_OPENAI_MODEL", "")
+    if not (base_url and model):
+        raise SystemExit("--llm needs SUMMARY_OPENAI_BASE_URL and SUMMARY_OPENAI_MODEL (docs/summaries.md)")
+    config = llm.LLMConfig(
+        base_url=base_url,
+        model=model,
+        api_key=os.environ.get("SUMMARY_OPENAI_API_KEY", ""),
+        context_tokens=int(os.environ.get("SUMMARY_CONTEXT_TOKENS", "8192")),
+        timeout_seconds=float(os.environ.get("SUMMARY_TIMEOUT_SECONDS", "600")),
+    )
+    return lambda utterances: llm.summarize(utterances, config=config)
+
+
+def run(*, smoke: bool = False, split: str = "val", summarize=None) -> list[Row]:
+    """``summarize``: ``utterances -> SummaryResult``; the offline summarizer when None."""
+    summarize = summarize or offline.summarize
     rows: list[Row] = []
     per_domain = {d: {"action": notes_eval.Tally(), "decision": notes_eval.Tally()} for d in DOMAINS}
     ids = notes_data.labelled_ids(split)[: 3 if smoke else None]
@@ -55,7 +78,7 @@ def run(*, smoke: bool = False, split: str = "val") -> list[Row]:
     for meeting_id in ids:
         meeting = notes_data.meeting(split, meeting_id)
         started = time.perf_counter()
-        result = offline.summarize(meeting.utterances)
+        result = summarize(meeting.utterances)
         elapsed = time.perf_counter() - started
         words = sum(len(text.words(u.text)) for u in meeting.utterances)
         seconds_per_hour.append(elapsed / max(words / WORDS_PER_HOUR, 1e-6))
@@ -133,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.notes", description=__doc__)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--split", default="val", help="val (the reported split) or train (a sanity check)")
+    parser.add_argument("--llm", action="store_true", help="score the LLM path (SUMMARY_OPENAI_* variables)")
     args = parser.parse_args(argv)
-    rows = run(smoke=args.smoke, split=args.split)
+    summarize = llm_summarizer_from_env() if args.llm else None
+    rows = run(smoke=args.smoke, split=args.split, summarize=summarize)
     print(format_table(rows))
     print(f"\nresults: {write_results('notes', rows, smoke=args.smoke)}")
     return 0

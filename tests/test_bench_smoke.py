@@ -55,3 +55,12 @@ def test_bench_smoke_runs_and_prints_every_metric(shared_data, tmp_path):
     assert not missing, f"rows missing: {missing}\n{out[-3000:]}"
     assert " error " not in out
     assert list(tmp_path.glob("bench-smoke-*.json")), "no JSON results written"
+
+
+def test_the_notes_bench_llm_option_names_what_it_misses(monkeypatch):
+    from bench import notes
+
+    monkeypatch.delenv("SUMMARY_OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("SUMMARY_OPENAI_MODEL", "some-model")
+    with pytest.raises(SystemExit, match="SUMMARY_OPENAI_BASE_URL"):
+        notes.main(["--llm", "--smoke"])
