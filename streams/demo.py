@@ -85,6 +85,7 @@ DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rtms_demo"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 MD_SECTIONS = ["Participants", "Summary", "Decisions", "Action items", "Transcript"]
+MEETING_APPEAR_SECONDS = 30.0  # from the rtms_started webhook to the meeting row (normally < 1 s)
 WAV_HEADER_BYTES = 44
 BYTES_PER_MS = 32
 
@@ -172,7 +173,8 @@ def database_prepare() -> None:
 
 
 def demo_user_prepare() -> str:
-    """The demo user (created once, password set), linked to the emulator's Zoom operator id.
+    """The demo user (created once, password set; staff and superuser, so the same login opens
+    the admin), linked to the emulator's Zoom operator id.
 
     Returns the user's REST API token key (created once).
     """
@@ -182,7 +184,9 @@ def demo_user_prepare() -> str:
     user, created = get_user_model().objects.get_or_create(username=DEMO_USER)
     if created or not user.has_usable_password():
         user.set_password(DEMO_PASSWORD)
-        user.save()
+    # The demo login also opens the admin (/admin/): sharing, webhooks, raw stream state.
+    user.is_staff = user.is_superuser = True
+    user.save()
     ZoomIdentity.objects.filter(user=user).exclude(zoom_user_id=EMULATOR_OPERATOR_ID).delete()
     ZoomIdentity.objects.update_or_create(zoom_user_id=EMULATOR_OPERATOR_ID, defaults={"user": user})
     token, _ = Token.objects.get_or_create(user=user)
@@ -331,11 +335,20 @@ async def play(
         if not validation.ok:
             raise DemoError(f"Zoom's URL validation of {webhook_url} failed: {validation.detail}")
         say(f"Zoom URL validation of {webhook_url}: OK")
-        runs = {}
+        runs, namings = {}, {}
         for name, (path, topic) in SCENARIOS.items():
             runs[name] = await emu.play(path, webhook_url=webhook_url, speed=speed)
-            await sync_to_async(_meeting_name)(runs[name].meeting_uuid, topic)
+            # The webhook is acknowledged before the meeting exists (ingestion applies it a moment
+            # later): name it once it does, without holding up the other scenario.
+            namings[name] = asyncio.ensure_future(
+                sync_to_async(_meeting_name_off_thread, thread_sensitive=False)(
+                    runs[name].meeting_uuid, topic
+                )
+            )
             say(f"  meeting.rtms_started sent: {name} (rtms_stream_id {runs[name].rtms_stream_id})")
+        for name, named in namings.items():
+            if not await named:
+                say(f"  {name}: the meeting did not appear within {MEETING_APPEAR_SECONDS:g} s to be named")
         waits = {name: asyncio.ensure_future(run.wait(timeout=timeout)) for name, run in runs.items()}
         started = time.monotonic()
         while not all(w.done() for w in waits.values()):
@@ -347,9 +360,34 @@ async def play(
     return {name: MeetingResult(scenario=name, record=record) for name, record in records.items()}
 
 
-def _meeting_name(meeting_uuid: str, topic: str) -> None:
-    """Give the demo meeting a topic (Zoom's webhook has none; a real app could ask Zoom's REST API)."""
-    Meeting.objects.filter(zoom_uuid=meeting_uuid, topic="").update(topic=topic)
+def _meeting_name(
+    meeting_uuid: str, topic: str, *, timeout: float = MEETING_APPEAR_SECONDS, poll: float = 0.1
+) -> bool:
+    """Give the demo meeting a topic (Zoom's webhook has none; a real app could ask Zoom's REST API).
+
+    The webhook is answered before ingestion creates the meeting, so this waits (polling every
+    ``poll`` s, up to ``timeout`` s) for the meeting to exist, then sets the topic if it has none.
+    Returns True once the meeting has a topic; False if it never appeared (the "keeps its topic"
+    check then fails).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        Meeting.objects.filter(zoom_uuid=meeting_uuid, topic="").update(topic=topic)
+        if Meeting.objects.filter(zoom_uuid=meeting_uuid).exclude(topic="").exists():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+
+
+def _meeting_name_off_thread(meeting_uuid: str, topic: str) -> bool:
+    """:func:`_meeting_name` in a worker thread of its own, closing that thread's connection after."""
+    from django.db import connection
+
+    try:
+        return _meeting_name(meeting_uuid, topic)
+    finally:
+        connection.close()
 
 
 def _progress(meeting_uuids: list[str]) -> str:
@@ -533,6 +571,8 @@ def checks_run(results: dict[str, MeetingResult]) -> list[Check]:
                 f"meeting {meeting.status}",
             )
         )
+        topic = SCENARIOS[name][1]
+        out.append(Check(f"{name}: keeps its demo topic", meeting.topic == topic, f"topic {meeting.topic!r}"))
         out.append(
             Check(
                 f"{name}: owned by the demo user",

@@ -115,3 +115,19 @@ async def test_meeting_websocket_closes_a_stranger_with_4403():
     assert connected  # accepted, then closed: htmx does not reconnect-loop
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
     await communicator.disconnect()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [route for route in ROUTES if route.startswith("/api/")])
+@pytest.mark.parametrize("keyword", ["Token", "Bearer"])
+def test_stranger_with_a_token_is_denied_on_every_api_meeting_route(client, secret_meeting, route, keyword):
+    """Token auth in both header forms (``Bearer`` added in issue 20) follows the same rules."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=UserFactory())
+    response = client.get(
+        route.format(id=secret_meeting.public_id), headers={"Authorization": f"{keyword} {token.key}"}
+    )
+    assert response.status_code in (404, 405), (route, keyword, response.status_code)
+    assert SECRET_TEXT.encode() not in response.content
+    assert SECRET_TOPIC.encode() not in response.content

@@ -2,7 +2,8 @@
 
 Each view parses input, looks the meeting up through ``selectors.meeting_get_for_user``
 (another user's meeting is a 404, never a 403, so ids are not confirmed), calls one selector or
-service and responds. Authentication: ``Authorization: Token <key>`` or the dashboard session.
+service and responds. Authentication: ``Authorization: Token <key>`` (or ``Bearer <key>``, the
+same key: ``meetings.api.authentication``) or the dashboard session.
 """
 
 from __future__ import annotations
@@ -49,9 +50,39 @@ def _api_url(name: str, meeting: Meeting) -> str:
 
 
 class ApiView(APIView):
-    """Base of the API views: documents the common error responses."""
+    """Base of the API views: documents the common error responses, and answers an unknown
+    ``?format=`` with 400 listing the formats the view has (DRF's own answer is a bare 404).
+
+    The check runs after authentication (no credentials stays 401); a view that looks a
+    meeting up first sets ``format_checked_in_view`` and calls :meth:`check_format` after the
+    lookup, so a stranger still gets 404 whatever the format.
+    """
 
     schema = ApiSchema()
+    format_checked_in_view = False
+    unknown_format: str | None = None
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF: no renderer for ?format=<value>
+            self.unknown_format = request.query_params.get(self.settings.URL_FORMAT_OVERRIDE or "format", "")
+            renderer = renderers.JSONRenderer()
+            return renderer, renderer.media_type
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not self.format_checked_in_view:
+            self.check_format()
+
+    def check_format(self) -> None:
+        """Raise ``ValidationError`` (400) naming the formats when ``?format=`` matched none."""
+        if self.unknown_format is None:
+            return
+        formats = [renderer.format for renderer in self.get_renderers()]
+        raise serializers.ValidationError(
+            {"format": [f"Unknown format {self.unknown_format[:40]!r}; use one of: {', '.join(formats)}."]}
+        )
 
 
 class MeetingListApi(ApiView):
@@ -489,6 +520,7 @@ def openapi_30(schema):
 
 class MeetingExportApi(ApiView):
     renderer_classes = EXPORT_RENDERERS
+    format_checked_in_view = True  # access first: a stranger gets 404 whatever the format
 
     class InputSerializer(serializers.Serializer):
         source = serializers.ChoiceField(
@@ -514,10 +546,17 @@ class MeetingExportApi(ApiView):
         ],
         responses={(200, r.media_type): OpenApiTypes.STR for r in EXPORT_RENDERERS if r.format != "json"}
         | {(200, "application/json"): openapi_30(exports.EXPORT_JSON_SCHEMA)}
-        | {(404, "application/json"): OpenApiResponse(description="No such meeting")},
+        | {(404, "application/json"): OpenApiResponse(description="No such meeting")}
+        | {
+            (400, "application/json"): OpenApiResponse(
+                description='Unknown format or source: {"format": ["Unknown format \'docx\'; use one of: md, txt, '
+                'json, vtt, srt."]}'
+            )
+        },
     )
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
+        self.check_format()
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = selectors_api.meeting_export_data(meeting=meeting, source=query.validated_data.get("source"))

@@ -92,3 +92,23 @@ def elapsed_ms(since: dt.datetime | None) -> int:
     if since is None:
         return 0
     return max(0, int((timezone.now() - since).total_seconds() * 1000))
+
+
+# --- Stop reasons in words (issue 20: small defects) ------------------------------------------
+
+
+@register.filter
+def reason_words(reason: str | None) -> str:
+    """A stored event/stream reason for people: stop-reason codes → words
+    (``meetings.stop_reasons.reason_words``); other text unchanged."""
+    from meetings.stop_reasons import reason_words as words
+
+    return words(reason or "")
+
+
+@register.filter
+def reason_code(reason: str | None) -> str:
+    """The stored reason, for a tooltip, when it holds a stop-reason code; else ``""``."""
+    from meetings.stop_reasons import has_stop_code
+
+    return reason if reason and has_stop_code(reason) else ""

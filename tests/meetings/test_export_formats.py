@@ -233,7 +233,7 @@ def test_export_default_is_markdown_and_source_selects_the_transcript(api, recor
     assert response["Content-Type"].startswith("text/markdown")
     whisper = api.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=json&source=whisper").json()
     assert [s["text"] for s in whisper["transcript"]] == ["hi"]
-    assert api.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=docx").status_code == 404
+    assert api.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=docx").status_code == 400
 
 
 @pytest.mark.django_db

@@ -87,6 +87,7 @@ class Command(BaseCommand):
             say("")
             say(f"  Dashboard: {product.base_url}/")
             say(f"  Login:     {demo.DEMO_USER} / {demo.DEMO_PASSWORD}")
+            say(f"  Admin:     {product.base_url}/admin/ (same login)")
             say("")
             if wait > 0:
                 say(f"Open the dashboard now; the meetings start in {wait:g} s ...")
