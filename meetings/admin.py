@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from meetings.models import (
     ActionItem,
     AudioRecording,
+    Bookmark,
     ChatMessage,
     Meeting,
     Participant,
@@ -104,7 +105,7 @@ class ZoomIdentityAdmin(admin.ModelAdmin):
 class ParticipantAdmin(admin.ModelAdmin):
     list_display = ("__str__", "zoom_user_id", "meeting", "first_joined_at", "last_left_at", "is_present")
     list_filter = ("is_present",)
-    search_fields = ("display_name", "zoom_user_id", "meeting__zoom_uuid", "meeting__topic")
+    search_fields = ("display_name", "custom_name", "zoom_user_id", "meeting__zoom_uuid", "meeting__topic")
     list_select_related = ("meeting",)
     raw_id_fields = ("meeting",)
     readonly_fields = ("meeting", "zoom_user_id", "first_joined_at", "last_left_at", "is_present")
@@ -297,3 +298,15 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery_id in ids:
             webhook_deliver.delay(delivery_id)
         self.message_user(request, f"{len(ids)} deliveries queued.")
+
+
+# --- Speaker names and bookmarks (issue 20) ---------------------------------------------------
+
+
+@admin.register(Bookmark)
+class BookmarkAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "meeting", "offset_ms", "created_by", "created_at")
+    search_fields = ("note", "meeting__topic", "meeting__zoom_uuid", "created_by__username")
+    list_select_related = ("meeting", "created_by")
+    raw_id_fields = ("meeting", "segment", "created_by")
+    readonly_fields = ("created_at", "updated_at")

@@ -4,10 +4,11 @@ No Django and no database here: ``meetings.selectors_api.meeting_export_data`` b
 the API and the dashboard call :func:`render`. Formats:
 
 * ``md``   Markdown notes: title, date, participants, summary, decisions, action items with
-  owners, transcript (CommonMark; user text is backslash-escaped so it cannot add structure);
+  owners, bookmarks, transcript (CommonMark; user text is backslash-escaped so it cannot add structure);
 * ``txt``  the same notes as plain text;
 * ``json`` the dict itself, valid against :data:`EXPORT_JSON_SCHEMA` (JSON Schema 2020-12);
-* ``vtt``  a WebVTT caption file of the transcript, speakers as voice spans ``<v Name>``;
+* ``vtt``  a WebVTT caption file of the transcript, speakers as voice spans ``<v Name>``,
+  bookmarks as ``NOTE`` blocks;
 * ``srt``  a SubRip caption file of the transcript, ``Name: text`` per cue.
 
 Times in the dict are milliseconds from the meeting start (``start_ms``/``end_ms``) and ISO 8601
@@ -33,7 +34,8 @@ DEFAULT_CUE_MS = 2_000
 
 class ExportParticipant(TypedDict):
     zoom_user_id: str
-    name: str
+    name: str  # as shown: the custom name when the speaker was renamed, else Zoom's
+    zoom_name: NotRequired[str]  # the name Zoom sent (equal to ``name`` unless renamed)
 
 
 class ExportItem(TypedDict):
@@ -70,6 +72,17 @@ class ExportSegment(TypedDict):
     text: str
 
 
+class ExportBookmark(TypedDict):
+    id: int
+    segment_id: int | None  # null when the line was replaced (re-transcription)
+    start_ms: int  # the line's start, from the meeting start
+    speaker: str  # as shown ("" when the line was replaced)
+    text: str  # the line ("" when replaced)
+    note: str
+    created_by: str  # username ("" when the user was deleted)
+    created_at: str  # ISO 8601, UTC
+
+
 class MeetingExport(TypedDict):
     id: str  # Meeting.public_id
     title: str
@@ -81,6 +94,7 @@ class MeetingExport(TypedDict):
     action_items: list[ExportActionItem]
     transcript_source: str  # the source of ``transcript``: zoom | whisper
     transcript: list[ExportSegment]
+    bookmarks: NotRequired[list[ExportBookmark]]  # in time order; always set by the API
 
 
 _ITEM_SCHEMA = {
@@ -130,7 +144,11 @@ EXPORT_JSON_SCHEMA: dict[str, object] = {
             "items": {
                 "type": "object",
                 "required": ["zoom_user_id", "name"],
-                "properties": {"zoom_user_id": {"type": "string"}, "name": {"type": "string"}},
+                "properties": {
+                    "zoom_user_id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "zoom_name": {"type": "string"},
+                },
             },
         },
         "summary": {
@@ -177,6 +195,32 @@ EXPORT_JSON_SCHEMA: dict[str, object] = {
                     "start_ms": {"type": "integer", "minimum": 0},
                     "end_ms": {"type": ["integer", "null"], "minimum": 0},
                     "text": {"type": "string"},
+                },
+            },
+        },
+        "bookmarks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "id",
+                    "segment_id",
+                    "start_ms",
+                    "speaker",
+                    "text",
+                    "note",
+                    "created_by",
+                    "created_at",
+                ],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "segment_id": {"type": ["integer", "null"]},
+                    "start_ms": {"type": "integer", "minimum": 0},
+                    "speaker": {"type": "string"},
+                    "text": {"type": "string"},
+                    "note": {"type": "string"},
+                    "created_by": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
                 },
             },
         },
@@ -279,6 +323,7 @@ def render_md(data: MeetingExport) -> str:
     out += [f"- [ ] {_action_line(item, escape=md_escape)}" for item in data["action_items"]] or [
         "*None recorded.*"
     ]
+    out += _md_bookmarks(data)
     out += ["", "## Transcript", ""]
     for segment in data["transcript"]:
         speaker = md_escape(segment["speaker"]) or "Unknown"
@@ -316,6 +361,7 @@ def render_txt(data: MeetingExport) -> str:
     ]
     out += ["", "Action items:"]
     out += [f"  - {_action_line(item, escape=one_line)}" for item in data["action_items"]] or ["  (none)"]
+    out += _txt_bookmarks(data)
     out += ["", "Transcript:"]
     out += [
         f"[{short_clock(s['start_ms'])}] {one_line(s['speaker']) or 'Unknown'}: {one_line(s['text'])}"
@@ -333,9 +379,13 @@ def _vtt_escape(text: str) -> str:
 
 
 def render_vtt(data: MeetingExport) -> str:
-    """WebVTT: one cue per segment, id ``segment-<pk>``, speaker as a voice span ``<v Name>``."""
+    """WebVTT: one cue per segment, id ``segment-<pk>``, speaker as a voice span ``<v Name>``;
+    each bookmark as a ``NOTE`` block just before the cue of its line (or at its time)."""
     out = ["WEBVTT", ""]
+    notes = sorted(data.get("bookmarks") or [], key=lambda b: (b["start_ms"], b["id"]))
     for segment in data["transcript"]:
+        while notes and notes[0]["start_ms"] <= segment["start_ms"]:
+            out += [_vtt_note(notes.pop(0)), ""]
         start, end = segment["start_ms"], cue_end_ms(segment)
         speaker = _vtt_escape(segment["speaker"])
         text = _vtt_escape(segment["text"])
@@ -343,7 +393,8 @@ def render_vtt(data: MeetingExport) -> str:
         out.append(f"{clock(start)} --> {clock(end)}")
         out.append(f"<v {speaker}>{text}" if speaker else text)
         out.append("")
-    return "\n".join(out) + "\n" if data["transcript"] else "WEBVTT\n"
+    out += [block for note in notes for block in (_vtt_note(note), "")]
+    return "\n".join(out) + "\n" if len(out) > 2 else "WEBVTT\n"
 
 
 def render_srt(data: MeetingExport) -> str:
@@ -360,6 +411,40 @@ def render_srt(data: MeetingExport) -> str:
             "",
         ]
     return "\n".join(out)
+
+
+# --- Bookmarks (issue 20) ---------------------------------------------------------------------
+
+
+def _bookmark_parts(bookmark: ExportBookmark, *, escape) -> str:
+    line = escape(f"[{short_clock(bookmark['start_ms'])}]")
+    if bookmark["speaker"]:
+        line += f" {escape(bookmark['speaker'])}:"
+    line += f" “{escape(bookmark['text'])}”" if bookmark["text"] else " (the line was replaced)"
+    if bookmark["note"]:
+        line += f" — {escape(bookmark['note'])}"
+    return line
+
+
+def _md_bookmarks(data: MeetingExport) -> list[str]:
+    """The "Bookmarks" section (before the transcript), only when there are bookmarks."""
+    bookmarks = data.get("bookmarks") or []
+    if not bookmarks:
+        return []
+    return ["", "## Bookmarks", ""] + [f"- {_bookmark_parts(b, escape=md_escape)}" for b in bookmarks]
+
+
+def _txt_bookmarks(data: MeetingExport) -> list[str]:
+    bookmarks = data.get("bookmarks") or []
+    if not bookmarks:
+        return []
+    return ["", "Bookmarks:"] + [f"  - {_bookmark_parts(b, escape=one_line)}" for b in bookmarks]
+
+
+def _vtt_note(bookmark: ExportBookmark) -> str:
+    """A WebVTT ``NOTE`` block (one line; "-->" cannot occur in a note, so it is rewritten)."""
+    text = f"NOTE Bookmark {_bookmark_parts(bookmark, escape=one_line)}"
+    return text.replace("-->", "→")
 
 
 RENDERERS = {"md": render_md, "txt": render_txt, "json": render_json, "vtt": render_vtt, "srt": render_srt}

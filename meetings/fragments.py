@@ -18,7 +18,8 @@ an element whose id is already on the page is replaced if the incoming ``data-se
 
 Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
-``push_transcription_progress`` (and the summary module's ``push_summary``).
+``push_transcription_progress`` (and the summary module's ``push_summary``), ``push_speaker_names``,
+``push_bookmarks``.
 ``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
 
@@ -47,8 +48,13 @@ CATCH_UP_BATCH = 100  # items per WebSocket message during a catch-up
 # --- Rendering (shared by pushes and the catch-up) --------------------------------------------
 
 
-def render_segment(segment: TranscriptSegment) -> str:
-    return render_to_string("meetings/partials/_segment_push.html", {"segment": segment})
+def render_segment(segment: TranscriptSegment, *, speaker_names: dict[int, str] | None = None) -> str:
+    """A segment, out of band. ``speaker_names``: renamed speakers (queried when not given)."""
+    if speaker_names is None:
+        speaker_names = selectors.speaker_custom_names(meeting_id=segment.meeting_id)
+    return render_to_string(
+        "meetings/partials/_segment_push.html", {"segment": segment, "speaker_names": speaker_names}
+    )
 
 
 def render_talk_time(meeting: Meeting) -> str:
@@ -70,8 +76,12 @@ def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -
     )
 
 
-def render_chat(message: ChatMessage) -> str:
-    return render_to_string("meetings/partials/_chat_push.html", {"message": message})
+def render_chat(message: ChatMessage, *, speaker_names: dict[int, str] | None = None) -> str:
+    if speaker_names is None:
+        speaker_names = selectors.speaker_custom_names(meeting_id=message.meeting_id)
+    return render_to_string(
+        "meetings/partials/_chat_push.html", {"message": message, "speaker_names": speaker_names}
+    )
 
 
 def render_event(event: ParticipantEvent, *, with_panels: bool = True) -> str:
@@ -106,6 +116,11 @@ def render_panels(meeting: Meeting) -> str:
             ),
             render_talk_time(meeting),
             render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s),
+            render_to_string(  # speakers renamed and bookmarks changed while away
+                "meetings/partials/_speaker_names.html",
+                {"speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk), "oob": True},
+            ),
+            render_bookmarks(meeting),
         ]
     )
 
@@ -123,12 +138,13 @@ def render_changes_after(*, meeting_id: int, after_seq: int) -> tuple[list[str],
         return [], after_seq, True
     changes = selectors.changes_after(meeting=meeting, after_seq=max(0, int(after_seq)))
     rendered: list[str] = []
+    names = selectors.speaker_custom_names(meeting_id=meeting.pk)
     for _seq, kind, row in changes.items:
         row.meeting = meeting  # the rows' meeting, without a query each
         if kind == "segment":
-            rendered.append(render_segment(row))
+            rendered.append(render_segment(row, speaker_names=names))
         elif kind == "chat":
-            rendered.append(render_chat(row))
+            rendered.append(render_chat(row, speaker_names=names))
         elif row.kind in selectors.TIMELINE_KINDS:
             rendered.append(render_event(row, with_panels=False))
     messages = ["".join(rendered[i : i + CATCH_UP_BATCH]) for i in range(0, len(rendered), CATCH_UP_BATCH)]
@@ -246,3 +262,52 @@ def push_transcription_progress(meeting_id: int) -> None:
     )
     summary = render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s)
     live.push(meeting.pk, status + summary)
+
+
+# --- Speaker names and bookmarks (issue 20) ---------------------------------------------------
+
+
+def render_speaker_names(meeting: Meeting) -> str:
+    """What a rename changes, out of band: the custom-name map every line's speaker is shown by
+    (``#speaker-names-box``; ``static/js/speakers.js`` applies it to every line and chat
+    message on the page), the participants panel, the talk-time bars, the bookmarks (their
+    speakers) and the summary panel (action-item owners)."""
+    return "".join(
+        [
+            render_to_string(
+                "meetings/partials/_speaker_names.html",
+                {"speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk), "oob": True},
+            ),
+            render_to_string(
+                "meetings/partials/_participants.html",
+                {"participants": selectors.participant_list(meeting=meeting), "oob": True},
+            ),
+            render_talk_time(meeting),
+            render_bookmarks(meeting),
+            render_summary(meeting, selectors.summary_latest(meeting=meeting)),
+        ]
+    )
+
+
+def render_bookmarks(meeting: Meeting) -> str:
+    """The bookmarks panel (``#bookmarks``), out of band."""
+    return render_to_string(
+        "meetings/partials/_bookmarks.html",
+        {"meeting": meeting, "bookmarks": selectors.bookmark_list(meeting=meeting), "oob": True},
+    )
+
+
+def push_speaker_names(meeting_id: int) -> None:
+    """A speaker was renamed (``services.participant_rename``): :func:`render_speaker_names`."""
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None:
+        return
+    live.push(meeting.pk, render_speaker_names(meeting))
+
+
+def push_bookmarks(meeting_id: int) -> None:
+    """A bookmark was added, changed or removed: the bookmarks panel, replaced by id."""
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None:
+        return
+    live.push(meeting.pk, render_bookmarks(meeting))

@@ -110,7 +110,9 @@ class ZoomIdentity(models.Model):
 class Participant(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participants")
     zoom_user_id = models.CharField(max_length=64)  # int on the wire, string in some examples
-    display_name = models.CharField(max_length=200, blank=True)
+    display_name = models.CharField(max_length=200, blank=True)  # as Zoom sends it; never edited
+    # A name a person gave this speaker on the page (e.g. FEE013 -> "Fiona"); empty = Zoom's.
+    custom_name = models.CharField(max_length=200, blank=True)
     first_joined_at = models.DateTimeField(null=True, blank=True)
     last_left_at = models.DateTimeField(null=True, blank=True)
     is_present = models.BooleanField(default=False)
@@ -124,7 +126,13 @@ class Participant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.display_name or f"user {self.zoom_user_id}"
+        return self.shown_name or f"user {self.zoom_user_id}"
+
+    @property
+    def shown_name(self) -> str:
+        """The name shown everywhere (pages, exports, summaries, search): the custom name when
+        someone renamed the speaker, else Zoom's ``display_name`` ("" when neither is known)."""
+        return self.custom_name or self.display_name
 
 
 class TranscriptSegment(models.Model):
@@ -168,6 +176,14 @@ class TranscriptSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker_name or '?'} @ {self.start_ms} ms"
+
+    @property
+    def speaker(self) -> str:
+        """The speaker as shown: the participant's custom name (a rename) if any, else the name
+        Zoom gave the line (``speaker_name``). Reads ``self.participant``: select_related it."""
+        if self.participant_id and self.participant.custom_name:
+            return self.participant.custom_name
+        return self.speaker_name
 
 
 class ChatMessage(models.Model):
@@ -461,3 +477,43 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.subscription.url} ({self.status})"
+
+
+class Bookmark(models.Model):
+    """A transcript line someone marked, with an optional note (issue 20).
+
+    Shared by everyone who can see the meeting. ``offset_ms`` (ms from the meeting start) is the
+    line's start, copied at creation, so a bookmark keeps its place when its segment is later
+    replaced (a Whisper re-transcription deletes segments: ``segment`` becomes null).
+    """
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="bookmarks")
+    segment = models.ForeignKey(
+        TranscriptSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="bookmarks"
+    )
+    offset_ms = models.BigIntegerField()
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="meeting_bookmarks",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["offset_ms", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "segment", "created_by"], name="meetings_bookmark_unique_line_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(offset_ms__gte=0), name="meetings_bookmark_offset_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["meeting", "offset_ms"], name="meetings_bookmark_timeline")]
+
+    def __str__(self) -> str:
+        return f"Bookmark @ {self.offset_ms} ms" + (f": {self.note[:40]}" if self.note else "")

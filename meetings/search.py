@@ -97,7 +97,7 @@ def search(*, user, query: str, kinds: tuple[str, ...] = KINDS, limit: int = 50)
     else:
         hits = _search_sqlite(meetings=meetings, query=query, kinds=kinds, limit=limit)
     hits.sort(key=lambda hit: -hit.rank)
-    return hits[:limit]
+    return with_shown_speakers(hits[:limit])
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -292,3 +292,31 @@ def ensure_index(using=None) -> None:
                     f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin "
                     f"(to_tsvector('{PG_CONFIG}'::regconfig, COALESCE({column}, ''::text)))"
                 )
+
+
+# --- Speaker names (issue 20) -----------------------------------------------------------------
+
+
+def with_shown_speakers(hits: list[Hit]) -> list[Hit]:
+    """The hits with each transcript line's and chat message's speaker shown by the current
+    name: a renamed participant's custom name instead of the name Zoom sent (two small
+    queries at most; the index itself stores Zoom's names)."""
+    renamed: dict[tuple[str, int], str] = {}
+    for kind, model in (("transcript", TranscriptSegment), ("chat", ChatMessage)):
+        ids = [hit.object_id for hit in hits if hit.kind == kind]
+        if ids:
+            rows = (
+                model.objects.filter(pk__in=ids)
+                .exclude(participant__custom_name="")
+                .exclude(participant__isnull=True)
+                .values_list("pk", "participant__custom_name")
+            )
+            renamed.update(((kind, pk), name) for pk, name in rows)
+    if not renamed:
+        return hits
+    return [
+        dataclasses.replace(hit, speaker=renamed[(hit.kind, hit.object_id)])
+        if (hit.kind, hit.object_id) in renamed
+        else hit
+        for hit in hits
+    ]

@@ -19,7 +19,15 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
 from meetings import transcription
-from meetings.models import ChatMessage, Meeting, Participant, ParticipantEvent, Summary, TranscriptSegment
+from meetings.models import (
+    Bookmark,
+    ChatMessage,
+    Meeting,
+    Participant,
+    ParticipantEvent,
+    Summary,
+    TranscriptSegment,
+)
 
 TRANSCRIPT_WINDOW = 200  # segments on the first paint and per "load earlier" page
 CHAT_WINDOW = 200  # chat messages on the first paint
@@ -211,6 +219,7 @@ def participant_list(*, meeting: Meeting) -> list[Participant]:
     )
     for participant in participants:
         participant.is_active_speaker = participant.pk == active_id and participant.is_present
+        participant.meeting = meeting  # the panel links to the rename form: no query each
     return participants
 
 
@@ -227,17 +236,22 @@ def talk_time_list(*, meeting: Meeting) -> list[TalkTime]:
 
     Summed per speaker and source; when both Zoom's transcript and Whisper cover a speaker (the
     live fallback overlapping Zoom), the larger of the two totals counts, so speech is never
-    counted twice. A segment without ``end_ms`` counts as zero."""
+    counted twice. A segment without ``end_ms`` counts as zero. Speakers are shown by the name
+    on the page: a renamed participant's custom name, else Zoom's ``speaker_name``."""
     rows = (
         TranscriptSegment.objects.filter(meeting=meeting, is_final=True)
-        .values("speaker_name", "source")
+        .values("speaker_name", "source", "participant__custom_name")
         .annotate(talk_ms=Sum(Greatest(Coalesce(F("end_ms"), F("start_ms")) - F("start_ms"), 0)))
         .order_by()
     )
-    per_speaker: dict[str, int] = {}
+    per_source: dict[tuple[str, str], int] = {}
     for row in rows:
-        speaker = row["speaker_name"] or "Unknown speaker"
-        per_speaker[speaker] = max(per_speaker.get(speaker, 0), row["talk_ms"] or 0)
+        speaker = row["participant__custom_name"] or row["speaker_name"] or "Unknown speaker"
+        key = (speaker, row["source"])
+        per_source[key] = per_source.get(key, 0) + (row["talk_ms"] or 0)
+    per_speaker: dict[str, int] = {}
+    for (speaker, _source), talk_ms in per_source.items():
+        per_speaker[speaker] = max(per_speaker.get(speaker, 0), talk_ms)
     ranked = sorted(per_speaker.items(), key=lambda item: (-item[1], item[0]))
     total = sum(per_speaker.values())
     longest = max(per_speaker.values(), default=0)
@@ -388,3 +402,47 @@ def transcription_pending_seconds(*, meeting: Meeting) -> int:
 def summary_latest(*, meeting: Meeting) -> Summary | None:
     """The newest summary of the meeting (what the summary panel shows), with its action items."""
     return Summary.objects.filter(meeting=meeting).order_by("-pk").prefetch_related("action_items").first()
+
+
+# --- Speaker names and bookmarks (issue 20) ---------------------------------------------------
+
+
+def speaker_custom_names(*, meeting_id: int) -> dict[int, str]:
+    """``{participant pk: custom name}`` of the meeting's renamed speakers (one small query).
+
+    Pages render each transcript line's speaker with it (``meeting_extras.speaker_label``);
+    participants without a custom name are absent (their lines keep Zoom's ``speaker_name``)."""
+    return dict(
+        Participant.objects.filter(meeting_id=meeting_id)
+        .exclude(custom_name="")
+        .values_list("pk", "custom_name")
+    )
+
+
+def participant_get(*, meeting: Meeting, participant_id: int) -> Participant | None:
+    """A participant of ``meeting`` (one the caller may see), else None (answer 404)."""
+    return Participant.objects.filter(meeting=meeting, pk=participant_id).first()
+
+
+def bookmark_list(*, meeting: Meeting) -> list[Bookmark]:
+    """The meeting's bookmarks in timeline order (``offset_ms``, pk), with their line, its
+    participant and the author loaded (one query)."""
+    return list(
+        Bookmark.objects.filter(meeting=meeting)
+        .select_related("segment", "segment__participant", "created_by")
+        .order_by("offset_ms", "pk")
+    )
+
+
+def bookmark_get(*, meeting: Meeting, bookmark_id: int) -> Bookmark | None:
+    """A bookmark of ``meeting`` (one the caller may see), else None (answer 404)."""
+    return (
+        Bookmark.objects.filter(meeting=meeting, pk=bookmark_id)
+        .select_related("segment", "segment__participant", "created_by")
+        .first()
+    )
+
+
+def segment_get(*, meeting: Meeting, segment_id: int) -> TranscriptSegment | None:
+    """A transcript line of ``meeting``, else None."""
+    return TranscriptSegment.objects.filter(meeting=meeting, pk=segment_id).first()

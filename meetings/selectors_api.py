@@ -168,8 +168,10 @@ def meeting_export_data(*, meeting: Meeting, source: str | None = None) -> expor
     time order, the summary of :func:`summary_latest` and its action items."""
     source = source or transcript_default_source(meeting=meeting)
     summary = summary_latest(meeting=meeting)
-    segments = TranscriptSegment.objects.filter(meeting=meeting, source=source, is_final=True).order_by(
-        "start_ms", "pk"
+    segments = (
+        TranscriptSegment.objects.filter(meeting=meeting, source=source, is_final=True)
+        .select_related("participant")
+        .order_by("start_ms", "pk")
     )
     export_summary: exports.ExportSummary | None = None
     if summary is not None:
@@ -187,14 +189,14 @@ def meeting_export_data(*, meeting: Meeting, source: str | None = None) -> expor
         "started_at": _iso(meeting.started_at) or "",
         "ended_at": _iso(meeting.ended_at),
         "participants": [
-            {"zoom_user_id": p.zoom_user_id, "name": p.display_name}
+            {"zoom_user_id": p.zoom_user_id, "name": p.shown_name, "zoom_name": p.display_name}
             for p in participant_list(meeting=meeting)
         ],
         "summary": export_summary,
         "action_items": [
             {
                 "text": item.text,
-                "owner": item.owner_name or (item.owner.display_name if item.owner else ""),
+                "owner": (item.owner.shown_name if item.owner else "") or item.owner_name,
                 "owner_kind": item.owner_kind,
                 "due": item.due_date.isoformat() if item.due_date else item.due_text,
                 "due_text": item.due_text,
@@ -207,11 +209,33 @@ def meeting_export_data(*, meeting: Meeting, source: str | None = None) -> expor
                 "id": s.pk,
                 "seq": s.seq,
                 "source": s.source,
-                "speaker": s.speaker_name,
+                "speaker": s.speaker,
                 "start_ms": s.start_ms,
                 "end_ms": s.end_ms,
                 "text": s.text,
             }
             for s in segments
         ],
+        "bookmarks": bookmark_export_list(meeting=meeting),
     }
+
+
+# --- Speaker names and bookmarks (issue 20) ---------------------------------------------------
+
+
+def bookmark_export_list(*, meeting: Meeting) -> list[exports.ExportBookmark]:
+    """The meeting's bookmarks as :class:`exports.ExportBookmark` dicts, in time order; a
+    bookmark's speaker is shown by the current name (a rename applies)."""
+    return [
+        {
+            "id": bookmark.pk,
+            "segment_id": bookmark.segment_id,
+            "start_ms": bookmark.offset_ms,
+            "speaker": bookmark.segment.speaker if bookmark.segment else "",
+            "text": bookmark.segment.text if bookmark.segment else "",
+            "note": bookmark.note,
+            "created_by": bookmark.created_by.get_username() if bookmark.created_by else "",
+            "created_at": _iso(bookmark.created_at) or "",
+        }
+        for bookmark in selectors.bookmark_list(meeting=meeting)
+    ]

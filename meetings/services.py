@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from meetings import fragments, live, outbound
 from meetings.models import (
+    Bookmark,
     ChatMessage,
     Meeting,
     Participant,
@@ -383,3 +384,96 @@ def transcript_track_prune(
     deleted, _ = TranscriptSegment.objects.filter(pk__in=segment_ids).delete()
     live.after_commit(fragments.push_segments_deleted, meeting.pk, segment_ids)
     return deleted
+
+
+# --- Speaker names and bookmarks (issue 20) ---------------------------------------------------
+
+SPEAKER_NAME_MAX = 200
+BOOKMARK_NOTE_MAX = 500
+
+
+def _clean_text(text: str, *, max_length: int) -> str:
+    """One line: whitespace collapsed; control characters or more than ``max_length``
+    characters raise ``ValueError``."""
+    cleaned = " ".join((text or "").split())
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in cleaned):
+        raise ValueError("control characters are not allowed")
+    if len(cleaned) > max_length:
+        raise ValueError(f"at most {max_length} characters (got {len(cleaned)})")
+    return cleaned
+
+
+@transaction.atomic
+def participant_rename(*, participant: Participant, name: str) -> Participant:
+    """Give a speaker the name shown everywhere (``Participant.custom_name``); Zoom's own
+    ``display_name`` is kept. An empty name, or Zoom's name itself, resets to Zoom's name.
+
+    Whitespace is collapsed; more than :data:`SPEAKER_NAME_MAX` characters or control
+    characters raise ``ValueError`` (nothing is changed). Every watching page updates its lines,
+    participants, talk time and summary after the commit (``fragments.push_speaker_names``);
+    an unchanged name changes and pushes nothing. Returns the participant.
+    """
+    cleaned = _clean_text(name, max_length=SPEAKER_NAME_MAX)
+    if cleaned == participant.display_name:
+        cleaned = ""
+    locked = Participant.objects.select_for_update().get(pk=participant.pk)
+    if locked.custom_name != cleaned:
+        locked.custom_name = cleaned
+        locked.save(update_fields=["custom_name"])
+        live.after_commit(fragments.push_speaker_names, locked.meeting_id)
+    participant.custom_name = locked.custom_name
+    return participant
+
+
+@transaction.atomic
+def bookmark_create(
+    *, meeting: Meeting, segment: TranscriptSegment, user, note: str = ""
+) -> tuple[Bookmark, bool]:
+    """Bookmark a transcript line of ``meeting`` for ``user`` (who may see the meeting: the
+    caller checked). Idempotent per (line, user): bookmarking the same line again returns the
+    existing bookmark (its note replaced when a non-empty one is given). Returns
+    ``(bookmark, created)``. ``ValueError`` for a segment of another meeting or a note longer
+    than :data:`BOOKMARK_NOTE_MAX`. Watching pages get the new bookmarks list after commit."""
+    if segment.meeting_id != meeting.pk:
+        raise ValueError("the line is not in this meeting")
+    note = _clean_text(note, max_length=BOOKMARK_NOTE_MAX)
+    try:
+        with transaction.atomic():
+            bookmark, created = Bookmark.objects.get_or_create(
+                meeting=meeting,
+                segment=segment,
+                created_by=user,
+                defaults={"offset_ms": segment.start_ms, "note": note},
+            )
+    except IntegrityError:
+        bookmark, created = Bookmark.objects.get(meeting=meeting, segment=segment, created_by=user), False
+    changed = created
+    if not created and note and bookmark.note != note:
+        bookmark.note = note
+        bookmark.save(update_fields=["note", "updated_at"])
+        changed = True
+    if changed:
+        live.after_commit(fragments.push_bookmarks, meeting.pk)
+    return bookmark, created
+
+
+@transaction.atomic
+def bookmark_update(*, bookmark: Bookmark, note: str) -> Bookmark:
+    """Replace a bookmark's note ("" clears it). Bookmarks are shared notes: everyone who may
+    see the meeting may change them (the caller checked). ``ValueError`` for a note over
+    :data:`BOOKMARK_NOTE_MAX` characters or with control characters. Pushed after commit."""
+    note = _clean_text(note, max_length=BOOKMARK_NOTE_MAX)
+    if bookmark.note != note:
+        bookmark.note = note
+        bookmark.save(update_fields=["note", "updated_at"])
+        live.after_commit(fragments.push_bookmarks, bookmark.meeting_id)
+    return bookmark
+
+
+@transaction.atomic
+def bookmark_delete(*, bookmark: Bookmark) -> None:
+    """Delete a bookmark (anyone who may see the meeting: the caller checked). Pushed to
+    watching pages after commit."""
+    meeting_id = bookmark.meeting_id
+    bookmark.delete()
+    live.after_commit(fragments.push_bookmarks, meeting_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from meetings import views, views_search, views_summary
+from meetings import views, views_bookmarks, views_search, views_speakers, views_summary
 
 app_name = "meetings"
 
@@ -16,5 +16,22 @@ urlpatterns = [
         "meetings/<uuid:public_id>/transcript/earlier/",
         views.transcript_earlier,
         name="transcript-earlier",
+    ),
+    # --- Speaker names and bookmarks (issue 20) ---
+    path(
+        "meetings/<uuid:public_id>/participants/<int:participant_id>/rename/",
+        views_speakers.participant_rename,
+        name="participant-rename",
+    ),
+    path("meetings/<uuid:public_id>/bookmarks/", views_bookmarks.bookmark_create, name="bookmark-create"),
+    path(
+        "meetings/<uuid:public_id>/bookmarks/<int:bookmark_id>/",
+        views_bookmarks.bookmark_update,
+        name="bookmark-update",
+    ),
+    path(
+        "meetings/<uuid:public_id>/bookmarks/<int:bookmark_id>/delete/",
+        views_bookmarks.bookmark_delete,
+        name="bookmark-delete",
     ),
 ]

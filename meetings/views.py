@@ -93,6 +93,8 @@ def meeting_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
         "health": selectors.meeting_health(meeting=meeting),
         "summary": selectors.summary_latest(meeting=meeting),
         "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
+        "speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk),
+        "bookmarks": selectors.bookmark_list(meeting=meeting),
     }
     return render(request, "meetings/meeting_detail.html", context)
 
@@ -110,5 +112,10 @@ def transcript_earlier(request: HtmxHttpRequest, public_id) -> HttpResponse:
     return render(
         request,
         "meetings/partials/_transcript_page.html",
-        {"meeting": meeting, "segments": window.segments, "earlier_cursor": window.earlier_cursor},
+        {
+            "meeting": meeting,
+            "segments": window.segments,
+            "earlier_cursor": window.earlier_cursor,
+            "speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk),
+        },
     )

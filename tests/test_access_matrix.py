@@ -19,11 +19,21 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from meetings.models import Meeting, TranscriptSegment
+from meetings.models import Bookmark, Meeting, Participant, TranscriptSegment
 from meetings.routing import websocket_urlpatterns
-from tests.factories import ChatMessageFactory, MeetingFactory, TranscriptSegmentFactory, UserFactory
+from tests.factories import (
+    ChatMessageFactory,
+    MeetingFactory,
+    ParticipantFactory,
+    TranscriptSegmentFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.backends
+
+
+# Other path parameters of meeting routes, filled with the pk of an object of the secret meeting.
+ROUTE_OBJECTS = {"<int:participant_id>": "participant", "<int:bookmark_id>": "bookmark"}
 
 
 def meeting_routes() -> list[str]:
@@ -35,7 +45,10 @@ def meeting_routes() -> list[str]:
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, prefix + str(p.pattern))
             elif isinstance(p, URLPattern) and "<uuid:public_id>" in str(p.pattern):
-                found.append("/" + (prefix + str(p.pattern)).replace("<uuid:public_id>", "{id}"))
+                route = "/" + (prefix + str(p.pattern)).replace("<uuid:public_id>", "{id}")
+                for converter, key in ROUTE_OBJECTS.items():
+                    route = route.replace(converter, "{" + key + "}")
+                found.append(route)
 
     walk(get_resolver().url_patterns, "")
     return sorted(found)
@@ -50,6 +63,9 @@ def test_the_matrix_sees_every_meeting_route():
     """Guard: the enumeration works (pages and API both found), so the matrix cannot pass empty."""
     assert "/meetings/{id}/" in ROUTES
     assert "/api/meetings/{id}/export/" in ROUTES
+    assert "/api/meetings/{id}/bookmarks/{bookmark}/" in ROUTES
+    assert "/meetings/{id}/participants/{participant}/rename/" in ROUTES
+    assert not [route for route in ROUTES if "<" in route]  # every path parameter is filled
     assert len(ROUTES) >= 10
 
 
@@ -57,9 +73,16 @@ def test_the_matrix_sees_every_meeting_route():
 def secret_meeting(db):
     owner = UserFactory()
     meeting = MeetingFactory(owner=owner, topic=SECRET_TOPIC)
-    TranscriptSegmentFactory(meeting=meeting, text=SECRET_TEXT)
+    participant = ParticipantFactory(meeting=meeting, display_name="Secret speaker")
+    segment = TranscriptSegmentFactory(meeting=meeting, text=SECRET_TEXT, participant=participant)
     ChatMessageFactory(meeting=meeting, text=SECRET_TEXT)
+    bookmark = Bookmark.objects.create(meeting=meeting, segment=segment, offset_ms=0, note=SECRET_TEXT)
+    meeting.route_ids = {"participant": participant.pk, "bookmark": bookmark.pk}
     return meeting
+
+
+def route_url(route: str, meeting) -> str:
+    return route.format(id=meeting.public_id, **meeting.route_ids)
 
 
 @pytest.mark.django_db
@@ -67,13 +90,17 @@ def secret_meeting(db):
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_stranger_with_a_session_is_denied_on_every_meeting_route(client, secret_meeting, route, method):
     client.force_login(UserFactory())
-    response = getattr(client, method)(route.format(id=secret_meeting.public_id))
+    response = getattr(client, method)(
+        route_url(route, secret_meeting), {"name": "x", "note": "x", "segment": 1}
+    )
     assert response.status_code in (404, 405), (route, method, response.status_code)
     assert SECRET_TEXT.encode() not in response.content
     assert SECRET_TOPIC.encode() not in response.content
     meeting = Meeting.objects.get(pk=secret_meeting.pk)
     assert (meeting.topic, meeting.status) == (SECRET_TOPIC, secret_meeting.status)
     assert TranscriptSegment.objects.filter(meeting=meeting).count() == 1
+    assert list(Participant.objects.filter(meeting=meeting).values_list("custom_name", flat=True)) == [""]
+    assert list(Bookmark.objects.filter(meeting=meeting).values_list("note", flat=True)) == [SECRET_TEXT]
 
 
 @pytest.mark.django_db
@@ -82,7 +109,7 @@ def test_owner_reaches_every_meeting_route(client, secret_meeting, route):
     """The other side of the matrix: the owner is not told "no such meeting" (a 404 for a missing
     part, e.g. no summary yet, or 405 for a POST-only route is fine)."""
     client.force_login(secret_meeting.owner)
-    response = client.get(route.format(id=secret_meeting.public_id))
+    response = client.get(route_url(route, secret_meeting))
     assert response.status_code in (200, 302, 400, 404, 405), (route, response.status_code)
     if response.status_code == 404:
         assert response.json()["detail"] != "No such meeting", route

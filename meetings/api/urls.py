@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from meetings.api import views
+from meetings.api import views, views_notes
 
 app_name = "api"
 
@@ -31,6 +31,22 @@ urlpatterns = [
     ),
     path("meetings/<uuid:public_id>/export/", views.MeetingExportApi.as_view(), name="meeting-export"),
     path("search/", views.SearchApi.as_view(), name="search"),
+    # --- Speaker names and bookmarks (issue 20) ---
+    path(
+        "meetings/<uuid:public_id>/participants/<int:participant_id>/",
+        views_notes.ParticipantDetailApi.as_view(),
+        name="meeting-participant",
+    ),
+    path(
+        "meetings/<uuid:public_id>/bookmarks/",
+        views_notes.BookmarkListApi.as_view(),
+        name="meeting-bookmarks",
+    ),
+    path(
+        "meetings/<uuid:public_id>/bookmarks/<int:bookmark_id>/",
+        views_notes.BookmarkDetailApi.as_view(),
+        name="meeting-bookmark",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -125,7 +125,9 @@ class MeetingListApi(ApiView):
 class ParticipantOutput(serializers.Serializer):
     id = serializers.IntegerField()
     zoom_user_id = serializers.CharField()
-    display_name = serializers.CharField()
+    display_name = serializers.CharField(help_text="The name Zoom sent (never changed by a rename).")
+    custom_name = serializers.CharField(help_text="The name given on the page; empty: Zoom's is shown.")
+    name = serializers.CharField(source="shown_name", help_text="The name shown everywhere.")
     first_joined_at = serializers.DateTimeField(allow_null=True)
     last_left_at = serializers.DateTimeField(allow_null=True)
     is_present = serializers.BooleanField()
@@ -292,6 +294,7 @@ class TranscriptSegmentOutput(serializers.ModelSerializer):
             "source",
             "participant_id",
             "speaker_name",
+            "speaker",
             "start_ms",
             "end_ms",
             "text",
@@ -300,6 +303,13 @@ class TranscriptSegmentOutput(serializers.ModelSerializer):
             "updated_at",
         )
         ref_name = "TranscriptSegment"
+        extra_kwargs = {
+            "speaker_name": {"help_text": "The name Zoom gave the line."},
+        }
+
+    speaker = serializers.CharField(
+        read_only=True, help_text="The speaker as shown: a renamed participant's name, else speaker_name."
+    )
 
 
 @extend_schema_view(

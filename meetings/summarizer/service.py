@@ -58,11 +58,12 @@ def transcript_utterances(*, meeting: Meeting) -> list[Utterance]:
     rows = (
         finals.filter(source=source)
         .order_by("start_ms", "pk")
-        .values_list("pk", "speaker_name", "participant_id", "start_ms", "text")
+        .values_list("pk", "speaker_name", "participant__custom_name", "participant_id", "start_ms", "text")
     )
+    # Speakers by the name shown on the page: a renamed participant's custom name (issue 20).
     return [
-        Utterance(pk, speaker or "", participant_id, start_ms, text)
-        for pk, speaker, participant_id, start_ms, text in rows
+        Utterance(pk, custom or speaker or "", participant_id, start_ms, text)
+        for pk, speaker, custom, participant_id, start_ms, text in rows
     ]
 
 
@@ -134,11 +135,12 @@ def _waits_for_transcript(summary_id: int) -> bool:
 def _run(summary: Summary, *, allow_retry: bool) -> SummaryResult:
     meeting = summary.meeting
     utterances = transcript_utterances(meeting=meeting)
-    participants = [
-        Person(name, pk)
-        for pk, name in Participant.objects.filter(meeting=meeting)
-        .exclude(display_name="")
-        .values_list("pk", "display_name")
+    participants = [  # by the name shown on the page (a rename wins over Zoom's name)
+        Person(custom or name, pk)
+        for pk, name, custom in Participant.objects.filter(meeting=meeting).values_list(
+            "pk", "display_name", "custom_name"
+        )
+        if custom or name
     ]
     meeting_date = timezone.localdate(meeting.started_at)
     offline_result = partial(

@@ -80,8 +80,8 @@ def include_optional(context, template_name: str, placeholder_id: str = "") -> s
 def event_actor(event) -> str:
     """Who an event is about: the participant's name, else the name in the event's details, else ""."""
     participant = getattr(event, "participant", None)
-    if participant is not None and participant.display_name:
-        return participant.display_name
+    if participant is not None and participant.shown_name:
+        return participant.shown_name
     details = getattr(event, "details", None) or {}
     return str(details.get("user_name") or "") if isinstance(details, dict) else ""
 
@@ -112,3 +112,23 @@ def reason_code(reason: str | None) -> str:
     from meetings.stop_reasons import has_stop_code
 
     return reason if reason and has_stop_code(reason) else ""
+
+
+# --- Speaker names (issue 20) -----------------------------------------------------------------
+
+
+@register.filter
+def speaker_label(segment, names: dict[int, str] | None) -> str:
+    """The speaker shown on a transcript line: the custom name of its participant in ``names``
+    (``selectors.speaker_custom_names``), else Zoom's ``speaker_name``, else "Unknown speaker".
+    Never queries (``names`` missing or empty: Zoom's name)."""
+    custom = (names or {}).get(getattr(segment, "participant_id", None))
+    return custom or getattr(segment, "speaker_name", "") or "Unknown speaker"
+
+
+@register.filter
+def sender_label(message, names: dict[int, str] | None) -> str:
+    """A chat message's sender as shown: the custom name of its participant in ``names``, else
+    the name Zoom sent, else "Someone"."""
+    custom = (names or {}).get(getattr(message, "participant_id", None))
+    return custom or getattr(message, "sender_name", "") or "Someone"
