@@ -153,7 +153,7 @@ def test_stranger_with_a_token_is_denied_on_every_api_meeting_route(client, secr
 
     token = Token.objects.create(user=UserFactory())
     response = client.get(
-        route.format(id=secret_meeting.public_id), headers={"Authorization": f"{keyword} {token.key}"}
+        route_url(route, secret_meeting), headers={"Authorization": f"{keyword} {token.key}"}
     )
     assert response.status_code in (404, 405), (route, keyword, response.status_code)
     assert SECRET_TEXT.encode() not in response.content
