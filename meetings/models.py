@@ -353,6 +353,10 @@ class ActionItem(models.Model):
         GROUP = "group", "Everyone"
         UNKNOWN = "unknown", "Unknown"
 
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
     summary = models.ForeignKey(Summary, on_delete=models.CASCADE, related_name="action_items")
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
     position = models.PositiveIntegerField(default=0)
@@ -367,6 +371,28 @@ class ActionItem(models.Model):
     source_segment = models.ForeignKey(
         TranscriptSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
     )
+    # Working with the item (issue 20): ticked, edited, assigned, re-dated by a person.
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # A user of the product it is assigned to (instead of a participant ``owner``).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_action_items",
+    )
+    # The text as the summarizer wrote it: a re-summary matches its new items to this.
+    generated_text = models.TextField(blank=True)
+    # Set when a person changed the item: a re-summary keeps it as it is (never replaced).
+    edited_at = models.DateTimeField(null=True, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="edited_action_items",
+    )
 
     class Meta:
         ordering = ["summary", "position"]
@@ -374,10 +400,35 @@ class ActionItem(models.Model):
             models.UniqueConstraint(
                 fields=["summary", "position"], name="meetings_actionitem_unique_position"
             ),
+            models.CheckConstraint(
+                condition=Q(status="done", completed_at__isnull=False)
+                | Q(status="open", completed_at__isnull=True),
+                name="meetings_actionitem_done_has_completed_at",
+            ),
         ]
+        indexes = [models.Index(fields=["assignee", "status"], name="meetings_actionitem_assignee")]
 
     def __str__(self) -> str:
         return self.text[:60]
+
+    def get_absolute_url(self) -> str:
+        """The item's page URL (GET: the item, POST: change it); loads ``meeting`` if not loaded."""
+        return reverse(
+            "meetings:action-item", kwargs={"public_id": self.meeting.public_id, "item_id": self.pk}
+        )
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def owner_label(self) -> str:
+        """Who it is for, as shown: the assigned user, else the participant, else the name said."""
+        if self.assignee_id is not None:
+            return self.assignee.get_full_name() or self.assignee.get_username()
+        if self.owner_id is not None:
+            return self.owner.display_name or self.owner_name
+        return self.owner_name
 
 
 class WebhookSubscription(models.Model):
