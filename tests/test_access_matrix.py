@@ -19,7 +19,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from meetings.models import Meeting, TranscriptSegment
+from meetings.models import ActionItem, Meeting, Summary, TranscriptSegment
 from meetings.routing import websocket_urlpatterns
 from tests.factories import ChatMessageFactory, MeetingFactory, TranscriptSegmentFactory, UserFactory
 
@@ -35,7 +35,8 @@ def meeting_routes() -> list[str]:
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, prefix + str(p.pattern))
             elif isinstance(p, URLPattern) and "<uuid:public_id>" in str(p.pattern):
-                found.append("/" + (prefix + str(p.pattern)).replace("<uuid:public_id>", "{id}"))
+                route = (prefix + str(p.pattern)).replace("<uuid:public_id>", "{id}")
+                found.append("/" + route.replace("<int:item_id>", "{item}"))  # an action item
 
     walk(get_resolver().url_patterns, "")
     return sorted(found)
@@ -50,6 +51,7 @@ def test_the_matrix_sees_every_meeting_route():
     """Guard: the enumeration works (pages and API both found), so the matrix cannot pass empty."""
     assert "/meetings/{id}/" in ROUTES
     assert "/api/meetings/{id}/export/" in ROUTES
+    assert "/api/meetings/{id}/action-items/{item}/" in ROUTES
     assert len(ROUTES) >= 10
 
 
@@ -57,9 +59,17 @@ def test_the_matrix_sees_every_meeting_route():
 def secret_meeting(db):
     owner = UserFactory()
     meeting = MeetingFactory(owner=owner, topic=SECRET_TOPIC)
-    TranscriptSegmentFactory(meeting=meeting, text=SECRET_TEXT)
+    segment = TranscriptSegmentFactory(meeting=meeting, text=SECRET_TEXT)
     ChatMessageFactory(meeting=meeting, text=SECRET_TEXT)
+    summary = Summary.objects.create(meeting=meeting, status=Summary.Status.READY)
+    meeting.secret_item = ActionItem.objects.create(
+        summary=summary, meeting=meeting, text=SECRET_TEXT, source_segment=segment
+    )
     return meeting
+
+
+def fill(route: str, meeting) -> str:
+    return route.format(id=meeting.public_id, item=meeting.secret_item.pk)
 
 
 @pytest.mark.django_db
@@ -67,13 +77,15 @@ def secret_meeting(db):
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_stranger_with_a_session_is_denied_on_every_meeting_route(client, secret_meeting, route, method):
     client.force_login(UserFactory())
-    response = getattr(client, method)(route.format(id=secret_meeting.public_id))
+    response = getattr(client, method)(fill(route, secret_meeting))
     assert response.status_code in (404, 405), (route, method, response.status_code)
     assert SECRET_TEXT.encode() not in response.content
     assert SECRET_TOPIC.encode() not in response.content
     meeting = Meeting.objects.get(pk=secret_meeting.pk)
     assert (meeting.topic, meeting.status) == (SECRET_TOPIC, secret_meeting.status)
     assert TranscriptSegment.objects.filter(meeting=meeting).count() == 1
+    item = ActionItem.objects.get(pk=secret_meeting.secret_item.pk)
+    assert (item.text, item.status, item.edited_at) == (SECRET_TEXT, "open", None)
 
 
 @pytest.mark.django_db
@@ -82,7 +94,7 @@ def test_owner_reaches_every_meeting_route(client, secret_meeting, route):
     """The other side of the matrix: the owner is not told "no such meeting" (a 404 for a missing
     part, e.g. no summary yet, or 405 for a POST-only route is fine)."""
     client.force_login(secret_meeting.owner)
-    response = client.get(route.format(id=secret_meeting.public_id))
+    response = client.get(fill(route, secret_meeting))
     assert response.status_code in (200, 302, 400, 404, 405), (route, response.status_code)
     if response.status_code == 404:
         assert response.json()["detail"] != "No such meeting", route
@@ -90,7 +102,15 @@ def test_owner_reaches_every_meeting_route(client, secret_meeting, route):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["/", "/search/?q=acquisition", "/api/meetings/", "/api/search/?q=acquisition"]
+    "path",
+    [
+        "/",
+        "/search/?q=acquisition",
+        "/api/meetings/",
+        "/api/search/?q=acquisition",
+        "/action-items/",
+        "/api/action-items/",
+    ],
 )
 def test_lists_and_search_do_not_leak_another_users_meeting(client, secret_meeting, path):
     client.force_login(UserFactory())
