@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from meetings import live, selectors, services
 from meetings.models import ActionItem, Summary, ZoomIdentity
-from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory, UserFactory
+from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory
 
 pytestmark = pytest.mark.backends
 
@@ -64,9 +64,12 @@ def test_ticking_and_reopening_sets_and_clears_completed_at(
     with django_capture_on_commit_callbacks(execute=True):
         done = services.action_item_update(item=item, user=user, status="done")
     assert (done.status, done.edited_by) == ("done", user)
-    assert done.completed_at is not None and done.edited_at is not None
+    assert done.completed_at is not None
+    assert done.edited_at is not None
     html = "".join(h for _, h in pushed)
-    assert f'id="action-item-{item.pk}"' in html and 'hx-swap-oob="true"' in html and "status-done" in html
+    assert f'id="action-item-{item.pk}"' in html
+    assert 'hx-swap-oob="true"' in html
+    assert "status-done" in html
     assert any(isinstance(target, tuple) and "2 open items" in h for target, h in pushed)  # the list row
 
     reopened = services.action_item_update(item=item, user=user, status="open")
@@ -148,7 +151,8 @@ def test_edit_form_then_save_text_owner_and_date(client, user, meeting):
     ada = ParticipantFactory(meeting=meeting, display_name="Ada")
     client.force_login(user)
     form = client.get(item_url(item, "edit/"), headers={"HX-Request": "true"}).content.decode()
-    assert f'id="action-item-{item.pk}-edit"' in form and f'value="p:{ada.pk}"' in form
+    assert f'id="action-item-{item.pk}-edit"' in form
+    assert f'value="p:{ada.pk}"' in form
     assert f'value="u:{user.pk}"' in form  # the owner of the meeting can be assigned
 
     response = client.post(
@@ -167,10 +171,12 @@ def test_bad_input_is_a_400_with_the_reason_and_nothing_changes(client, user, me
     item = make_items(meeting)[0]
     client.force_login(user)
     htmx = client.post(item_url(item), {"due_date": "31/12/2026"}, headers={"HX-Request": "true"})
-    assert htmx.status_code == 400 and "due date" in htmx.content.decode()
+    assert htmx.status_code == 400
+    assert "due date" in htmx.content.decode()
     plain = client.post(item_url(item), {"edit": "1", "text": "", "owner": "", "due_date": ""})
     assert plain.status_code == 400
-    assert "cannot be empty" in plain.content.decode() and "<form" in plain.content.decode()
+    assert "cannot be empty" in plain.content.decode()
+    assert "<form" in plain.content.decode()
     other = client.post(item_url(item), {"owner": "x:1"}, headers={"HX-Request": "true"})
     assert other.status_code == 400
     item.refresh_from_db()
@@ -219,7 +225,7 @@ def test_my_action_items_open_first_by_due_date_across_meetings(client, user, ot
     second.shared_with.add(user)
     me_in_second = ParticipantFactory(meeting=second, zoom_user_id="zoom-me", display_name="Me")
     late, soon, undated = make_items(first, texts=("Late task", "Soon task", "Undated task"))
-    said, someone_else = make_items(second, texts=("Said in the retro", "Not mine"))
+    said, _someone_else = make_items(second, texts=("Said in the retro", "Not mine"))
     for item, due in ((late, dt.date(2027, 3, 1)), (soon, dt.date(2027, 1, 1)), (undated, None)):
         services.action_item_update(item=item, user=user, assignee_id=user.pk, due_date=due)
     ActionItem.objects.filter(pk=said.pk).update(owner=me_in_second)  # said to be mine (Zoom id)
@@ -231,13 +237,15 @@ def test_my_action_items_open_first_by_due_date_across_meetings(client, user, ot
     assert [i.text for i in items] == ["Late task", "Said in the retro", "Undated task", "Soon task"]
     client.force_login(user)
     body = client.get(reverse("meetings:my-action-items")).content.decode()
-    assert "Secret" not in body and "Not mine" not in body
+    assert "Secret" not in body
+    assert "Not mine" not in body
     assert body.index("Late task") < body.index("Undated task") < body.index("Soon task")
     assert f'href="{first.get_absolute_url()}#action-item-{late.pk}"' in body
     assert "3 open" in body
     assert 'href="/action-items/"' in body  # the nav link
     done_only = client.get(reverse("meetings:my-action-items") + "?status=done").content.decode()
-    assert "Soon task" in done_only and "Late task" not in done_only
+    assert "Soon task" in done_only
+    assert "Late task" not in done_only
 
 
 @pytest.mark.django_db

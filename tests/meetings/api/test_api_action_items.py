@@ -38,7 +38,8 @@ def test_patch_ticks_assigns_and_redates(api, user, meeting):
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["status"], body["owner_name"], body["due_date"]) == ("done", "Ada", "2027-01-15")
-    assert body["completed_at"] and body["edited_at"]
+    assert body["completed_at"]
+    assert body["edited_at"]
     response = api.patch(url(item), {"assignee_id": user.pk, "text": "Send it"}, format="json")
     assert (response.json()["assignee_id"], response.json()["owner_participant_id"]) == (user.pk, None)
     item.refresh_from_db()

@@ -67,7 +67,7 @@ def _resummarize(meeting, capture, *, new_revision: bool) -> Summary:
 def test_a_resummary_keeps_every_human_edit(
     summarized, user, django_capture_on_commit_callbacks, new_revision
 ):
-    meeting, people, items = summarized
+    meeting, _people, items = summarized
     before_summary = items[0].summary_id
     ticked, reworded, untouched = items[0], items[1], items[2]
     generated = [item.text for item in items]
@@ -96,10 +96,12 @@ def test_a_resummary_keeps_every_human_edit(
     # matched in place: no regenerated duplicate of an edited item, same count, same order
     assert [item.generated_text for item in after] == generated
     assert len(after) == len(items)
-    assert after.index(kept_ticked) == 0 and after.index(kept_reworded) == 1
+    assert after.index(kept_ticked) == 0
+    assert after.index(kept_reworded) == 1
     # the untouched item was regenerated (a new row on the new summary, same text)
     assert untouched.pk not in by_pk or not new_revision
-    assert after[2].text == untouched.text and after[2].edited_at is None
+    assert after[2].text == untouched.text
+    assert after[2].edited_at is None
 
 
 @pytest.mark.django_db
@@ -119,7 +121,8 @@ def test_an_edited_item_no_new_summary_mentions_is_still_kept(
     summary = _resummarize(meeting, django_capture_on_commit_callbacks, new_revision=True)
 
     after = selectors.action_item_list_current(meeting=meeting)
-    assert after[-1].pk == orphan.pk and after[-1].text == "Book the venue"
+    assert after[-1].pk == orphan.pk
+    assert after[-1].text == "Book the venue"
     assert after[-1].summary_id == summary.pk
     assert len(after) == len(items) + 1  # its generated twin came back as well, unedited
     assert sum(1 for item in after if item.edited_at is not None) == 1
