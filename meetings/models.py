@@ -344,6 +344,12 @@ class ActionItem(models.Model):
     """A task from the notes. ``owner_kind`` says how the owner was found (labels/notes/GUIDELINE.md):
     the ``speaker`` committed to it, the ``addressee`` was asked, a named ``third_party``, the
     ``group`` (``owner_name`` "Everyone"), or ``unknown`` (nobody could be told: no name shown).
+
+    People work with the items (``services.action_item_update``): ``status`` open/done with
+    ``completed_at``, the text, the owner (a participant ``owner`` or a user ``assignee``), the
+    ``due_date``; ``edited_at``/``edited_by`` mark an item a person changed, which a re-summary
+    keeps (``services.action_items_store_generated`` matches new items to it by source segment
+    and ``generated_text``, the summarizer's own wording).
     """
 
     class OwnerKind(models.TextChoices):
