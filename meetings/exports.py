@@ -4,7 +4,7 @@ No Django and no database here: ``meetings.selectors_api.meeting_export_data`` b
 the API and the dashboard call :func:`render`. Formats:
 
 * ``md``   Markdown notes: title, date, participants, summary, decisions, action items with
-  owners, bookmarks, transcript (CommonMark; user text is backslash-escaped so it cannot add structure);
+  owners, due dates and status (``- [x]`` when done), bookmarks, transcript (CommonMark; user text is backslash-escaped so it cannot add structure);
 * ``txt``  the same notes as plain text;
 * ``json`` the dict itself, valid against :data:`EXPORT_JSON_SCHEMA` (JSON Schema 2020-12);
 * ``vtt``  a WebVTT caption file of the transcript, speakers as voice spans ``<v Name>``,
@@ -46,11 +46,14 @@ class ExportItem(TypedDict):
 
 class ExportActionItem(TypedDict):
     text: str
+    status: str  # open | done (ticked by a person)
+    completed_at: str | None  # ISO 8601 UTC, when ticked done
     owner: str  # empty when nobody could be told; "Everyone" for the group
     owner_kind: str  # speaker | addressee | third_party | group | unknown | ""
     due: (
         str  # the absolute date (ISO 8601) when one was resolved, else as said ("next meeting"); may be empty
     )
+    due_date: str | None  # the absolute due date (ISO 8601 YYYY-MM-DD), null when none is known
     due_text: str  # as said ("by Friday"); may be empty
 
 
@@ -171,9 +174,21 @@ EXPORT_JSON_SCHEMA: dict[str, object] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["text", "owner", "owner_kind", "due", "due_text"],
+                "required": [
+                    "text",
+                    "status",
+                    "completed_at",
+                    "owner",
+                    "owner_kind",
+                    "due",
+                    "due_date",
+                    "due_text",
+                ],
                 "properties": {
                     "text": {"type": "string"},
+                    "status": {"enum": ["open", "done"]},
+                    "completed_at": {"type": ["string", "null"], "format": "date-time"},
+                    "due_date": {"type": ["string", "null"], "format": "date"},
                     "owner": {"type": "string"},
                     "owner_kind": {"type": "string"},
                     "due": {"type": "string"},
@@ -320,9 +335,10 @@ def render_md(data: MeetingExport) -> str:
     decisions = summary["decisions"] if summary else []
     out += [f"- {md_escape(item['text'])}" for item in decisions] or ["*None recorded.*"]
     out += ["", "## Action items", ""]
-    out += [f"- [ ] {_action_line(item, escape=md_escape)}" for item in data["action_items"]] or [
-        "*None recorded.*"
-    ]
+    out += [
+        f"- [{'x' if item.get('status') == 'done' else ' '}] {_action_line(item, escape=md_escape)}"
+        for item in data["action_items"]
+    ] or ["*None recorded.*"]
     out += _md_bookmarks(data)
     out += ["", "## Transcript", ""]
     for segment in data["transcript"]:
@@ -360,7 +376,10 @@ def render_txt(data: MeetingExport) -> str:
         "  (none)"
     ]
     out += ["", "Action items:"]
-    out += [f"  - {_action_line(item, escape=one_line)}" for item in data["action_items"]] or ["  (none)"]
+    out += [
+        f"  - {'[done] ' if item.get('status') == 'done' else ''}{_action_line(item, escape=one_line)}"
+        for item in data["action_items"]
+    ] or ["  (none)"]
     out += _txt_bookmarks(data)
     out += ["", "Transcript:"]
     out += [

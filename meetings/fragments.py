@@ -72,7 +72,13 @@ def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -
         pending_s = selectors.transcription_pending_seconds(meeting=meeting)
     return render_to_string(
         "meetings/partials/_summary.html",
-        {"meeting": meeting, "summary": summary, "oob": True, "transcription_pending_seconds": pending_s},
+        {
+            "meeting": meeting,
+            "summary": summary,
+            "oob": True,
+            "transcription_pending_seconds": pending_s,
+            "action_items": selectors.action_item_list_current(meeting=meeting),
+        },
     )
 
 
@@ -311,3 +317,26 @@ def push_bookmarks(meeting_id: int) -> None:
     if meeting is None:
         return
     live.push(meeting.pk, render_bookmarks(meeting))
+
+
+# --- Action items people work with (issue 20, part 1) -------------------------------------------
+
+
+def render_action_item(item, *, oob: bool = False) -> str:
+    """One action item (``<li id="action-item-<pk>">``); ``oob``: swapped by id on every page."""
+    return render_to_string("meetings/partials/_action_item.html", {"item": item, "oob": oob})
+
+
+def push_action_item(item_id: int) -> None:
+    """An action item a person changed: replaced by id on every page watching its meeting
+    (an item not on a page, e.g. of an older summary, is ignored there)."""
+    from meetings.models import ActionItem
+
+    item = (
+        ActionItem.objects.select_related("meeting", "owner", "assignee", "edited_by")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        return
+    live.push(item.meeting_id, render_action_item(item, oob=True))

@@ -360,6 +360,12 @@ class ActionItem(models.Model):
     """A task from the notes. ``owner_kind`` says how the owner was found (labels/notes/GUIDELINE.md):
     the ``speaker`` committed to it, the ``addressee`` was asked, a named ``third_party``, the
     ``group`` (``owner_name`` "Everyone"), or ``unknown`` (nobody could be told: no name shown).
+
+    People work with the items (``services.action_item_update``): ``status`` open/done with
+    ``completed_at``, the text, the owner (a participant ``owner`` or a user ``assignee``), the
+    ``due_date``; ``edited_at``/``edited_by`` mark an item a person changed, which a re-summary
+    keeps (``services.action_items_store_generated`` matches new items to it by source segment
+    and ``generated_text``, the summarizer's own wording).
     """
 
     class OwnerKind(models.TextChoices):
@@ -368,6 +374,10 @@ class ActionItem(models.Model):
         THIRD_PARTY = "third_party", "Named"
         GROUP = "group", "Everyone"
         UNKNOWN = "unknown", "Unknown"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
 
     summary = models.ForeignKey(Summary, on_delete=models.CASCADE, related_name="action_items")
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="action_items")
@@ -383,6 +393,28 @@ class ActionItem(models.Model):
     source_segment = models.ForeignKey(
         TranscriptSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
     )
+    # Working with the item (issue 20): ticked, edited, assigned, re-dated by a person.
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # A user of the product it is assigned to (instead of a participant ``owner``).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_action_items",
+    )
+    # The text as the summarizer wrote it: a re-summary matches its new items to this.
+    generated_text = models.TextField(blank=True)
+    # Set when a person changed the item: a re-summary keeps it as it is (never replaced).
+    edited_at = models.DateTimeField(null=True, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="edited_action_items",
+    )
 
     class Meta:
         ordering = ["summary", "position"]
@@ -390,10 +422,35 @@ class ActionItem(models.Model):
             models.UniqueConstraint(
                 fields=["summary", "position"], name="meetings_actionitem_unique_position"
             ),
+            models.CheckConstraint(
+                condition=Q(status="done", completed_at__isnull=False)
+                | Q(status="open", completed_at__isnull=True),
+                name="meetings_actionitem_done_has_completed_at",
+            ),
         ]
+        indexes = [models.Index(fields=["assignee", "status"], name="meetings_actionitem_assignee")]
 
     def __str__(self) -> str:
         return self.text[:60]
+
+    def get_absolute_url(self) -> str:
+        """The item's page URL (GET: the item, POST: change it); loads ``meeting`` if not loaded."""
+        return reverse(
+            "meetings:action-item", kwargs={"public_id": self.meeting.public_id, "item_id": self.pk}
+        )
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def owner_label(self) -> str:
+        """Who it is for, as shown: the assigned user, else the participant, else the name said."""
+        if self.assignee_id is not None:
+            return self.assignee.get_full_name() or self.assignee.get_username()
+        if self.owner_id is not None:
+            return self.owner.shown_name or self.owner_name
+        return self.owner_name
 
 
 class WebhookSubscription(models.Model):

@@ -88,7 +88,7 @@ def summary_latest(*, meeting: Meeting) -> Summary | None:
 def action_item_list(*, summary: Summary | None) -> list[ActionItem]:
     if summary is None:
         return []
-    return list(summary.action_items.select_related("owner").order_by("position"))
+    return list(summary.action_items.select_related("owner", "assignee").order_by("position"))
 
 
 def segment_list_after(
@@ -196,9 +196,12 @@ def meeting_export_data(*, meeting: Meeting, source: str | None = None) -> expor
         "action_items": [
             {
                 "text": item.text,
-                "owner": (item.owner.shown_name if item.owner else "") or item.owner_name,
+                "status": item.status,
+                "completed_at": _iso(item.completed_at),
+                "owner": item.owner_label,
                 "owner_kind": item.owner_kind,
                 "due": item.due_date.isoformat() if item.due_date else item.due_text,
+                "due_date": item.due_date.isoformat() if item.due_date else None,
                 "due_text": item.due_text,
             }
             for item in action_item_list(summary=summary)

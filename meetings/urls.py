@@ -35,3 +35,20 @@ urlpatterns = [
         name="bookmark-delete",
     ),
 ]
+
+# --- Action items people work with (issue 20, part 1) -------------------------------------------
+from meetings import views_action_items  # noqa: E402
+
+urlpatterns += [
+    path("action-items/", views_action_items.my_action_items, name="my-action-items"),
+    path(
+        "meetings/<uuid:public_id>/action-items/<int:item_id>/",
+        views_action_items.action_item,
+        name="action-item",
+    ),
+    path(
+        "meetings/<uuid:public_id>/action-items/<int:item_id>/edit/",
+        views_action_items.action_item_edit,
+        name="action-item-edit",
+    ),
+]

@@ -92,6 +92,7 @@ def meeting_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
         "talk_time": selectors.talk_time_list(meeting=meeting),
         "health": selectors.meeting_health(meeting=meeting),
         "summary": selectors.summary_latest(meeting=meeting),
+        "action_items": selectors.action_item_list_current(meeting=meeting),
         "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
         "speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk),
         "bookmarks": selectors.bookmark_list(meeting=meeting),

@@ -28,6 +28,7 @@ def meeting_summarize(request: HttpRequest, public_id) -> HttpResponse:
             "summary": summary,
             "meeting": meeting,
             "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
+            "action_items": selectors.action_item_list_current(meeting=meeting),
         }
         return render(request, "meetings/partials/_summary.html", context)
     return redirect(meeting.get_absolute_url() + "#summary")

@@ -19,7 +19,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from meetings.models import Bookmark, Meeting, Participant, TranscriptSegment
+from meetings.models import ActionItem, Bookmark, Meeting, Participant, Summary, TranscriptSegment
 from meetings.routing import websocket_urlpatterns
 from tests.factories import (
     ChatMessageFactory,
@@ -33,7 +33,11 @@ pytestmark = pytest.mark.backends
 
 
 # Other path parameters of meeting routes, filled with the pk of an object of the secret meeting.
-ROUTE_OBJECTS = {"<int:participant_id>": "participant", "<int:bookmark_id>": "bookmark"}
+ROUTE_OBJECTS = {
+    "<int:participant_id>": "participant",
+    "<int:bookmark_id>": "bookmark",
+    "<int:item_id>": "item",
+}
 
 
 def meeting_routes() -> list[str]:
@@ -66,6 +70,7 @@ def test_the_matrix_sees_every_meeting_route():
     assert "/api/meetings/{id}/bookmarks/{bookmark}/" in ROUTES
     assert "/meetings/{id}/participants/{participant}/rename/" in ROUTES
     assert not [route for route in ROUTES if "<" in route]  # every path parameter is filled
+    assert "/api/meetings/{id}/action-items/{item}/" in ROUTES
     assert len(ROUTES) >= 10
 
 
@@ -77,7 +82,15 @@ def secret_meeting(db):
     segment = TranscriptSegmentFactory(meeting=meeting, text=SECRET_TEXT, participant=participant)
     ChatMessageFactory(meeting=meeting, text=SECRET_TEXT)
     bookmark = Bookmark.objects.create(meeting=meeting, segment=segment, offset_ms=0, note=SECRET_TEXT)
-    meeting.route_ids = {"participant": participant.pk, "bookmark": bookmark.pk}
+    summary = Summary.objects.create(meeting=meeting, status=Summary.Status.READY)
+    meeting.secret_item = ActionItem.objects.create(
+        summary=summary, meeting=meeting, text=SECRET_TEXT, source_segment=segment
+    )
+    meeting.route_ids = {
+        "participant": participant.pk,
+        "bookmark": bookmark.pk,
+        "item": meeting.secret_item.pk,
+    }
     return meeting
 
 
@@ -101,6 +114,8 @@ def test_stranger_with_a_session_is_denied_on_every_meeting_route(client, secret
     assert TranscriptSegment.objects.filter(meeting=meeting).count() == 1
     assert list(Participant.objects.filter(meeting=meeting).values_list("custom_name", flat=True)) == [""]
     assert list(Bookmark.objects.filter(meeting=meeting).values_list("note", flat=True)) == [SECRET_TEXT]
+    item = ActionItem.objects.get(pk=secret_meeting.secret_item.pk)
+    assert (item.text, item.status, item.edited_at) == (SECRET_TEXT, "open", None)
 
 
 @pytest.mark.django_db
@@ -117,7 +132,15 @@ def test_owner_reaches_every_meeting_route(client, secret_meeting, route):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["/", "/search/?q=acquisition", "/api/meetings/", "/api/search/?q=acquisition"]
+    "path",
+    [
+        "/",
+        "/search/?q=acquisition",
+        "/api/meetings/",
+        "/api/search/?q=acquisition",
+        "/action-items/",
+        "/api/action-items/",
+    ],
 )
 def test_lists_and_search_do_not_leak_another_users_meeting(client, secret_meeting, path):
     client.force_login(UserFactory())

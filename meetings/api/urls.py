@@ -51,3 +51,18 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
 ]
+
+# --- Action items people work with (issue 20, part 1) -------------------------------------------
+urlpatterns += [
+    path("action-items/", views.MyActionItemListApi.as_view(), name="my-action-items"),
+    path(
+        "meetings/<uuid:public_id>/action-items/",
+        views.MeetingActionItemListApi.as_view(),
+        name="meeting-action-items",
+    ),
+    path(
+        "meetings/<uuid:public_id>/action-items/<int:item_id>/",
+        views.MeetingActionItemDetailApi.as_view(),
+        name="meeting-action-item",
+    ),
+]

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from meetings import fragments, live, transcription
 from meetings.models import ActionItem, Meeting, Participant, Summary, TranscriptSegment
+from meetings.services import action_items_store_generated
 from meetings.summarizer import llm, offline
 from meetings.summarizer.errors import SummaryError, TransientSummaryError
 from meetings.summarizer.types import INSUFFICIENT, NOT_ENOUGH_TEXT, Person, SummaryResult, Utterance
@@ -168,7 +169,8 @@ def _run(summary: Summary, *, allow_retry: bool) -> SummaryResult:
 
 @transaction.atomic
 def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) -> Summary | None:
-    """Write the result if this worker still holds the claim; replace the action items."""
+    """Write the result if this worker still holds the claim; replace the generated action items
+    (those a person edited are kept: ``meetings.services.action_items_store_generated``)."""
     locked = (
         Summary.objects.select_for_update()
         .filter(pk=summary.pk, status=Summary.Status.RUNNING, started_at=claimed_at)
@@ -190,19 +192,17 @@ def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) 
     locked.duration_ms = max(0, int((locked.completed_at - claimed_at).total_seconds() * 1000))
     locked.save()
     meeting_id = locked.meeting_id
-    ActionItem.objects.filter(summary=locked).delete()
     participant_ids = set(Participant.objects.filter(meeting_id=meeting_id).values_list("pk", flat=True))
     segment_ids = set(
         TranscriptSegment.objects.filter(
             meeting_id=meeting_id, pk__in=[a.segment_id for a in result.action_items if a.segment_id]
         ).values_list("pk", flat=True)
     )
-    ActionItem.objects.bulk_create(
+    drafts = [
         ActionItem(
-            summary=locked,
             meeting_id=meeting_id,
-            position=position,
             text=draft.text,
+            generated_text=draft.text,
             owner_id=draft.owner_participant_id if draft.owner_participant_id in participant_ids else None,
             owner_name=draft.owner_name[:200],
             owner_kind=draft.owner_kind if draft.owner_kind in ActionItem.OwnerKind.values else "",
@@ -210,8 +210,10 @@ def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) 
             due_text=draft.due_text[:100],
             source_segment_id=draft.segment_id if draft.segment_id in segment_ids else None,
         )
-        for position, draft in enumerate(result.action_items)
-    )
+        for draft in result.action_items
+    ]
+    # Items a person ticked, edited or assigned are kept, in the place of their new match.
+    action_items_store_generated(summary=locked, drafts=drafts)
     live.after_commit(_push, locked.pk)
     if ready:
         from meetings import outbound

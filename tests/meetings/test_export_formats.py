@@ -37,9 +37,12 @@ def sample_export() -> exports.MeetingExport:
         "action_items": [
             {
                 "text": "Send the budget",
+                "status": "open",
+                "completed_at": None,
                 "owner": "Alice",
                 "owner_kind": "addressee",
                 "due": "2026-11-21",
+                "due_date": "2026-11-21",
                 "due_text": "by Friday",
             }
         ],
@@ -215,9 +218,12 @@ def test_export_endpoint_serves_each_format_as_an_attachment(api, recorded_meeti
         assert data["action_items"] == [
             {
                 "text": "Write notes",
+                "status": "open",
+                "completed_at": None,
                 "owner": "Alice",
                 "owner_kind": "speaker",
                 "due": "2026-11-23",
+                "due_date": "2026-11-23",
                 "due_text": "on Monday",
             }
         ]
