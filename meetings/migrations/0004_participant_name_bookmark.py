@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('meetings', '0002_actionitem_owner_kind'),
+        ('meetings', '0003_actionitem_work'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
