@@ -370,6 +370,13 @@ class WavRenderer(renderers.BaseRenderer):
 class MeetingAudioApi(ApiView):
     renderer_classes = [renderers.JSONRenderer, WavRenderer]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Errors are JSON even when ?format=wav / Accept: audio/wav picked the WAV renderer.
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     class InputSerializer(serializers.Serializer):
         participant = serializers.CharField(
             required=False, max_length=64, help_text="A Zoom user_id or participant id: that track."

@@ -29,6 +29,9 @@ class MeetingAudioCueApi(ApiView):
         offset_ms = serializers.IntegerField(help_text="Seek here: line start − recording start, ms.")
         duration_ms = serializers.IntegerField(help_text="The recording's length, ms.")
 
+        class Meta:
+            ref_name = "AudioCue"
+
     @extend_schema(
         operation_id="meetings_audio_cue",
         parameters=[InputSerializer],

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from meetings import selectors, services, share_links
 from meetings.api.views import ApiView, meeting_or_404
+
+NOT_OWNER = OpenApiResponse(description="The meeting is shared with you: only its owner can share it.")
+BAD_QUERY = OpenApiResponse(description="Missing or invalid id.")
 
 
 def meeting_to_share_or_404(request, public_id):
@@ -59,7 +62,10 @@ class MeetingSharingApi(ApiView):
         users = SharedUserOutput(many=True)
         links = ShareLinkOutput(many=True)
 
-    @extend_schema(operation_id="meetings_sharing", responses={200: OutputSerializer})
+        class Meta:
+            ref_name = "MeetingSharing"
+
+    @extend_schema(operation_id="meetings_sharing", responses={200: OutputSerializer, 403: NOT_OWNER})
     def get(self, request, public_id):
         meeting = meeting_to_share_or_404(request, public_id)
         data = {
@@ -73,11 +79,16 @@ class MeetingSharingUsersApi(ApiView):
     class InputSerializer(serializers.Serializer):
         user = serializers.CharField(max_length=254, help_text="A username or an e-mail address.")
 
+        class Meta:
+            ref_name = "ShareUserInput"
+
     class DeleteSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
 
     @extend_schema(
-        operation_id="meetings_sharing_users_add", request=InputSerializer, responses={201: SharedUserOutput}
+        operation_id="meetings_sharing_users_add",
+        request=InputSerializer,
+        responses={201: SharedUserOutput, 403: NOT_OWNER},
     )
     def post(self, request, public_id):
         meeting = meeting_to_share_or_404(request, public_id)
@@ -92,7 +103,7 @@ class MeetingSharingUsersApi(ApiView):
     @extend_schema(
         operation_id="meetings_sharing_users_remove",
         parameters=[OpenApiParameter("user_id", int, required=True)],
-        responses={204: None},
+        responses={204: None, 400: BAD_QUERY, 403: NOT_OWNER},
     )
     def delete(self, request, public_id):
         meeting = meeting_to_share_or_404(request, public_id)
@@ -112,11 +123,16 @@ class MeetingShareLinksApi(ApiView):
             help_text="How long the link works.",
         )
 
+        class Meta:
+            ref_name = "ShareLinkInput"
+
     class DeleteSerializer(serializers.Serializer):
         id = serializers.IntegerField(min_value=1)
 
     @extend_schema(
-        operation_id="meetings_share_links_create", request=InputSerializer, responses={201: ShareLinkOutput}
+        operation_id="meetings_share_links_create",
+        request=InputSerializer,
+        responses={201: ShareLinkOutput, 403: NOT_OWNER},
     )
     def post(self, request, public_id):
         meeting = meeting_to_share_or_404(request, public_id)
@@ -131,7 +147,7 @@ class MeetingShareLinksApi(ApiView):
     @extend_schema(
         operation_id="meetings_share_links_revoke",
         parameters=[OpenApiParameter("id", int, required=True)],
-        responses={200: ShareLinkOutput},
+        responses={200: ShareLinkOutput, 400: BAD_QUERY, 403: NOT_OWNER},
     )
     def delete(self, request, public_id):
         meeting = meeting_to_share_or_404(request, public_id)

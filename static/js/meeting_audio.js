@@ -31,17 +31,20 @@
   }
 
   function seekAndPlay(seconds) {
-    function go() {
-      audio.currentTime = seconds;
-      var played = audio.play();
-      if (played && played.catch) {
-        played.catch(function (error) {
-          status.textContent = "Press play to listen (" + error.name + ").";
-        });
-      }
+    // Before its metadata is known (preload="none", or a new src) the element cannot seek:
+    // seek as soon as it can, and call play() now, while the click still counts as a gesture.
+    if (audio.readyState >= 1) audio.currentTime = seconds;
+    else {
+      audio.addEventListener("loadedmetadata", function () {
+        audio.currentTime = seconds;
+      }, { once: true });
     }
-    if (audio.readyState >= 1) go();
-    else audio.addEventListener("loadedmetadata", go, { once: true });
+    var played = audio.play();
+    if (played && played.catch) {
+      played.catch(function (error) {
+        status.textContent = "Press play to listen (" + error.name + ").";
+      });
+    }
   }
 
   function play(segment) {
@@ -64,9 +67,12 @@
         segment.classList.add("playing");
         player.setAttribute("data-segment", pk);
         player.setAttribute("data-offset-ms", String(cue.offset_ms));
+        var at = segment.querySelector(".at");
+        var speaker = segment.querySelector(".speaker");
         status.textContent =
-          "Playing from " + clock(cue.offset_ms / 1000) + " of " +
-          (cue.kind === "mixed" ? "the recording of everyone" : "the speaker's own track") + ".";
+          "Playing " + (speaker ? speaker.textContent + " at " : "from ") + (at ? at.textContent : "") + " (" +
+          (cue.kind === "mixed" ? "recording of everyone" : "the speaker's own track") + ", " +
+          clock(cue.offset_ms / 1000) + " into it).";
         seekAndPlay(cue.offset_ms / 1000);
       })
       .catch(function (code) {

@@ -141,3 +141,14 @@ def test_audio_by_recording_id_serves_ranges_and_stays_inside_the_meeting(
     theirs = recording(MeetingFactory(owner=other_user), media_root, kind="mixed", start_ms=0, seconds=1)
     assert api.get(f"/api/meetings/{meeting.public_id}/audio/?recording={theirs.pk}").status_code == 404
     assert api.get(f"/api/meetings/{meeting.public_id}/audio/?recording=0").status_code == 400
+
+
+@pytest.mark.django_db
+def test_errors_are_json_even_when_wav_was_asked_for(api, meeting):
+    response = api.get(f"/api/meetings/{meeting.public_id}/audio/?format=wav&participant=%00&recording=1")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "participant" in response.json()
+    missing = api.get(f"/api/meetings/{meeting.public_id}/audio/?format=wav", HTTP_ACCEPT="audio/wav")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "No recording"}
