@@ -432,9 +432,11 @@ def meeting_share_grant(*, meeting: Meeting, identifier: str):
 def meeting_share_revoke(*, meeting: Meeting, user_id: int) -> bool:
     """Stop sharing ``meeting`` with the user ``user_id``; False if it was not shared with them.
 
-    Their next page load, API call or WebSocket (re)connect is refused (404 / 4403); a tab they
-    already have open keeps its socket until it reconnects."""
+    Their next page load or API call is refused (404); after the commit their open tabs on the
+    meeting are closed (WebSocket 4403, ``live.push_access_changed``)."""
     removed, _ = Meeting.shared_with.through.objects.filter(meeting=meeting, user_id=user_id).delete()
+    if removed:
+        live.after_commit(live.push_access_changed, meeting.pk, user_id)
     return bool(removed)
 
 

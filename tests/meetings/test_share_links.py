@@ -123,3 +123,18 @@ def test_link_lifetime_is_bounded(meeting, user, days):
     with pytest.raises(services.SharingError, match="1 to"):
         services.share_link_create(meeting=meeting, created_by=user, days=days)
     assert not ShareLink.objects.exists()
+
+
+@pytest.mark.django_db
+def test_granting_pushes_the_row_to_the_new_users_meetings_list(
+    meeting, monkeypatch, django_capture_on_commit_callbacks
+):
+    from meetings import fragments
+
+    pushed = []
+    monkeypatch.setattr(fragments, "push_meeting_row", pushed.append)
+    bob = UserFactory(username="bob")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.meeting_share_grant(meeting=meeting, identifier="bob")
+    assert pushed == [meeting.pk]
+    assert bob.pk in selectors.meeting_watcher_user_ids(meeting_id=meeting.pk)
