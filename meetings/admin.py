@@ -310,3 +310,34 @@ class BookmarkAdmin(admin.ModelAdmin):
     list_select_related = ("meeting", "created_by")
     raw_id_fields = ("meeting", "segment", "created_by")
     readonly_fields = ("created_at", "updated_at")
+
+
+# --- Sharing (issue 20) ------------------------------------------------------------------------
+from meetings.models import ShareLink  # noqa: E402
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    """Read-only links to meetings' notes: who made them, until when; staff can revoke them
+    (the token is never shown here; the owner copies it from the meeting page)."""
+
+    list_display = ("meeting", "created_by", "created_at", "expires_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("meeting__topic", "created_by__username")
+    list_select_related = ("meeting", "created_by")
+    raw_id_fields = ("meeting", "created_by")
+    readonly_fields = ("key", "created_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created from the meeting page or the API (services.share_link_create)
+
+    @admin.action(description="Revoke the selected links")
+    def revoke(self, request, queryset) -> None:
+        from meetings import services
+
+        count = 0
+        for link in queryset.filter(revoked_at__isnull=True):
+            services.share_link_revoke(meeting=link.meeting, link_id=link.pk)
+            count += 1
+        self.message_user(request, f"{count} link(s) revoked.")

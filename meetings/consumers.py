@@ -39,7 +39,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from meetings import fragments, selectors
-from meetings.live import FRAGMENT_EVENT, STAFF_GROUP, meeting_group_name, user_group_name
+from meetings.live import (
+    ACCESS_CHANGED_EVENT,
+    FRAGMENT_EVENT,
+    STAFF_GROUP,
+    meeting_group_name,
+    user_group_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +166,9 @@ class MeetingHub:
                 logger.warning("group %s: channel layer receive failed", self.group, exc_info=True)
                 await asyncio.sleep(self.RECEIVE_RETRY_SECONDS)
                 continue
+            if message.get("type") == ACCESS_CHANGED_EVENT:  # sharing revoked (issue 20)
+                await self._recheck_access(message.get("user_id"))
+                continue
             if message.get("type") != FRAGMENT_EVENT:
                 if message.get("token") == self._probe_token:
                     self._confirmed.set()
@@ -169,6 +178,16 @@ class MeetingHub:
                     await consumer.meeting_fragment(message)
                 except Exception:
                     logger.info("group %s: a tab did not take a fragment", self.group, exc_info=True)
+
+    async def _recheck_access(self, user_id) -> None:
+        """Close (4403) the local tabs of ``user_id`` that may no longer see the meeting."""
+        tabs = [c for c in list(self.members) if getattr(c.scope.get("user"), "pk", None) == user_id]
+        for consumer in tabs:
+            try:
+                if not await consumer.still_allowed():
+                    await consumer.close(code=CLOSE_FORBIDDEN)
+            except Exception:
+                logger.warning("group %s: access re-check failed", self.group, exc_info=True)
 
 
 class MeetingConsumer(NoDbDispatch, AsyncWebsocketConsumer):
@@ -196,6 +215,14 @@ class MeetingConsumer(NoDbDispatch, AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group_name:
             await MeetingHub.leave(self.group_name, self)
+
+    async def still_allowed(self) -> bool:
+        """Whether this tab's user may still see its meeting (after a sharing change)."""
+        public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        meeting = await database_sync_to_async(selectors.meeting_get_for_user)(
+            user=self.scope["user"], public_id=public_id
+        )
+        return meeting is not None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Browser → server: only ``{"resume_after_seq": int}`` (htmx's ``HEADERS`` is ignored)."""

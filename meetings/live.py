@@ -138,3 +138,14 @@ def after_commit(func, /, *args, **kwargs) -> None:
 
     callback.__qualname__ = f"after_commit({getattr(func, '__qualname__', repr(func))})"
     transaction.on_commit(callback, robust=True)
+
+
+# --- Sharing (issue 20): a revoked user's open tabs are closed -----------------------------------
+
+ACCESS_CHANGED_EVENT = "meeting.access_changed"
+
+
+def push_access_changed(meeting_id: int, user_id: int) -> None:
+    """Tell the meeting's sockets that ``user_id`` may have lost access: each process's hub
+    re-checks that user's tabs and closes them with 4403 if the meeting is no longer visible."""
+    group_send(meeting_group_name(meeting_id), {"type": ACCESS_CHANGED_EVENT, "user_id": int(user_id)})

@@ -574,3 +574,42 @@ class Bookmark(models.Model):
 
     def __str__(self) -> str:
         return f"Bookmark @ {self.offset_ms} ms" + (f": {self.note[:40]}" if self.note else "")
+
+
+# --- Sharing (issue 20: share links) -------------------------------------------------------------
+
+
+class ShareLink(models.Model):
+    """A revocable, expiring read-only link to a meeting's notes (works logged out).
+
+    The URL carries a token signed with ``SECRET_KEY`` (``meetings/share_links.py``: Django's
+    ``TimestampSigner`` over ``key``, stamped with ``created_at``); the row is what makes it
+    revocable: a token opens the notes only while its row exists, ``revoked_at`` is null and
+    ``expires_at`` is in the future.
+    """
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="share_links")
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="meetings_sharelink_expires_after_create",
+            ),
+        ]
+        indexes = [models.Index(fields=["meeting", "-created_at"], name="meetings_sharelink_meeting")]
+
+    def __str__(self) -> str:
+        return f"Share link {self.pk} of meeting {self.meeting_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -539,3 +539,96 @@ def action_item_list_for_user(*, user, status: str = "") -> list[ActionItem]:
             open_first, F("due_date").asc(nulls_last=True), "-meeting__started_at", "position", "pk"
         )[:MY_ACTION_ITEMS_LIMIT]
     )
+
+
+# --- Audio replay and sharing (issue 20) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaybackCue:
+    """Where a transcript line is heard: ``recording`` from ``offset_ms`` (its start relative to
+    the recording's first sample, never negative)."""
+
+    recording: Any  # AudioRecording
+    offset_ms: int
+
+
+def playback_cue(*, meeting: Meeting, segment_id: int) -> PlaybackCue | None:
+    """The recording to play a line of ``meeting`` from, or None (no such line, no recording).
+
+    Prefers the **mixed** recording (everyone, as heard in the meeting) of the stream whose span
+    covers the line's start; while a meeting is live the mix does not exist yet (it is built at
+    stream end, ``streams.recording.mix_build``), so it falls back to the **speaker's own
+    track** covering it. Seek = ``segment.start_ms − recording.start_ms``.
+    """
+    from meetings.models import AudioRecording
+
+    segment = TranscriptSegment.objects.filter(meeting=meeting, pk=segment_id).first()
+    if segment is None:
+        return None
+    recordings = list(
+        AudioRecording.objects.filter(meeting=meeting, data_bytes__gt=0).order_by("start_ms", "pk")
+    )
+
+    def covers(recording) -> bool:
+        return recording.start_ms <= segment.start_ms < recording.start_ms + recording.duration_ms
+
+    mixed = [r for r in recordings if r.kind == AudioRecording.Kind.MIXED]
+    own = [r for r in recordings if r.kind == AudioRecording.Kind.PARTICIPANT]
+    own = [r for r in own if segment.participant_id and r.participant_id == segment.participant_id]
+    for candidates in (mixed, own):
+        found = next((r for r in candidates if covers(r)), None)
+        if found is not None:
+            return PlaybackCue(recording=found, offset_ms=segment.start_ms - found.start_ms)
+    return None
+
+
+def recording_default(*, meeting: Meeting):
+    """The recording the player loads first: the earliest mixed one with audio, else None."""
+    from meetings.models import AudioRecording
+
+    return (
+        AudioRecording.objects.filter(meeting=meeting, kind=AudioRecording.Kind.MIXED, data_bytes__gt=0)
+        .order_by("start_ms", "pk")
+        .first()
+    )
+
+
+def meeting_can_share(*, user, meeting: Meeting) -> bool:
+    """Whether ``user`` manages the sharing of ``meeting``: its owner, or staff. (Users it is
+    shared with may read it, not re-share it.)"""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        user.is_staff or user.is_superuser or (meeting.owner_id is not None and meeting.owner_id == user.pk)
+    )
+
+
+def share_user_list(*, meeting: Meeting) -> list[Any]:
+    """The users ``meeting`` is shared with, by username."""
+    return list(meeting.shared_with.order_by("username", "pk"))
+
+
+def share_link_list(*, meeting: Meeting) -> list[Any]:
+    """The meeting's share links, newest first (revoked and expired ones included)."""
+    from meetings.models import ShareLink
+
+    return list(ShareLink.objects.filter(meeting=meeting).order_by("-created_at", "-pk"))
+
+
+def share_link_resolve(*, token: str):
+    """The active ``ShareLink`` a token opens (with its meeting), or None: a forged or altered
+    token, an unknown, revoked or expired link."""
+    from django.utils import timezone
+
+    from meetings import share_links
+    from meetings.models import ShareLink
+
+    key = share_links.key_from_token(token)
+    if key is None:
+        return None
+    return (
+        ShareLink.objects.select_related("meeting")
+        .filter(key=key, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )

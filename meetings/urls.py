@@ -52,3 +52,23 @@ urlpatterns += [
         name="action-item-edit",
     ),
 ]
+
+# --- Sharing (issue 20) ----------------------------------------------------------------------
+from meetings import views_sharing  # noqa: E402
+
+urlpatterns += [
+    path("meetings/<uuid:public_id>/sharing/", views_sharing.sharing_panel, name="sharing"),
+    path("meetings/<uuid:public_id>/sharing/users/", views_sharing.sharing_user_add, name="sharing-user-add"),
+    path(
+        "meetings/<uuid:public_id>/sharing/users/revoke/",
+        views_sharing.sharing_user_revoke,
+        name="sharing-user-revoke",
+    ),
+    path("meetings/<uuid:public_id>/sharing/links/", views_sharing.share_link_add, name="share-link-add"),
+    path(
+        "meetings/<uuid:public_id>/sharing/links/revoke/",
+        views_sharing.share_link_revoke,
+        name="share-link-revoke",
+    ),
+    path("notes/<str:token>/", views_sharing.shared_notes, name="shared-notes"),
+]

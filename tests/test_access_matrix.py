@@ -181,3 +181,44 @@ def test_stranger_with_a_token_is_denied_on_every_api_meeting_route(client, secr
     assert response.status_code in (404, 405), (route, keyword, response.status_code)
     assert SECRET_TEXT.encode() not in response.content
     assert SECRET_TOPIC.encode() not in response.content
+
+
+# --- Audio replay and sharing (issue 20) -------------------------------------------------------
+
+
+def test_the_matrix_covers_the_replay_and_sharing_routes():
+    """They take the meeting's public_id, so the matrix above checks them for every method."""
+    for route in (
+        "/api/meetings/{id}/audio/cue/",
+        "/api/meetings/{id}/sharing/",
+        "/api/meetings/{id}/sharing/users/",
+        "/api/meetings/{id}/sharing/links/",
+        "/meetings/{id}/sharing/",
+        "/meetings/{id}/sharing/users/",
+        "/meetings/{id}/sharing/users/revoke/",
+        "/meetings/{id}/sharing/links/",
+        "/meetings/{id}/sharing/links/revoke/",
+    ):
+        assert route in ROUTES, route
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("login", [False, True])
+def test_the_shared_notes_route_needs_a_live_link_not_a_session(client, secret_meeting, login):
+    """``/notes/<token>/`` has no public_id: without a valid, unrevoked link nobody (logged in or
+    not) gets the notes, and a revoked link is a 404 for everyone."""
+    from meetings import services, share_links
+
+    if login:
+        client.force_login(UserFactory())
+    for token in ("", "x", f"{secret_meeting.public_id.hex}:1xaaaa:forged"):
+        response = client.get(f"/notes/{token}/")
+        assert response.status_code == 404
+        assert SECRET_TEXT.encode() not in response.content
+    link = services.share_link_create(meeting=secret_meeting, created_by=secret_meeting.owner)
+    token = share_links.token_for(key=link.key, created_at=link.created_at)
+    assert SECRET_TEXT.encode() in client.get(f"/notes/{token}/").content
+    services.share_link_revoke(meeting=secret_meeting, link_id=link.pk)
+    response = client.get(f"/notes/{token}/")
+    assert response.status_code == 404
+    assert SECRET_TEXT.encode() not in response.content

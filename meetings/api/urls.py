@@ -66,3 +66,29 @@ urlpatterns += [
         name="meeting-action-item",
     ),
 ]
+
+# --- Audio replay and sharing (issue 20) -------------------------------------------------------
+from meetings.api import views_audio, views_sharing  # noqa: E402
+
+urlpatterns += [
+    path(
+        "meetings/<uuid:public_id>/audio/cue/",
+        views_audio.MeetingAudioCueApi.as_view(),
+        name="meeting-audio-cue",
+    ),
+    path(
+        "meetings/<uuid:public_id>/sharing/",
+        views_sharing.MeetingSharingApi.as_view(),
+        name="meeting-sharing",
+    ),
+    path(
+        "meetings/<uuid:public_id>/sharing/users/",
+        views_sharing.MeetingSharingUsersApi.as_view(),
+        name="meeting-sharing-users",
+    ),
+    path(
+        "meetings/<uuid:public_id>/sharing/links/",
+        views_sharing.MeetingShareLinksApi.as_view(),
+        name="meeting-share-links",
+    ),
+]

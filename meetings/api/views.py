@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -35,6 +35,7 @@ from meetings.api.pagination import (
 )
 from meetings.api.schema import ApiSchema
 from meetings.models import ActionItem, Meeting, ParticipantEvent, Summary, TranscriptSegment
+from meetings.ranges import ranged_file_response
 from meetings.summaries import summary_request
 
 
@@ -426,31 +427,58 @@ class WavRenderer(renderers.BaseRenderer):
 class MeetingAudioApi(ApiView):
     renderer_classes = [renderers.JSONRenderer, WavRenderer]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Errors are JSON even when ?format=wav / Accept: audio/wav picked the WAV renderer.
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     class InputSerializer(serializers.Serializer):
         participant = serializers.CharField(
             required=False, max_length=64, help_text="A Zoom user_id or participant id: that track."
         )
+        recording = serializers.IntegerField(
+            required=False, min_value=1, help_text="A recording id (from audio/cue/): that file."
+        )
 
     @extend_schema(
         operation_id="meetings_audio",
-        parameters=[InputSerializer],
+        parameters=[
+            InputSerializer,
+            OpenApiParameter(
+                "Range",
+                str,
+                OpenApiParameter.HEADER,
+                description="One byte range (bytes=a-b, bytes=a-, bytes=-n): 206 with that part.",
+            ),
+        ],
         responses={
             (200, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="PCM s16le WAV"),
+            (206, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="The asked byte range"),
             404: OpenApiResponse(description="No such meeting or recording"),
+            416: OpenApiResponse(description="Range not satisfiable (Content-Range: bytes */size)"),
         },
+        description="The mixed recording (default), one participant's track or one recording by id, "
+        "as WAV. Supports HTTP Range requests (Accept-Ranges: bytes), so players can seek.",
     )
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        recording = selectors_api.recording_get(
-            meeting=meeting, participant=query.validated_data.get("participant")
-        )
+        if "recording" in query.validated_data:
+            recording = meeting.recordings.filter(pk=query.validated_data["recording"]).first()
+        else:
+            recording = selectors_api.recording_get(
+                meeting=meeting, participant=query.validated_data.get("participant")
+            )
         path = lifecycle.media_path(recording.path) if recording else None
         if path is None or not path.is_file():
             raise Http404("No recording")
         filename = f"meeting-{meeting.public_id}-{Path(recording.path).name}"
-        return FileResponse(path.open("rb"), content_type="audio/wav", as_attachment=True, filename=filename)
+        return ranged_file_response(
+            request, path, content_type="audio/wav", as_attachment=True, filename=filename
+        )
 
 
 class MeetingSummaryApi(ApiView):
