@@ -18,7 +18,7 @@ an element whose id is already on the page is replaced if the incoming ``data-se
 
 Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
-``push_transcription_progress`` (and the summary module's ``push_summary``).
+``push_transcription_progress``, ``push_transcript_lag`` (and the summary module's ``push_summary``).
 ``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from meetings import live, selectors
+from meetings import live, selectors, transcription
 from meetings.models import ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
 
 HEALTH_KINDS = {
@@ -106,6 +106,7 @@ def render_panels(meeting: Meeting) -> str:
             ),
             render_talk_time(meeting),
             render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s),
+            render_transcript_lag(meeting),
         ]
     )
 
@@ -246,3 +247,21 @@ def push_transcription_progress(meeting_id: int) -> None:
     )
     summary = render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s)
     live.push(meeting.pk, status + summary)
+
+
+def render_transcript_lag(meeting: Meeting, *, lag_ms: int | None = None) -> str:
+    """The "Transcript N s behind" line (``#transcript-lag``, replaced by id; hidden below
+    ``transcription.LAG_VISIBLE_MS``). ``live.js`` counts it up between pushes while shown."""
+    if lag_ms is None:
+        lag_ms = selectors.transcript_lag_ms(meeting=meeting)
+    return render_to_string(
+        "meetings/partials/_transcript_lag.html",
+        {"lag_ms": lag_ms, "lag_visible_ms": transcription.LAG_VISIBLE_MS, "oob": True},
+    )
+
+
+def push_transcript_lag(meeting_id: int, *, lag_ms: int | None = None) -> None:
+    """How far behind the live transcript is (``lag_ms``, read when None), to the meeting's pages."""
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is not None:
+        live.push(meeting.pk, render_transcript_lag(meeting, lag_ms=lag_ms))

@@ -42,6 +42,7 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from meetings import fragments as meeting_fragments
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.summaries import summary_request_when_transcribed
@@ -62,6 +63,7 @@ from streams.audio import (
 )
 from streams.live_transcription import WindowSpec
 from streams.models import AudioWindow, Retranscription
+from streams.selectors import transcription_lag_ms
 from streams.transcription.engines import EngineUnavailable, get_engine
 from streams.transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
 
@@ -75,6 +77,9 @@ PARTIAL_MAX_AGE_S = 2.0
 # another worker may take it.
 CLAIM_STALE_AFTER = dt.timedelta(seconds=180)
 CLAIM_ATTEMPTS = 5
+# A window finishing this late (or a new one while the oldest pending is this old) updates the
+# "Transcript N s behind" line of the meeting's pages.
+LAG_PUSH_FROM_MS = 2_000
 SUPERSEDED = "superseded by a later window"
 # A final window whose tentative twin (same range, cut 300 ms into the pause) is being
 # transcribed waits this long for it rather than running the model a second time; a window
@@ -158,8 +163,19 @@ def audio_windows_resume(*, release_claims: bool = False) -> int:
 
 
 def audio_windows_create(*, specs: Iterable[WindowSpec]) -> list[AudioWindow]:
-    """:func:`audio_window_create` for each spec (the ingest runner's batch); returns the new rows."""
-    return [w for spec in specs if (w := audio_window_create(spec=spec)) is not None]
+    """:func:`audio_window_create` for each spec (the ingest runner's batch); returns the new rows.
+    When a meeting's transcript is behind by ``LAG_PUSH_FROM_MS`` or more, its pages are told
+    how far (the workers may be busy with other meetings: nothing of this one finishes)."""
+    specs = list(specs)
+    created = [w for spec in specs if (w := audio_window_create(spec=spec)) is not None]
+    for meeting_id in {spec.meeting_id for spec in specs} if created else ():
+        lag_ms = transcription_lag_ms(meeting_id)
+        if lag_ms >= LAG_PUSH_FROM_MS:
+            transaction.on_commit(
+                lambda m=meeting_id, lag=lag_ms: meeting_fragments.push_transcript_lag(m, lag_ms=lag),
+                robust=True,
+            )
+    return created
 
 
 def _superseded(window: AudioWindow) -> bool:
@@ -239,6 +255,7 @@ def audio_window_next(*, window_id: int) -> str:
         if _superseded(window):
             _finish(window, W.EMPTY, SUPERSEDED)
             summary_request_when_transcribed(meeting_id=window.recording.meeting_id)
+            _lag_changed(window.recording.meeting_id, window.speech_end_wall_ms)
             continue
         return audio_window_transcribe(window_id=window.pk)
     stale = AudioWindow.objects.filter(
@@ -467,12 +484,28 @@ def audio_window_transcribe(*, window_id: int) -> str:
     it asks ``streams.selectors.transcription_pending_ms``).
     """
     status = _transcribe_window(window_id=window_id)
-    meeting_id = (
-        AudioWindow.objects.filter(pk=window_id).values_list("recording__meeting_id", flat=True).first()
+    row = (
+        AudioWindow.objects.filter(pk=window_id)
+        .values_list("recording__meeting_id", "speech_end_wall_ms")
+        .first()
     )
-    if meeting_id is not None and status in (W.DONE, W.EMPTY, W.FAILED):
-        summary_request_when_transcribed(meeting_id=meeting_id)
+    if row is not None and status in (W.DONE, W.EMPTY, W.FAILED):
+        summary_request_when_transcribed(meeting_id=row[0])
+        _lag_changed(row[0], row[1])
     return status
+
+
+def _lag_changed(meeting_id: int, speech_end_wall_ms: int | None) -> None:
+    """A window of the meeting finished: when it was behind (``LAG_PUSH_FROM_MS``), the pages may
+    show a lag counted from it, so they get the new one (possibly 0: caught up). Windows on
+    time push nothing (a page shows the lag only from ``meetings.transcription.LAG_VISIBLE_MS``
+    on, and only after a push said so, so a window on time cannot leave a stale line behind)."""
+    if speech_end_wall_ms is None or time.time() * 1000 - speech_end_wall_ms < LAG_PUSH_FROM_MS:
+        return
+    try:
+        meeting_fragments.push_transcript_lag(meeting_id)
+    except Exception:  # the transcript is stored; a failed push only delays the page's line
+        logger.exception("could not push the transcript lag of meeting %s", meeting_id)
 
 
 def _transcribe_window(*, window_id: int) -> str:
