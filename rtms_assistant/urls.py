@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from rtms_assistant import health
+from streams import metrics
 
 urlpatterns = [
     path("", include("meetings.urls")),
@@ -14,4 +15,5 @@ urlpatterns = [
     path("api/", include("meetings.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
