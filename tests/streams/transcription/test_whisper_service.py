@@ -335,6 +335,7 @@ def test_stale_partials_are_dropped_first_and_the_next_window_taken(
     )
     assert audio_window_next(window_id=fresh.pk) == "done"  # the final, first
     assert AudioWindow.objects.get(pk=final.pk).status == "done"
+    AudioWindow.objects.filter(pk=fresh.pk).update(queued_at=timezone.now())  # still fresh
     # the stale partial dropped without a model call, the fresh one run instead
     assert audio_window_next(window_id=stale.pk) in ("done", "empty")
     stale.refresh_from_db()
