@@ -14,6 +14,8 @@ import traceback
 from bench.common import Row, format_table, write_results
 
 BENCHES = ["webhook_ack", "ingest_capacity", "live_latency", "page_load", "whisper", "summaries", "notes"]
+# Long (>= 3 min per step, up to BENCH_WHISPER_BUDGET_S): run only when named with --only.
+ON_REQUEST = ["whisper_capacity"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--smoke", action="store_true", help="seconds-long run that only checks the benchmarks work"
     )
-    parser.add_argument("--only", default="", help="comma-separated subset of: " + ", ".join(BENCHES))
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated subset of: "
+        + ", ".join(BENCHES + ON_REQUEST)
+        + " (the last ones only when named)",
+    )
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or BENCHES
     rows: list[Row] = []

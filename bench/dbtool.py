@@ -11,6 +11,7 @@
 * ``settings {names}``: the product's values of these settings.
 * ``streams {rtms_stream_ids}``: per stream its state and audio counters, and the creation time
   (epoch ms) of every stored Zoom transcript segment with its ``source_key``.
+* ``windows {rtms_stream_ids}``: the streams' Whisper windows (kind, status, times).
 """
 
 from __future__ import annotations
@@ -123,6 +124,20 @@ def cmd_streams(rtms_stream_ids: list[str]) -> dict:
         ).values_list("source_key", "created_at")
     ]
     return {"streams": streams, "segments": segments}
+
+
+def cmd_windows(rtms_stream_ids: list[str]) -> dict:
+    """The Whisper windows of these streams: ``[is_final, status, queued_ms, done_ms,
+    speech_end_wall_ms]`` each (epoch ms; done_ms null while pending)."""
+    from streams.models import AudioWindow
+
+    def ms(value) -> int | None:
+        return None if value is None else int(value.timestamp() * 1000)
+
+    rows = AudioWindow.objects.filter(stream__rtms_stream_id__in=rtms_stream_ids).values_list(
+        "is_final", "status", "queued_at", "done_at", "speech_end_wall_ms"
+    )
+    return {"windows": [[f, status, ms(q), ms(d), w] for f, status, q, d, w in rows]}
 
 
 def main() -> int:

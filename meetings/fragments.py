@@ -20,6 +20,7 @@ Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_ch
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
 ``push_transcription_progress`` (and the summary module's ``push_summary``), ``push_speaker_names``,
 ``push_bookmarks``.
+``push_transcription_progress``, ``push_transcript_lag`` (and the summary module's ``push_summary``).
 ``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from meetings import live, selectors
+from meetings import live, selectors, transcription
 from meetings.models import ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
 
 HEALTH_KINDS = {
@@ -127,6 +128,7 @@ def render_panels(meeting: Meeting) -> str:
                 {"speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk), "oob": True},
             ),
             render_bookmarks(meeting),
+            render_transcript_lag(meeting),
         ]
     )
 
@@ -340,3 +342,21 @@ def push_action_item(item_id: int) -> None:
     if item is None:
         return
     live.push(item.meeting_id, render_action_item(item, oob=True))
+
+
+def render_transcript_lag(meeting: Meeting, *, lag_ms: int | None = None) -> str:
+    """The "Transcript N s behind" line (``#transcript-lag``, replaced by id; hidden below
+    ``transcription.LAG_VISIBLE_MS``). ``live.js`` counts it up between pushes while shown."""
+    if lag_ms is None:
+        lag_ms = selectors.transcript_lag_ms(meeting=meeting)
+    return render_to_string(
+        "meetings/partials/_transcript_lag.html",
+        {"lag_ms": lag_ms, "lag_visible_ms": transcription.LAG_VISIBLE_MS, "oob": True},
+    )
+
+
+def push_transcript_lag(meeting_id: int, *, lag_ms: int | None = None) -> None:
+    """How far behind the live transcript is (``lag_ms``, read when None), to the meeting's pages."""
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is not None:
+        live.push(meeting.pk, render_transcript_lag(meeting, lag_ms=lag_ms))

@@ -404,6 +404,12 @@ def transcription_pending_seconds(*, meeting: Meeting) -> int:
     return transcription.pending_audio_seconds(meeting_id=meeting.pk)
 
 
+def transcript_lag_ms(*, meeting: Meeting) -> int:
+    """Milliseconds the live transcript is behind: now minus the end of the oldest audio not
+    transcribed yet (``meetings.transcription``); 0 when caught up."""
+    return transcription.transcript_lag_ms(meeting_id=meeting.pk)
+
+
 def summary_latest(*, meeting: Meeting) -> Summary | None:
     """The newest summary of the meeting (what the summary panel shows), with its action items."""
     return Summary.objects.filter(meeting=meeting).order_by("-pk").prefetch_related("action_items").first()

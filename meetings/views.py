@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
-from meetings import selectors
+from meetings import selectors, transcription
 from meetings.models import Meeting
 
 MEETING_LIST_LIMIT = 200
@@ -96,6 +96,8 @@ def meeting_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
         "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
         "speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk),
         "bookmarks": selectors.bookmark_list(meeting=meeting),
+        "transcript_lag_ms": selectors.transcript_lag_ms(meeting=meeting),
+        "lag_visible_ms": transcription.LAG_VISIBLE_MS,
     }
     return render(request, "meetings/meeting_detail.html", context)
 

@@ -73,7 +73,7 @@ def _resume_pending_windows() -> None:
     from streams.transcription.service import audio_windows_resume
 
     try:
-        audio_windows_resume()
+        audio_windows_resume(release_claims=True)  # one process: nothing else can be running them
     except Exception:  # a database problem at start-up must not take the server down
         logger.exception("could not resume pending Whisper windows")
     finally:

@@ -345,6 +345,10 @@ WHISPER_WORKERS = env_int("WHISPER_WORKERS", 2, minimum=1)
 # SIGTERM/SIGINT of the server (embedded): Whisper windows already running get this long to
 # finish; queued ones stay pending and are resumed at the next start.
 WHISPER_SHUTDOWN_GRACE_SECONDS = env_float("WHISPER_SHUTDOWN_GRACE_SECONDS", 10.0, minimum=0.0)
+
+# /metrics (Prometheus, docs/metrics.md): scraped with "Authorization: Bearer <METRICS_TOKEN>",
+# or viewed by a logged-in staff user. Empty: no token is accepted (staff only).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Live fallback: a stream with audio but no Zoom transcript for this long while someone speaks.
 TRANSCRIPT_FALLBACK_SECONDS = env_float("TRANSCRIPT_FALLBACK_SECONDS", 8.0, minimum=0.0)
 

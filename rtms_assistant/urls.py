@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from rtms_assistant import health
+from streams import metrics
 
 urlpatterns = [
     path("", include("meetings.urls")),
@@ -18,4 +19,5 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True), name="favicon"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]

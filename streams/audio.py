@@ -420,8 +420,9 @@ class WindowCutter:
     VAD: a 20 ms frame is speech when its level is above all of ``abs_floor_dbfs``, the noise
     floor (the minimum level over the last ``noise_window_ms``) + ``snr_db`` and the tracked speech peak - ``peak_range_db`` (the last one keeps
     headset cross-talk from other speakers out of a loud participant's windows).
-    A window opens at the first speech frame (minus ``pre_roll_ms``), emits a partial every
-    ``partial_every_ms`` while it grows, and closes as final after ``min_pause_ms`` of non-speech
+    A window opens at the first speech frame (minus ``pre_roll_ms``), emits a first partial
+    ``first_partial_ms`` after it opened (1.2 s, at most ``partial_every_ms``: a line shows on the
+    page within about 2 s of the first word) and one every ``partial_every_ms`` after that while it grows, and closes as final after ``min_pause_ms`` of non-speech
     (keeping ``post_roll_ms``) or, at ``max_window_ms``, at its quietest frame past
     ``min_window_ms``. Windows with less than ``min_speech_ms`` of speech are dropped.
     A chunk whose byte offset or start time does not follow the previous one (a gap) closes the
@@ -442,6 +443,7 @@ class WindowCutter:
         max_window_ms: int = 10_000,
         min_window_ms: int = 3_000,
         partial_every_ms: int = 2_500,
+        first_partial_ms: int | None = 1_200,
         min_speech_ms: int = 200,
         pre_roll_ms: int = 200,
         post_roll_ms: int = 200,
@@ -455,6 +457,12 @@ class WindowCutter:
         self.max_window_ms = max_window_ms
         self.min_window_ms = min_window_ms
         self.partial_every_ms = partial_every_ms
+        first_partial_ms = (
+            partial_every_ms if first_partial_ms is None else min(first_partial_ms, partial_every_ms)
+        )
+        if first_partial_ms <= 0:
+            raise ValueError("first_partial_ms must be positive")
+        self.first_partial_ms = first_partial_ms
         self.min_speech_ms = min_speech_ms
         self.pre_roll_bytes = pre_roll_ms * BYTES_PER_MS
         self.post_roll_bytes = post_roll_ms * BYTES_PER_MS
@@ -554,7 +562,7 @@ class WindowCutter:
             self._start_ms = self._ms(self._start)
             self._speech_ms = 0
             self._silence_ms = 0
-            self._next_partial = self._start + self.partial_every_ms * BYTES_PER_MS
+            self._next_partial = self._start + self.first_partial_ms * BYTES_PER_MS
             self._quietest = None
         if voiced:
             self._speech_ms += FRAME_MS

@@ -31,9 +31,11 @@ TRANSIENT = (OperationalError, InterfaceError)
     time_limit=150,
 )
 def audio_window_transcribe(window_id: int) -> str:
-    from streams.transcription.service import audio_window_transcribe as transcribe
+    """One per window; transcribes the most urgent pending window when it runs (finals before
+    partials, oldest first: ``streams.transcription.service.audio_window_next``)."""
+    from streams.transcription.service import audio_window_next
 
-    return transcribe(window_id=window_id)
+    return audio_window_next(window_id=window_id)
 
 
 @shared_task(

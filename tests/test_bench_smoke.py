@@ -64,3 +64,31 @@ def test_the_notes_bench_llm_option_names_what_it_misses(monkeypatch):
     monkeypatch.setenv("SUMMARY_OPENAI_MODEL", "some-model")
     with pytest.raises(SystemExit, match="SUMMARY_OPENAI_BASE_URL"):
         notes.main(["--llm", "--smoke"])
+
+
+def test_whisper_capacity_plays_the_ami_excerpt_looped_and_rotated_per_meeting(shared_data):
+    from bench.whisper_capacity import _lags, ami_meeting
+    from streams.emulator.scenario import load_scenario
+
+    base = load_scenario("ami_excerpt")
+    first, second = ami_meeting(seconds=150, offset_s=0), ami_meeting(seconds=150, offset_s=13)
+    assert first.transcript is None  # no Zoom transcript: Whisper from the first word
+    assert [p.user_id for p in first.participants] == [p.user_id for p in base.participants]
+    original, looped, rotated = base.participants[0], first.participants[0], second.participants[0]
+    # looped: 60 s later the same audio again; rotated: meeting 2 is 13 s ahead in the excerpt
+    assert looped.frame(100) == original.frame(100)
+    assert looped.frame(3000 + 100) == original.frame(100)
+    assert rotated.frame(100) == original.frame(650 + 100)
+    assert looped.frame(7400) is not None  # still playing near the end of the step
+
+    t0 = 1_000_000
+    windows = [
+        [True, "done", 0, t0 + 1_500, t0 + 1_000],  # first half, 0.5 s
+        [True, "done", 0, t0 + 9_000, t0 + 6_000],  # second half, 3 s
+        [False, "done", 0, t0 + 2_000, t0 + 1_000],  # a partial: not a final line
+        [True, "empty", 0, t0 + 2_000, t0 + 1_000],  # stored nothing
+    ]
+    lags = _lags(windows, t0, t0 + 10_000)
+    assert lags["finals_done"] == 2
+    assert lags["lag_p90_first_half_s"] == 0.5
+    assert lags["lag_p90_second_half_s"] == 3.0

@@ -196,6 +196,11 @@ class MeetingDetailApi(ApiView):
             "re-transcription), rounded up; 0 when the transcript is complete. An ended meeting's "
             "final summary waits for them."
         )
+        transcript_lag_seconds = serializers.FloatField(
+            help_text="How far behind the live Whisper transcript is: now minus the end of the "
+            "oldest audio not transcribed yet, in seconds (0 when caught up). The meeting page shows "
+            "it from 5 s on."
+        )
         participants = ParticipantOutput(many=True)
         streams = inline_serializer(
             "StreamOutput",
@@ -239,6 +244,7 @@ class MeetingDetailApi(ApiView):
         data = {
             "meeting": meeting,
             "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
+            "transcript_lag_seconds": round(selectors.transcript_lag_ms(meeting=meeting) / 1000, 1),
             "participants": selectors_api.participant_list(meeting=meeting),
             "streams": selectors_api.meeting_streams(meeting=meeting),
             "summary": summary,

@@ -9,7 +9,8 @@
  *    pushes from different producers may arrive out of order). On every socket open it sends
  *    {"resume_after_seq": watermark}; the server replays what came after and ends with
  *    `<!--sync:S-->`. Live messages start with `<!--seq:N-->`.
- * 3. Auto-scroll with a "jump to live" control; ticking durations (`[data-since]`); the
+ * 3. Auto-scroll with a "jump to live" control; ticking durations (`[data-since]`) and the
+ *    "Transcript N s behind" line (`#transcript-lag`); the
  *    connection state in `#connection`; on the meetings list, new rows honour the filters and a
  *    reconnect refreshes the rows.
  * Without JavaScript the pages are complete, static HTML.
@@ -246,12 +247,31 @@
     return s + " s";
   }
 
+  /* "Transcript N s behind" (#transcript-lag, replaced on each push): shown from data-visible-ms
+   * on; while shown it counts up from the pushed lag (the server pushes again when the oldest
+   * pending audio is transcribed, possibly lag 0, which hides it). */
+  function tickLag(now) {
+    var elt = document.getElementById("transcript-lag");
+    if (!elt) return;
+    var lag = num(elt.getAttribute("data-lag-ms"));
+    if (elt._receivedAt === undefined) elt._receivedAt = now;
+    var visibleFrom = num(elt.getAttribute("data-visible-ms"));
+    if (lag < visibleFrom) {
+      elt.hidden = true;
+      return;
+    }
+    var seconds = elt.querySelector(".lag-seconds");
+    if (seconds) seconds.textContent = String(Math.round((lag + now - elt._receivedAt) / 1000));
+    elt.hidden = false;
+  }
+
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-since]").forEach(function (elt) {
       var since = Date.parse(elt.getAttribute("data-since"));
       if (!isNaN(since)) elt.textContent = formatDuration(now - since);
     });
+    tickLag(now);
   }
 
   function start() {

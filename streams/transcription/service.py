@@ -29,6 +29,7 @@ noise is marked ``empty`` and stores nothing. Database errors propagate (the tas
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -38,8 +39,10 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from meetings import fragments as meeting_fragments
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.summaries import summary_request_when_transcribed
@@ -60,6 +63,7 @@ from streams.audio import (
 )
 from streams.live_transcription import WindowSpec
 from streams.models import AudioWindow, Retranscription
+from streams.selectors import transcription_lag_ms
 from streams.transcription.engines import EngineUnavailable, get_engine
 from streams.transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
 
@@ -69,6 +73,13 @@ W = AudioWindow.Status
 CLIPPING_WARN_RATIO = 0.01
 MIN_OWN_SPEECH_MS = 500
 PARTIAL_MAX_AGE_S = 2.0
+# A window claimed longer ago than this has lost its worker (the task's hard time limit is 150 s):
+# another worker may take it.
+CLAIM_STALE_AFTER = dt.timedelta(seconds=180)
+CLAIM_ATTEMPTS = 5
+# A window finishing this late (or a new one while the oldest pending is this old) updates the
+# "Transcript N s behind" line of the meeting's pages.
+LAG_PUSH_FROM_MS = 2_000
 SUPERSEDED = "superseded by a later window"
 # A final window whose tentative twin (same range, cut 300 ms into the pause) is being
 # transcribed waits this long for it rather than running the model a second time; a window
@@ -130,16 +141,20 @@ def audio_window_create(*, spec: WindowSpec) -> AudioWindow | None:
     return window
 
 
-def audio_windows_resume() -> int:
-    """Enqueue every ``pending`` window again, oldest first (at start-up: windows left when the
-    server or a Celery worker stopped, ``rtms_assistant.inprocess.shutdown``, or whose task was
-    lost with the broker). Returns how many. Safe to repeat: a window is transcribed once
-    (:func:`audio_window_transcribe` skips finished ones, segments have idempotency keys)."""
+def audio_windows_resume(*, release_claims: bool = False) -> int:
+    """Enqueue one task per ``pending`` window again (at start-up: windows left when the server
+    or a Celery worker stopped, ``rtms_assistant.inprocess.shutdown``, or whose task was lost
+    with the broker); the tasks take them in the queue's order (:func:`audio_window_next`).
+    ``release_claims``: the windows' claims are cleared first (embedded mode at start: no other
+    process can be transcribing them; in scaled mode a claim is only taken over once stale).
+    Returns how many. Safe to repeat: a window is transcribed once (finished ones are skipped,
+    segments have idempotency keys)."""
     from streams.tasks import audio_window_transcribe as audio_window_transcribe_task
 
-    ids = list(
-        AudioWindow.objects.filter(status=W.PENDING).order_by("queued_at", "pk").values_list("pk", flat=True)
-    )
+    pending = AudioWindow.objects.filter(status=W.PENDING)
+    if release_claims:
+        pending.filter(started_at__isnull=False).update(started_at=None)
+    ids = list(pending.order_by("queued_at", "pk").values_list("pk", flat=True))
     for window_id in ids:
         audio_window_transcribe_task.delay(window_id)
     if ids:
@@ -148,27 +163,30 @@ def audio_windows_resume() -> int:
 
 
 def audio_windows_create(*, specs: Iterable[WindowSpec]) -> list[AudioWindow]:
-    """:func:`audio_window_create` for each spec (the ingest runner's batch); returns the new rows."""
-    return [w for spec in specs if (w := audio_window_create(spec=spec)) is not None]
+    """:func:`audio_window_create` for each spec (the ingest runner's batch); returns the new rows.
+    When a meeting's transcript is behind by ``LAG_PUSH_FROM_MS`` or more, its pages are told
+    how far (the workers may be busy with other meetings: nothing of this one finishes)."""
+    specs = list(specs)
+    created = [w for spec in specs if (w := audio_window_create(spec=spec)) is not None]
+    for meeting_id in {spec.meeting_id for spec in specs} if created else ():
+        lag_ms = transcription_lag_ms(meeting_id)
+        if lag_ms >= LAG_PUSH_FROM_MS:
+            transaction.on_commit(
+                lambda m=meeting_id, lag=lag_ms: meeting_fragments.push_transcript_lag(m, lag_ms=lag),
+                robust=True,
+            )
+    return created
 
 
 def _superseded(window: AudioWindow) -> bool:
-    """A partial is stale once a longer window of the same start is queued or done, when it
-    waited in the queue longer than ``PARTIAL_MAX_AGE_S`` (a newer one is on its way; finals
-    behind it matter more than an old partial), or when a final window of the same stream is
-    waiting to start (with several people talking, partials queued ahead of finals made every
-    final wait: the latency target is on finals)."""
+    """A partial is stale once a longer window of the same start is queued or done, or when it
+    waited in the queue longer than ``PARTIAL_MAX_AGE_S`` (a newer one is on its way; the finals
+    behind it matter more than an old partial). Finals are never stale. Finals going first is
+    the queue's order (:func:`audio_window_next`), not a reason to drop a partial."""
     if window.is_final:
         return False
     if (timezone.now() - window.queued_at).total_seconds() > PARTIAL_MAX_AGE_S:
         return True
-    if (
-        window.stream_id is not None
-        and AudioWindow.objects.filter(
-            stream_id=window.stream_id, is_final=True, status=W.PENDING, started_at__isnull=True
-        ).exists()
-    ):
-        return True  # someone's utterance has ended and waits: its final goes first
     return (
         AudioWindow.objects.filter(recording_id=window.recording_id, byte_offset=window.byte_offset)
         .filter(byte_length__gt=window.byte_length)
@@ -177,6 +195,73 @@ def _superseded(window: AudioWindow) -> bool:
             recording_id=window.recording_id, byte_offset=window.byte_offset, is_final=True
         ).exists()
     )
+
+
+# --- the queue's order ---------------------------------------------------------------------------
+
+
+def _claimable(now):
+    """Pending windows nobody works on: never claimed, or claimed by a worker that must be gone
+    (longer ago than ``CLAIM_STALE_AFTER``: the task's hard time limit has passed)."""
+    return AudioWindow.objects.filter(status=W.PENDING).filter(
+        Q(started_at__isnull=True) | Q(started_at__lt=now - CLAIM_STALE_AFTER)
+    )
+
+
+def window_queue_order(queryset):
+    """``queryset`` of windows in the order the transcription workers take them: finals (and
+    tentative finals, the final's transcript started early) before partials, oldest first."""
+    return queryset.annotate(
+        urgency=Case(When(Q(is_final=True) | Q(is_tentative=True), then=Value(0)), default=Value(1))
+    ).order_by("urgency", "queued_at", "pk")
+
+
+def _claim_next() -> AudioWindow | None:
+    """Claim the most urgent claimable window (sets ``started_at``; compare-and-set on the value
+    read, so two workers never claim the same window). None when nothing is left."""
+    for _ in range(CLAIM_ATTEMPTS):
+        now = timezone.now()
+        candidates = list(
+            window_queue_order(_claimable(now)).values_list("pk", "started_at")[:CLAIM_ATTEMPTS]
+        )
+        if not candidates:
+            return None
+        for pk, started_at in candidates:
+            if AudioWindow.objects.filter(pk=pk, status=W.PENDING, started_at=started_at).update(
+                started_at=now
+            ):
+                return (
+                    AudioWindow.objects.select_related("recording", "recording__meeting", "participant")
+                    .filter(pk=pk)
+                    .first()
+                )
+    return None
+
+
+def audio_window_next(*, window_id: int) -> str:
+    """The transcription task's body: one task is enqueued per window, and each task
+    transcribes the most urgent window pending *at the moment it runs*, not necessarily the one
+    it was enqueued for (``window_id``). So the queue's order is ours in both run modes, whatever
+    the broker does: finals before partials, oldest first (:func:`window_queue_order`), and
+    partials that went stale while finals ran are dropped (marked ``empty``, superseded) without
+    a model call, the next window taken instead. There are as many tasks as windows, so every
+    window is taken once; a final is never dropped (after the meeting if need be).
+
+    When nothing is claimable, ``window_id`` itself is transcribed if it is still pending and
+    its claim is stale (its worker died). Returns the status of the window transcribed (or
+    ``"none"``).
+    """
+    while (window := _claim_next()) is not None:
+        if _superseded(window):
+            _finish(window, W.EMPTY, SUPERSEDED)
+            summary_request_when_transcribed(meeting_id=window.recording.meeting_id)
+            _lag_changed(window.recording.meeting_id, window.speech_end_wall_ms)
+            continue
+        return audio_window_transcribe(window_id=window.pk)
+    stale = AudioWindow.objects.filter(
+        pk=window_id, status=W.PENDING, started_at__lt=timezone.now() - CLAIM_STALE_AFTER
+    ).exists()
+    return audio_window_transcribe(window_id=window_id) if stale else "none"
 
 
 @dataclass(frozen=True)
@@ -399,12 +484,28 @@ def audio_window_transcribe(*, window_id: int) -> str:
     it asks ``streams.selectors.transcription_pending_ms``).
     """
     status = _transcribe_window(window_id=window_id)
-    meeting_id = (
-        AudioWindow.objects.filter(pk=window_id).values_list("recording__meeting_id", flat=True).first()
+    row = (
+        AudioWindow.objects.filter(pk=window_id)
+        .values_list("recording__meeting_id", "speech_end_wall_ms")
+        .first()
     )
-    if meeting_id is not None and status in (W.DONE, W.EMPTY, W.FAILED):
-        summary_request_when_transcribed(meeting_id=meeting_id)
+    if row is not None and status in (W.DONE, W.EMPTY, W.FAILED):
+        summary_request_when_transcribed(meeting_id=row[0])
+        _lag_changed(row[0], row[1])
     return status
+
+
+def _lag_changed(meeting_id: int, speech_end_wall_ms: int | None) -> None:
+    """A window of the meeting finished: when it was behind (``LAG_PUSH_FROM_MS``), the pages may
+    show a lag counted from it, so they get the new one (possibly 0: caught up). Windows on
+    time push nothing (a page shows the lag only from ``meetings.transcription.LAG_VISIBLE_MS``
+    on, and only after a push said so, so a window on time cannot leave a stale line behind)."""
+    if speech_end_wall_ms is None or time.time() * 1000 - speech_end_wall_ms < LAG_PUSH_FROM_MS:
+        return
+    try:
+        meeting_fragments.push_transcript_lag(meeting_id)
+    except Exception:  # the transcript is stored; a failed push only delays the page's line
+        logger.exception("could not push the transcript lag of meeting %s", meeting_id)
 
 
 def _transcribe_window(*, window_id: int) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from meetings.models import AudioRecording, TranscriptSegment
 from meetings.services import transcript_segment_record
@@ -15,10 +17,14 @@ from streams.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
 from streams.live_transcription import LiveTranscriber, WindowSpec
 from streams.models import AudioWindow
 from streams.transcription.service import (
+    CLAIM_STALE_AFTER,
+    SUPERSEDED,
     audio_window_create,
+    audio_window_next,
     audio_window_transcribe,
     audio_windows_create,
     recording_retranscribe,
+    window_queue_order,
 )
 from tests.factories import ParticipantFactory
 
@@ -291,16 +297,61 @@ def test_admin_action_queues_retranscription(meeting, admin_client, django_captu
     assert len(callbacks) == 1
 
 
-def test_a_partial_waits_for_no_one_but_yields_to_a_pending_final(media, meeting, stream, jfk, faster_engine):
+def test_the_queue_takes_finals_before_partials_oldest_first(media, meeting, stream, jfk, faster_engine):
     alice = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
     bob = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0], stream_key="s1")
     partial = audio_window_create(spec=spec_for(alice, stream, byte_length=5 * 16000 * 2, is_final=False))
-    final = audio_window_create(spec=spec_for(bob, stream))
-    # Bob's utterance has ended and his final waits: Alice's partial is skipped, not transcribed.
-    assert audio_window_transcribe(window_id=partial.pk) == "empty"
-    assert audio_window_transcribe(window_id=final.pk) == "done"
-    again = audio_window_create(spec=spec_for(alice, stream, byte_length=6 * 16000 * 2, is_final=False))
-    assert audio_window_transcribe(window_id=again.pk) == "done"  # nothing waiting any more
+    older = audio_window_create(spec=spec_for(bob, stream, byte_length=4 * 16000 * 2))
+    newer = audio_window_create(
+        spec=spec_for(bob, stream, byte_offset=4 * 16000 * 2, byte_length=6 * 16000 * 2)
+    )
+    order = list(window_queue_order(AudioWindow.objects.all()).values_list("pk", flat=True))
+    assert order == [older.pk, newer.pk, partial.pk]
+    # The task enqueued for the partial takes the oldest final instead; the partial is not
+    # skipped for waiting behind finals, it runs once they are taken.
+    assert audio_window_next(window_id=partial.pk) == "done"
+    assert AudioWindow.objects.get(pk=older.pk).status == "done"
+    assert AudioWindow.objects.get(pk=partial.pk).status == "pending"
+    assert audio_window_next(window_id=older.pk) == "done"
+    assert AudioWindow.objects.get(pk=newer.pk).status == "done"
+    AudioWindow.objects.filter(pk=partial.pk).update(queued_at=timezone.now())  # not stale (yet)
+    assert audio_window_next(window_id=newer.pk) == "done"
+    assert AudioWindow.objects.get(pk=partial.pk).status == "done"
+    assert audio_window_next(window_id=partial.pk) == "none"  # every window taken once
+
+
+def test_stale_partials_are_dropped_first_and_the_next_window_taken(
+    media, meeting, stream, jfk, faster_engine
+):
+    alice = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
+    stale = audio_window_create(spec=spec_for(alice, stream, byte_length=3 * 16000 * 2, is_final=False))
+    AudioWindow.objects.filter(pk=stale.pk).update(queued_at=timezone.now() - dt.timedelta(seconds=5))
+    final = audio_window_create(
+        spec=spec_for(alice, stream, byte_offset=5 * 16000 * 2, byte_length=5 * 16000 * 2)
+    )
+    AudioWindow.objects.filter(pk=final.pk).update(queued_at=timezone.now() - dt.timedelta(seconds=1))
+    fresh = audio_window_create(
+        spec=spec_for(alice, stream, byte_offset=3 * 16000 * 2, byte_length=2 * 16000 * 2, is_final=False)
+    )
+    assert audio_window_next(window_id=fresh.pk) == "done"  # the final, first
+    assert AudioWindow.objects.get(pk=final.pk).status == "done"
+    AudioWindow.objects.filter(pk=fresh.pk).update(queued_at=timezone.now())  # still fresh
+    # the stale partial dropped without a model call, the fresh one run instead
+    assert audio_window_next(window_id=stale.pk) in ("done", "empty")
+    stale.refresh_from_db()
+    assert (stale.status, stale.error, stale.attempts) == ("empty", SUPERSEDED, 0)
+    assert AudioWindow.objects.get(pk=fresh.pk).attempts == 1
+
+
+def test_a_window_whose_worker_died_is_taken_over_once_its_claim_is_stale(
+    media, meeting, stream, jfk, faster_engine
+):
+    alice = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
+    window = audio_window_create(spec=spec_for(alice, stream))
+    AudioWindow.objects.filter(pk=window.pk).update(started_at=timezone.now())  # a worker claimed it
+    assert audio_window_next(window_id=window.pk) == "none"  # running elsewhere: not run twice
+    AudioWindow.objects.filter(pk=window.pk).update(started_at=timezone.now() - CLAIM_STALE_AFTER * 2)
+    assert audio_window_next(window_id=window.pk) == "done"  # its worker is gone: taken over
 
 
 def test_a_partial_is_dropped_when_its_final_says_nothing(media, meeting, stream, jfk, faster_engine):

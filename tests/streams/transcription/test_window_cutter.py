@@ -67,6 +67,16 @@ def test_partials_come_while_speaking_then_the_final_of_the_same_window(tts_a):
         assert final.byte_length >= partial.byte_length
 
 
+def test_the_first_partial_comes_early_then_one_every_partial_every_ms(jfk):
+    samples, _ = jfk
+    windows = feed_all(WindowCutter(), float32_to_pcm16(samples))
+    first_window = [w for w in windows if w.byte_offset == windows[0].byte_offset]
+    partials = [w for w in first_window if not w.is_final and not w.is_tentative]
+    assert len(partials) >= 2
+    assert partials[0].end_ms - partials[0].start_ms <= 1_240  # 1.2 s after the window opened
+    assert 2_400 <= partials[1].end_ms - partials[0].end_ms <= 2_600
+
+
 def test_continuous_speech_is_cut_at_most_every_ten_seconds(jfk):
     samples, _ = jfk
     long_speech = np.concatenate([samples] * 3)  # 33 s; JFK's pauses are short
