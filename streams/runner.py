@@ -292,7 +292,8 @@ class StreamRunner:
         await asyncio.wait_for(tasks[1], timeout=settings.RTMS_DRAIN_TIMEOUT_SECONDS)
         await asyncio.gather(tasks[2], return_exceptions=True)
         if outcome.kind == "lost":
-            await self._db(self._drop_pending_audio, what="drop pending audio", lane=self.audio_lane)
+            drops = await self._db(self._drop_pending_audio, what="drop pending audio", lane=self.audio_lane)
+            await self._record_drops(drops)
             return outcome
         await self._flush_audio(final=True)
         if outcome.kind == "finalize":
@@ -317,11 +318,13 @@ class StreamRunner:
             self.recorder.requeue(self._unfinished)
         self._unfinished = None
 
-    def _drop_pending_audio(self) -> None:
+    def _drop_pending_audio(self) -> list[ev.AudioDropped]:
         """Lease lost: unflushed audio must not be written by us any more; count it as dropped
-        (with the counters of audio already written that a failed flush could not save)."""
+        (with the counters of audio already written that a failed flush could not save).
+        Returns the dropped runs, one per participant, for their gaps (:meth:`_record_drops`)."""
         self._reclaim_unfinished()
         batch = self.recorder.take_batch()
+        drops = self._drops_of(batch, "not written: the worker lost the stream's lease")
         frames = sum(len(frames) + dropped for frames, dropped in batch.values())
         if frames:
             logger.warning(
@@ -330,6 +333,39 @@ class StreamRunner:
             self.recorder.unsaved_dropped += frames
             self.recorder.frames_dropped += frames
         self.recorder._save_counters()
+        return drops
+
+    def _drops_of(self, batch: dict, reason: str) -> list[ev.AudioDropped]:
+        """The frames of a flush batch (``{user_id: (frames, dropped)}``) as one AudioDropped
+        run per participant with ``reason`` (frames counted as dropped earlier, without their
+        timestamps, already have their gap)."""
+        drops = []
+        for user_id, (frames, _) in batch.items():
+            if frames:
+                track = self.recorder.tracks[user_id]
+                timestamps = [ts for ts, _ in frames]
+                drops.append(
+                    ev.AudioDropped(
+                        user_id,
+                        track.user_name,
+                        len(frames),
+                        sum(len(data) for _, data in frames),
+                        min(timestamps),
+                        max(timestamps),
+                        reason,
+                    )
+                )
+        return drops
+
+    async def _record_drops(self, drops: list[ev.AudioDropped]) -> None:
+        """The gaps of audio the runner itself dropped (a lost lease, a failed flush), with their
+        reason, on the event lane. Best effort: a database that refuses them is logged."""
+        if not drops:
+            return
+        try:
+            await self._db(self.writer.apply_batch, drops, what="audio drop gaps")
+        except DatabaseError as exc:
+            logger.error("stream %s: audio drop gaps not recorded: %s", self.claim.rtms_stream_id, exc)
 
     def _task_done(self, task: asyncio.Task) -> None:
         if task.cancelled() or task.exception() is None:
@@ -481,11 +517,13 @@ class StreamRunner:
                         lost,
                         exc,
                     )
+                    drops = self._drops_of(batch, f"not written: the audio flush failed ({exc})"[:120])
                     for user_id, (frames, _) in batch.items():
                         track = self.recorder.tracks[user_id]
                         self.recorder.note_dropped(
                             user_id=user_id, user_name=track.user_name, frames=len(frames)
                         )
+                    await self._record_drops(drops)
             specs = []
             if self.transcriber is not None:
                 # Fed in chunks of FEED_CHUNK_BYTES, not frame by frame: the cutter measures the

@@ -277,9 +277,10 @@ class EventWriter:
 
     def on_AudioDropped(self, event: ev.AudioDropped) -> None:
         """Audio that will never be in the WAV (the RTMS client's queue or the runner's audio
-        buffer overflowed; counted in ``audio_frames_dropped`` by the recorder): a closed
-        interruption gap of that participant, from the first to the end of the last dropped
-        frame, so the silence in the WAV is explained, never silent."""
+        buffer overflowed, a lost lease, a failed flush: ``event.reason``; counted in
+        ``audio_frames_dropped`` by the recorder): a closed interruption gap of that
+        participant, from the first to the end of the last dropped frame, so the silence in the
+        WAV is explained, never silent."""
         meeting_services.participant_event_record(
             meeting=self.meeting,
             kind=Kind.INTERRUPTION,
@@ -288,11 +289,12 @@ class EventWriter:
             participant=self.participant(event.user_id, event.user_name),
             reason=(
                 f"audio dropped: {event.frames} frame(s) of {event.user_name or event.user_id} "
-                "not received in time by the ingest (counted in audio_frames_dropped)"
+                f"{event.reason or 'not received in time by the ingest'} (counted in audio_frames_dropped)"
             )[:200],
             details={
                 "rtms_stream_id": self.sid,
                 "scope": "audio",
+                "cause": event.reason or "ingest behind",
                 "frames": event.frames,
                 "bytes": event.bytes,
             },

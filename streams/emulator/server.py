@@ -197,6 +197,9 @@ class _Conn:
         self.last_data = time.monotonic()
         self.ka_seq = secrets.randbelow(1000) + 1
         self.ka_pending: dict[int, tuple[KeepAlive, dict[str, int]]] = {}
+        # media type -> number of the newest media message written to *this* socket: all a
+        # keep-alive answered here can confirm (not what was produced while it was not there)
+        self.written: dict[str, int] = {}
         self.misses = 0
         self.ka_task: asyncio.Task | None = None
         self.answered = asyncio.Event()
@@ -542,7 +545,11 @@ class Run:
         horizon = tick - round(self.cfg.replay_buffer_seconds * 1000 / FRAME_MS)  # Zoom buffers ~60 s
         while buf and buf[0][1] < horizon:
             buf.popleft()
-        if conn is not None and not await conn.send(message) and not self.cfg.replay_buffer_seconds:
+        if conn is None:
+            return True  # buffered: replayed on the next connection
+        if await conn.send(message):
+            conn.written[mtype] = n
+        elif not self.cfg.replay_buffer_seconds:
             buf.pop()  # the socket closed under it and nothing is replayed: never delivered
             self.record.undelivered[mtype] = self.record.undelivered.get(mtype, 0) + 1
             return False
@@ -798,7 +805,10 @@ class Run:
         conn.ka_seq += 1
         seq, ts = conn.ka_seq, now_ms()
         ka = KeepAlive(conn.label, seq, ts, self.record.now())
-        fences = {t: self._sent_n.get(t, 0) for t in conn.types}
+        # An answer confirms what was written to this socket before the request, nothing else:
+        # on a new socket whose replay has not started yet, a fence at the newest message
+        # produced would confirm (and so never replay) everything lost with the old socket.
+        fences = {t: conn.written.get(t, 0) for t in conn.types}
         conn.ka_pending[seq] = (ka, fences)
         self.record.keepalives.append(ka)
         await conn.send({"msg_type": MsgType.KEEP_ALIVE_REQ, "timestamp": ts, "sequence": seq}, data=False)
@@ -919,8 +929,9 @@ class Run:
                 self.record.undelivered["audio"] = self.record.undelivered.get("audio", 0) + len(buf)
                 buf.clear()
                 continue
-            for _, _, message in list(buf):
-                await conn.send(message)
+            for n, _, message in list(buf):
+                if await conn.send(message):
+                    conn.written[t] = max(conn.written.get(t, 0), n)
                 self.record.replayed_messages += 1
         for t in conn.types:
             if t == "audio":

@@ -47,6 +47,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
+from websockets.protocol import State
 
 from streams.rtms import messages
 from streams.rtms.errors import (
@@ -1081,9 +1082,12 @@ class RTMSClient:
                 sock.last_frame_at = time.monotonic()
                 ClientStats._bump(self.stats.frames_received, sock.name)
                 if not await self._handle_frame(sock, frame) and not sock.closing:
-                    sock.lost_reason = "send failed"
+                    # A keep-alive answer could not be sent: the socket is unusable. Answer no
+                    # more on it, but read on: the frames already received (websockets' queue)
+                    # are still delivered, then recv() raises ConnectionClosed and we end.
+                    sock.closing = True
+                    sock.lost_reason = sock.lost_reason or "send failed"
                     sock.ws.transport.abort()
-                    return
         finally:
             sock.lost.set()
             if not sock.handshake.done():
@@ -1110,7 +1114,11 @@ class RTMSClient:
             self._skip(sock, exc, frame)
             return True
         if mtype == MsgType.KEEP_ALIVE_REQ:
-            if sock.closing:  # our close frame is out: no answer can be sent any more
+            if sock.closing or sock.ws.state is not State.OPEN:
+                # Our close frame is out, or the server's is in or the connection is gone (the
+                # reader is behind: frames sent before the close are still queued). No answer
+                # can be sent any more, and trying would only wait for the close: skip it and
+                # read on, so every frame received before the close is delivered.
                 return True
             ok = await self._send(sock, messages.keep_alive_resp(msg))
             if ok:

@@ -185,6 +185,7 @@ class AudioDropped:
     bytes: int
     first_timestamp: int
     last_timestamp: int
+    reason: str = ""  # why, when not the consumer falling behind (the ingest's own drops)
 
 
 @dataclass(frozen=True, slots=True)

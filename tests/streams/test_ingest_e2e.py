@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import signal
 import time
 
@@ -111,7 +112,15 @@ async def test_lost_lease_closes_the_connection_and_is_taken_back(embedded):
     assert emu.rejected_handshakes == []
     assert stream.reconnect_count == 1
     data = await stored(stream.meeting_id)
-    assert [g["reason"] for g in gaps(data)] == ["worker takeover: lease of thief expired"]
+    recorded = gaps(data)
+    assert [g["reason"] for g in recorded if not g["reason"].startswith("audio dropped")] == [
+        "worker takeover: lease of thief expired"
+    ]
+    # audio the holder had not flushed when it lost the lease: counted, and a gap with the reason
+    lease_drops = [g for g in recorded if g["reason"].startswith("audio dropped")]
+    assert all("lost the stream's lease" in g["reason"] for g in lease_drops)
+    counted = sum(int(re.match(r"audio dropped: (\d+) frame", g["reason"]).group(1)) for g in lease_drops)
+    assert counted == stream.audio_frames_dropped
     assert len({(s[0], s[2]) for s in data["segments"]}) == len(data["segments"])
     sent_texts = sorted(c["data"] for c in record.sent.transcript)
     assert sorted(s[1] for s in data["segments"]) == sent_texts  # queued text was still stored

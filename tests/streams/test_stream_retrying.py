@@ -165,3 +165,18 @@ def test_audio_the_client_dropped_is_a_gap_with_its_reason(setup):
     assert gap.reason.startswith("audio dropped: 50 frame(s) of Ada")
     assert gap.participant.display_name == "Ada"
     assert selectors.meeting_health(meeting=setup.meeting).state != "interrupted"  # a closed gap
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["not written: the worker lost the stream's lease", "not written: the audio flush failed (disk full)"],
+)
+def test_audio_the_runner_dropped_is_a_gap_with_its_own_reason(setup, reason):
+    """Issue 18: audio counted as dropped on a lost lease or a failed flush is a gap too."""
+    start = _ms(setup.meeting.started_at) + 20_000
+    dropped = ev.AudioDropped("16778240", "Ada", 5, 3_200, start, start + 80, reason)
+    setup.writer.apply_batch([dropped])
+    (gap,) = ParticipantEvent.objects.filter(meeting=setup.meeting, kind=K.INTERRUPTION)
+    assert gap.reason == f"audio dropped: 5 frame(s) of Ada {reason} (counted in audio_frames_dropped)"
+    assert gap.details["cause"] == reason
+    assert abs(gap.end_offset_ms - 20_100) <= 1

@@ -57,13 +57,14 @@ def ten_minutes(shared_data):  # skips when ../shared/data (the speech clips) is
     return scenario_mod.generate_long_meeting(participants=2, minutes=10, seed=1, chat_every=60)
 
 
-async def test_signaling_abort_in_an_unpaced_burst_loses_no_frame(ten_minutes):
-    emu = EmulatorThread(keepalive_interval=1.0, signaling_loss_keeps_media=True, replay_buffer_seconds=0)
+async def _burst(meeting, **config):
+    """Play ``meeting`` unpaced with a signaling abort at media second 300 against a busy client:
+    (events Connected/Interrupted/StreamEnded, audio timestamps per user, frames dropped, the
+    emulator's record, the client)."""
+    emu = EmulatorThread(**config)
     try:
         await emu.call(emu.emu.start())
-        run = await emu.call(
-            emu.emu.play(ten_minutes, speed=None, faults=["signaling_abort@300:fence=false"])
-        )
+        run = await emu.call(emu.emu.play(meeting, speed=None, faults=["signaling_abort@300:fence=false"]))
         params = run.join_params()
         client = RTMSClient(
             ClientConfig(
@@ -91,10 +92,10 @@ async def test_signaling_abort_in_an_unpaced_burst_loses_no_frame(ten_minutes):
         record = await emu.call(run.wait(30))
     finally:
         await emu.close()
-    assert [type(e) for e in events] == [Connected, Interrupted, Connected, StreamEnded]
-    assert events[1].scope == "signaling"
-    assert events[-1].error is None
-    assert record.faults[0]["fault"] == "signaling_abort"
+    return events, got, dropped, record, client
+
+
+def _assert_every_frame_once(record, got: dict[int, list[int]], dropped: int, client: RTMSClient) -> None:
     sent = record.sent.audio_frames
     assert sum(map(len, sent.values())) > 25_000  # ~10 minutes of two speakers taking turns
     assert record.undelivered == {}
@@ -102,3 +103,32 @@ async def test_signaling_abort_in_an_unpaced_burst_loses_no_frame(ten_minutes):
         assert sorted(got.get(uid, [])) == sorted(timestamps), f"user {uid}: every frame once"
     assert dropped == 0
     assert client.stats.total_audio_frames_dropped == 0
+
+
+async def test_signaling_abort_in_an_unpaced_burst_loses_no_frame(ten_minutes):
+    events, got, dropped, record, client = await _burst(
+        ten_minutes, keepalive_interval=1.0, signaling_loss_keeps_media=True, replay_buffer_seconds=0
+    )
+    assert [type(e) for e in events] == [Connected, Interrupted, Connected, StreamEnded]
+    assert events[1].scope == "signaling"
+    assert events[-1].error is None
+    assert record.faults[0]["fault"] == "signaling_abort"
+    _assert_every_frame_once(record, got, dropped, client)
+
+
+async def test_zooms_replay_after_a_signaling_abort_in_an_unpaced_burst_loses_no_frame(ten_minutes):
+    """Zoom's way (media aborted with signaling, the unconfirmed media replayed on the new
+    sockets) with the busy client behind by megabytes at the abort, so the replay is needed.
+    Keep-alives every 0.2 s, sooner than the replay (``ready_delay`` 0.3 s after the new
+    CLIENT_READY_ACK): an answer on a new socket before its replay must not confirm what the
+    old one lost (the emulator once did, and the product test's Zoom variant failed under load).
+    The replay buffer holds the whole meeting and missed keep-alives never drop a socket, so the
+    outage is the abort alone."""
+    events, got, dropped, record, client = await _burst(
+        ten_minutes, keepalive_interval=0.2, keepalive_max_misses=1_000_000, replay_buffer_seconds=700
+    )
+    assert [type(e) for e in events] == [Connected, Interrupted, Connected, StreamEnded]
+    assert events[-1].error is None
+    assert record.replayed_messages > 0
+    assert client.stats.duplicates_skipped.get("audio", 0) < record.replayed_messages
+    _assert_every_frame_once(record, got, dropped, client)

@@ -556,6 +556,38 @@ async def test_media_replayed_after_a_reconnect_is_delivered_once():
         await col.until_end()
 
 
+async def test_frames_queued_before_the_servers_close_are_delivered_past_a_keep_alive():
+    """Issue 18 (the Zoom-replay burst flake): a reader behind the network reaches a keep-alive
+    request only after the server's close frame is in. It cannot answer any more; it must still
+    deliver every frame received before the close, not drop the rest of its queue uncounted."""
+    async with FakeRTMS() as server:
+        client, col = await connected(server)
+        reader_behind = asyncio.Event()
+        handle = client._handle_frame
+
+        async def slow_reader(sock, frame):  # the audio reader is busy until the close is in
+            if sock.name == "audio":
+                await reader_behind.wait()
+            return await handle(sock, frame)
+
+        client._handle_frame = slow_reader
+        audio_ws = client._media["audio"].ws
+        for i in range(5):
+            await server.send("audio", audio(1, i))
+        await server.send("audio", {"msg_type": 12, "timestamp": 1_700_000_000_000, "sequence": 9})
+        for i in range(5, 10):
+            await server.send("audio", audio(1, i))
+        await server.close("audio")  # Zoom ends the stream: its close frame follows the media
+        assert audio_ws.protocol.close_rcvd is not None
+        reader_behind.set()
+        await col.wait_for(lambda: len(col.of(Connected)) >= 2)  # the media socket reopened
+        assert [f.timestamp - 1_700_000_000_000 for f in col.of(AudioFrame)] == [20 * i for i in range(10)]
+        assert col.of(AudioDropped) == []
+        assert client.stats.keepalives_answered.get("audio", 0) == 0  # no answer after the close
+        await client.close(request_stream_close=False)
+        await col.until_end()
+
+
 @pytest.fixture
 def self_signed_cert(tmp_path):
     """A self-signed certificate for 127.0.0.1, made with the openssl command-line tool."""
