@@ -23,7 +23,7 @@ from django.utils import timezone
 from meetings.models import AudioRecording, Meeting
 
 logger = logging.getLogger(__name__)
-RETRANSCRIBE_TASK = "streams.tasks.recording_retranscribe"
+RETRANSCRIBE_TASK = "transcription.tasks.recording_retranscribe"
 
 
 class MeetingLive(RuntimeError):
@@ -107,7 +107,7 @@ def meeting_purge_older_than(
 
 
 def recording_retranscribe_request(*, meeting: Meeting) -> str:
-    """Enqueue ``streams.tasks.recording_retranscribe(meeting.pk)`` after commit; returns the
+    """Enqueue ``transcription.tasks.recording_retranscribe(meeting.pk)`` after commit; returns the
     task name. Raises :class:`TaskUnavailable` when the task is not registered."""
     from rtms_assistant.celery import app
 

@@ -74,7 +74,7 @@ def _run(task: Task, args: tuple, kwargs: dict, task_id: str):
 def submit(task: Task, *, args: tuple, kwargs: dict, task_id: str | None = None) -> InProcessResult:
     """Run ``task`` on its queue's threads. After :func:`shutdown` began, nothing is run: the
     result's future is cancelled (a Whisper window stays ``pending`` in the database and is
-    resumed at the next start, ``streams.transcription.service.audio_windows_resume``)."""
+    resumed at the next start, ``transcription.service.audio_windows_resume``)."""
     task_id = task_id or str(uuid.uuid4())
     with _lock:
         accepting = _accepting

@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally (no CDN)
     "meetings",
+    "transcription",
     "streams",
 ]
 
@@ -283,8 +284,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "streams.tasks.audio_window_transcribe": {"queue": "transcription"},
-    "streams.tasks.recording_retranscribe": {"queue": "transcription"},
+    "transcription.tasks.audio_window_transcribe": {"queue": "transcription"},
+    "transcription.tasks.recording_retranscribe": {"queue": "transcription"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660

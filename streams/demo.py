@@ -59,7 +59,8 @@ from meetings.models import (
     ZoomIdentity,
 )
 from rtms_assistant.processes import daphne_args
-from streams.models import AudioWindow, Stream
+from streams.models import Stream
+from transcription.models import AudioWindow
 
 logger = logging.getLogger(__name__)
 

@@ -134,9 +134,9 @@ def _client_classes():
 
 
 def _live_transcriber(*, stream_id: int, meeting_id: int, mode: str):
-    """The live Whisper fallback (streams.live_transcription), or None if not installed."""
+    """The live Whisper fallback (transcription.live), or None if not installed."""
     try:
-        from streams.live_transcription import LiveTranscriber
+        from transcription.live import LiveTranscriber
     except ImportError:
         return None
     return LiveTranscriber(
@@ -148,7 +148,7 @@ def _live_transcriber(*, stream_id: int, meeting_id: int, mode: str):
 
 
 def _windows_create(specs) -> None:
-    from streams.transcription.service import audio_windows_create
+    from transcription.service import audio_windows_create
 
     audio_windows_create(specs=specs)
 

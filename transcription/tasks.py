@@ -31,7 +31,7 @@ TRANSIENT = (OperationalError, InterfaceError)
     time_limit=150,
 )
 def audio_window_transcribe(window_id: int) -> str:
-    from streams.transcription.service import audio_window_transcribe as transcribe
+    from transcription.service import audio_window_transcribe as transcribe
 
     return transcribe(window_id=window_id)
 
@@ -47,7 +47,7 @@ def audio_window_transcribe(window_id: int) -> str:
 def recording_retranscribe(meeting_id: int, recording_id: int | None = None) -> dict:
     from dataclasses import asdict
 
-    from streams.transcription.service import recording_retranscribe as retranscribe
+    from transcription.service import recording_retranscribe as retranscribe
 
     return asdict(retranscribe(meeting_id=meeting_id, recording_id=recording_id))
 
@@ -65,7 +65,7 @@ def resume_pending_windows(sender=None, **kwargs) -> None:
         queues = set()
     if "transcription" not in queues:
         return
-    from streams.transcription.service import audio_windows_resume
+    from transcription.service import audio_windows_resume
 
     try:
         audio_windows_resume()

@@ -1,8 +1,8 @@
 """Whisper transcription services: live windows and after-the-meeting re-transcription.
 
 * :func:`audio_windows_create` / :func:`audio_window_create` persist windows cut by
-  :class:`streams.live_transcription.LiveTranscriber` (idempotent on the byte range) and enqueue
-  ``streams.tasks.audio_window_transcribe`` on commit, with the window id only.
+  :class:`transcription.live.LiveTranscriber` (idempotent on the byte range) and enqueue
+  ``transcription.tasks.audio_window_transcribe`` on commit, with the window id only.
 * :func:`audio_window_transcribe` reads the window's bytes from the recording file, normalizes
   the gain, runs the engine, applies the hallucination guards and writes one
   ``TranscriptSegment(source="whisper")`` per window through
@@ -20,7 +20,7 @@
 
 Both tell ``meetings.summaries.summary_request_when_transcribed`` when they move on: an ended
 meeting's final summary waits until no window is pending and no re-transcription runs
-(``streams.selectors.transcription_pending_ms``), then is made once.
+(``transcription.selectors.transcription_pending_ms``), then is made once.
 
 Bad input never raises out of these functions for a *recording* problem: a missing file, a
 truncated file, a wrong format are logged and the window is marked ``failed``; silence or
@@ -43,7 +43,7 @@ from django.utils import timezone
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.summaries import summary_request_when_transcribed
-from streams.audio import (
+from transcription.audio import (
     BYTES_PER_MS,
     PEAK_CONTEXT_MS,
     SILENCE_DBFS,
@@ -58,10 +58,10 @@ from streams.audio import (
     speech_peak_dbfs,
     suppress_crosstalk,
 )
-from streams.live_transcription import WindowSpec
-from streams.models import AudioWindow, Retranscription
-from streams.transcription.engines import EngineUnavailable, get_engine
-from streams.transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
+from transcription.engines import EngineUnavailable, get_engine
+from transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
+from transcription.live import WindowSpec
+from transcription.models import AudioWindow, Retranscription
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def audio_window_create(*, spec: WindowSpec) -> AudioWindow | None:
         )
         if not created:
             return None
-        from streams.tasks import audio_window_transcribe as audio_window_transcribe_task
+        from transcription.tasks import audio_window_transcribe as audio_window_transcribe_task
 
         audio_window_transcribe_task.delay_on_commit(window.pk)
     return window
@@ -135,7 +135,7 @@ def audio_windows_resume() -> int:
     server or a Celery worker stopped, ``rtms_assistant.inprocess.shutdown``, or whose task was
     lost with the broker). Returns how many. Safe to repeat: a window is transcribed once
     (:func:`audio_window_transcribe` skips finished ones, segments have idempotency keys)."""
-    from streams.tasks import audio_window_transcribe as audio_window_transcribe_task
+    from transcription.tasks import audio_window_transcribe as audio_window_transcribe_task
 
     ids = list(
         AudioWindow.objects.filter(status=W.PENDING).order_by("queued_at", "pk").values_list("pk", flat=True)
@@ -195,7 +195,7 @@ def lead_between(
     """The :class:`Lead` of ``window``, cut from a participant's recording ``samples`` whose first
     sample is at byte ``samples_at`` of the recording's data (offline: the whole file, 0; live:
     the context read before the window). ``previous`` and ``window`` are windows of that
-    recording (``byte_offset``/``byte_length``: :class:`streams.audio.Window` or
+    recording (``byte_offset``/``byte_length``: :class:`transcription.audio.Window` or
     :class:`streams.models.AudioWindow`), ``text`` what ``previous`` was transcribed as. None
     when there is no text, the pause between the two is longer than ``LEAD_MAX_GAP_MS``, or the
     lead's audio is not in ``samples``."""
@@ -283,7 +283,7 @@ def transcribe_samples(
     ``samples``: float32 mono 16 kHz in [-1, 1]. ``start_ms`` is the meeting time of the first
     sample; the result's times are meeting times (ms), clamped to the window. ``others``: the
     same time span of the stream's other participants (cross-talk suppression,
-    :func:`streams.audio.suppress_crosstalk`); a window with less than ``MIN_OWN_SPEECH_MS`` of
+    :func:`transcription.audio.suppress_crosstalk`); a window with less than ``MIN_OWN_SPEECH_MS`` of
     the participant's own speech is not transcribed. ``context``: the participant's recording up
     to the window's end (the last ``PEAK_CONTEXT_MS``, window included); a window whose speech
     peak stays ``BLEED_MARGIN_DB`` below the context's is the room, not the participant, and is
@@ -396,7 +396,7 @@ def audio_window_transcribe(*, window_id: int) -> str:
     its status committed, ``meetings.summaries.summary_request_when_transcribed`` is told: for
     an ended meeting it pushes the seconds of audio left and, after the last window, enqueues
     the final summary that waited for the complete transcript (``meetings`` cannot see windows;
-    it asks ``streams.selectors.transcription_pending_ms``).
+    it asks ``transcription.selectors.transcription_pending_ms``).
     """
     status = _transcribe_window(window_id=window_id)
     meeting_id = (
@@ -479,7 +479,7 @@ def _store(
 
 def _reuse_tentative(window: AudioWindow) -> str | None:
     """Finish a final window from its tentative twin (the same range, transcribed from 300 ms
-    into the pause, ``streams.audio.WindowCutter``): the same audio, lead and beam, so the same
+    into the pause, ``transcription.audio.WindowCutter``): the same audio, lead and beam, so the same
     text; the segment is only marked final. Waits up to ``TENTATIVE_WAIT_S`` for a tentative
     that is running. Returns the final's new status, or None when it must be transcribed
     itself (no tentative, it failed, was skipped, or did not finish in time)."""

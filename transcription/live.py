@@ -48,7 +48,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from streams.audio import BYTES_PER_MS, MIN_PAUSE_MS, Window, WindowCutter
+from transcription.audio import BYTES_PER_MS, MIN_PAUSE_MS, Window, WindowCutter
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ IDLE_WALL_S = 2.0  # ... and not fed for this long (longer than the runner's flu
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """One window to persist with :func:`streams.transcription.service.audio_windows_create`.
+    """One window to persist with :func:`transcription.service.audio_windows_create`.
 
     Byte offsets index the recording's data chunk; ``start_ms``/``end_ms`` are meeting time;
     ``speech_end_wall_ms`` is the wall clock (epoch ms) at which the last speech in the window
@@ -78,7 +78,7 @@ class WindowSpec:
     end_ms: int
     is_final: bool
     speech_end_wall_ms: int
-    is_tentative: bool = False  # a partial with the range the final will have (streams.audio.Window)
+    is_tentative: bool = False  # a partial with the range the final will have (transcription.audio.Window)
 
 
 class LiveTranscriber:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from streams.transcription.engines import Segment
+from transcription.engines import Segment
 
 MIN_SPEECH_DBFS = -78.0
 NO_SPEECH_PROB = 0.6

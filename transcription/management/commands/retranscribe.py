@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from meetings.models import Meeting
-from streams.transcription.engines import EngineUnavailable, get_engine
-from streams.transcription.service import recording_retranscribe
+from transcription.engines import EngineUnavailable, get_engine
+from transcription.service import recording_retranscribe
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             if not meetings:
                 raise CommandError(f"no meeting with public id {meeting}")
         if queue:
-            from streams.tasks import recording_retranscribe as task
+            from transcription.tasks import recording_retranscribe as task
 
             for item in meetings:
                 task.delay(item.pk)

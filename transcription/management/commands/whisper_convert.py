@@ -13,8 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from streams.transcription.convert import ConversionError, convert
-from streams.transcription.engines import EngineUnavailable, resolve_ctranslate2_model
+from transcription.convert import ConversionError, convert
+from transcription.engines import EngineUnavailable, resolve_ctranslate2_model
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ to detect. ``prefix``: the text already said at the start of ``samples`` (at mos
 audio): Whisper's decoder is forced through it (its ``prefix`` option) and only what follows is
 returned, decoded without timestamps (one segment spanning ``samples``: with timestamps Whisper
 closed the prefix's segment and stopped); used to give a window the audio and the words of the
-sentence it continues (see :func:`streams.transcription.service.transcribe_samples`). Without a
+sentence it continues (see :func:`transcription.service.transcribe_samples`). Without a
 prefix, windows decode with timestamps: without them tiny.en returned whole windows in lower
 case without punctuation, and FLEURS live lost a word ("is the romantic" -> "is a romantic"),
 though the AMI excerpt gained 0.9 points; readable text won.
@@ -21,7 +21,7 @@ though the AMI excerpt gained 0.9 points; readable text won.
 * :class:`OpenAIWhisperEngine` (``WHISPER_ENGINE=openai-whisper``): PyTorch, fp32 on CPU (int8
   with ``WHISPER_COMPUTE_TYPE=int8``), loads
   the checkpoint ``WHISPER_CHECKPOINT`` written by ``manage.py whisper_convert`` (none can be
-  downloaded here; :mod:`streams.transcription.convert` makes one from the shipped weights).
+  downloaded here; :mod:`transcription.convert` makes one from the shipped weights).
 
 :func:`get_engine` loads the configured engine lazily, once per process (thread-safe), and pins
 math libraries to ``WHISPER_CPU_THREADS`` threads (1 by default: with 2 threads on a busy 2-core

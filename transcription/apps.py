@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class TranscriptionConfig(AppConfig):
+    name = "transcription"
+    verbose_name = "Whisper transcription"
+
+    def ready(self) -> None:
+        # meetings cannot import transcription: it learns how much audio is still being
+        # transcribed (its final summary waits for it) through this registered function.
+        # Imported here, not at module level: models may not be imported before the app registry is ready.
+        from meetings import transcription
+        from transcription.selectors import transcription_pending_ms
+
+        transcription.pending_audio_source_register(transcription_pending_ms)
