@@ -244,12 +244,12 @@ def offline_rows(results: list[ClipResult], engine_name: str, load_s: float, *, 
 
 
 def pipeline_rows(engine_name: str, *, smoke: bool, checkpoint: Path, model: str = "tiny.en") -> list:
-    """The live path end to end; needs streams.emulator and the ingest runner (streams.ingest)."""
+    """The live path end to end; needs rtms_emulator and the ingest runner (streams.ingest)."""
     from bench.common import Row
 
     try:
         from bench import whisper_pipeline
-        from streams.emulator.server import Emulator  # noqa: F401  (the emulator is needed)
+        from rtms_emulator.server import Emulator  # noqa: F401  (the emulator is needed)
     except ImportError as exc:
         return [Row(f"whisper-live[{engine_name}]", "live pipeline", f"not run: {exc}")]
     return whisper_pipeline.run_pipeline(engine_name, smoke=smoke, checkpoint=checkpoint, model=model)

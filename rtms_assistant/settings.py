@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "meetings",
     "transcription",
     "streams",
+    "demo",  # tools beside the product: manage.py demo and rtms_emulator
 ]
 
 MIDDLEWARE = [

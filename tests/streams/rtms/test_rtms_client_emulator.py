@@ -1,4 +1,4 @@
-"""RTMSClient against the protocol-faithful Zoom emulator (streams/emulator): exact data on the
+"""RTMSClient against the protocol-faithful Zoom emulator (rtms_emulator): exact data on the
 planning-meeting scenario, faults, and the emulator's own record/verdict of the client's
 behaviour. Scenarios are played unpaced (``speed=None``) unless wall-clock time matters."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-emulator_server = pytest.importorskip("streams.emulator.server", reason="streams/emulator not present")
+emulator_server = pytest.importorskip("rtms_emulator.server", reason="rtms_emulator not present")
 
 from streams.rtms.client import ClientConfig, RTMSClient  # noqa: E402
 from streams.rtms.events import (  # noqa: E402

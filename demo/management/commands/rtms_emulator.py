@@ -1,6 +1,6 @@
-"""``python manage.py rtms_emulator``: the Zoom RTMS emulator (streams/emulator, docs/emulator.md).
+"""``python manage.py rtms_emulator``: the Zoom RTMS emulator (rtms_emulator, docs/emulator.md).
 
-Thin wrapper: same flags as ``python -m streams.emulator``; credentials default to the settings'
+Thin wrapper: same flags as ``python -m rtms_emulator``; credentials default to the settings'
 ZOOM_CLIENT_ID / ZOOM_CLIENT_SECRET / ZOOM_WEBHOOK_SECRET_TOKEN.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from streams.emulator.cli import add_arguments, run_cli
+from rtms_emulator.cli import add_arguments, run_cli
 
 
 class Command(BaseCommand):

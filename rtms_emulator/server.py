@@ -9,7 +9,7 @@ URLs (one host:port for everything; ``/fo<N>`` prefix after the N-th failover of
   ``all`` (PROTOCOL.md Section A.1).
 
 Protocol behaviour follows PROTOCOL.md Section A and Appendix A; the rules are spelled out in
-docs/emulator.md. See ``streams/emulator/__init__.py`` for the public API.
+docs/emulator.md. See ``rtms_emulator/__init__.py`` for the public API.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from streams.emulator.faults import JUNK_KINDS, Fault
-from streams.emulator.record import ConnectionClose, Handshake, KeepAlive, StreamRecord
-from streams.emulator.scenario import ChatMessage, Scenario, TimelineEvent, Utterance, load_scenario
-from streams.emulator.webhook import WebhookDelivery, post_webhook, validate_url, webhook_body
+from rtms_emulator.faults import JUNK_KINDS, Fault
+from rtms_emulator.record import ConnectionClose, Handshake, KeepAlive, StreamRecord
+from rtms_emulator.scenario import ChatMessage, Scenario, TimelineEvent, Utterance, load_scenario
+from rtms_emulator.webhook import WebhookDelivery, post_webhook, validate_url, webhook_body
 from streams.rtms.protocol import (
     FRAME_MS,
     PROTOCOL_VERSION,

@@ -109,7 +109,7 @@ class MeetingResult:
     """One played scenario: the emulator's record and what the product stored for it."""
 
     scenario: str
-    record: object  # streams.emulator.StreamRecord
+    record: object  # rtms_emulator.StreamRecord
     meeting_id: int | None = None
     stream_id: int | None = None
     exports: dict[str, Path] = field(default_factory=dict)  # format -> file
@@ -320,7 +320,7 @@ async def play(
     """
     from asgiref.sync import sync_to_async
 
-    from streams.emulator import Emulator, EmulatorConfig
+    from rtms_emulator import Emulator, EmulatorConfig
 
     config = EmulatorConfig(
         client_id=DEMO_ZOOM["ZOOM_CLIENT_ID"],
@@ -506,7 +506,7 @@ def wer(reference: str, hypothesis: str) -> float:
 
 
 def ami_reference() -> str:
-    from streams.emulator import shared_data_dir
+    from rtms_emulator import shared_data_dir
 
     return (shared_data_dir() / "speech" / "ami_meeting_excerpt" / "reference_turn_order.txt").read_text()
 

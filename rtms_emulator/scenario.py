@@ -475,7 +475,7 @@ def scenario_from_dict(data: Any, *, base: Path | None = None, default_name: str
         participant = ref(item, where, required=needs_participant)
         params = {k: v for k, v in item.items() if k not in ("at", "type", "participant")}
         if etype == "fault":
-            from streams.emulator.faults import parse_fault_params
+            from rtms_emulator.faults import parse_fault_params
 
             try:
                 parse_fault_params(params)

@@ -2,7 +2,7 @@
 
 Embedded mode (default): SQLite, one Daphne process. ``--mode scaled``: PostgreSQL + Redis and the
 Procfile under honcho (``DATABASE_URL`` / ``REDIS_URL`` default to the local servers; the command
-re-runs itself with them). The steps and checks are in ``streams/demo.py`` and docs/demo.md.
+re-runs itself with them). The steps and checks are in ``demo/steps.py`` and docs/demo.md.
 
 Exit status: 0; with ``--headless`` 0 only if every check passes (``CommandError`` otherwise).
 """
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from streams import demo
+from demo import steps as demo
 
 HEADLESS_SPEED = 1.5  # Whisper on the 4 AMI tracks costs ~1x real time on 2 busy cores: keep close to live
 

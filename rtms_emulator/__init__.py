@@ -6,11 +6,11 @@ Plays Zoom's side of RTMS (PROTOCOL.md Section A, Appendix A): signed webhooks
 with ``sequence``, state updates, L16 16 kHz mono audio (mixed or multi-stream), Zoom transcript,
 chat, participant / active-speaker / sharing events, pause/resume, fault injection. One process
 serves any number of concurrent streams. It records what the client did and judges it.
-No Django: runs from ``python -m streams.emulator`` or ``python manage.py rtms_emulator``.
+No Django: runs from ``python -m rtms_emulator`` or ``python manage.py rtms_emulator``.
 
 Python API (all coroutines run on one asyncio loop)::
 
-    from streams.emulator import Emulator, EmulatorConfig, Fault, load_scenario
+    from rtms_emulator import Emulator, EmulatorConfig, Fault, load_scenario
 
     config = EmulatorConfig(client_id="...", client_secret="...", webhook_secret="...",
                             host="127.0.0.1", port=0, keepalive_interval=10.0,
@@ -45,9 +45,9 @@ Full description: docs/emulator.md.
 
 from __future__ import annotations
 
-from streams.emulator.faults import FAULT_KINDS, JUNK_KINDS, Fault
-from streams.emulator.record import StreamRecord, Verdict
-from streams.emulator.scenario import (
+from rtms_emulator.faults import FAULT_KINDS, JUNK_KINDS, Fault
+from rtms_emulator.record import StreamRecord, Verdict
+from rtms_emulator.scenario import (
     Scenario,
     ScenarioError,
     generate_long_meeting,
@@ -55,8 +55,8 @@ from streams.emulator.scenario import (
     scenario_from_dict,
     shared_data_dir,
 )
-from streams.emulator.server import Emulator, EmulatorConfig, EmulatorError, Run
-from streams.emulator.webhook import (
+from rtms_emulator.server import Emulator, EmulatorConfig, EmulatorError, Run
+from rtms_emulator.webhook import (
     UrlValidationResult,
     post_webhook,
     signed_headers,

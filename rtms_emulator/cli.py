@@ -1,4 +1,4 @@
-"""Command line of the emulator, shared by ``python -m streams.emulator`` and
+"""Command line of the emulator, shared by ``python -m rtms_emulator`` and
 ``python manage.py rtms_emulator``. Flags are documented in docs/emulator.md."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from streams.emulator.faults import Fault
-from streams.emulator.scenario import ScenarioError, load_scenario
-from streams.emulator.server import Emulator, EmulatorConfig
+from rtms_emulator.faults import Fault
+from rtms_emulator.scenario import ScenarioError, load_scenario
+from rtms_emulator.server import Emulator, EmulatorConfig
 
 
 def _speed(text: str) -> float | None:
@@ -167,7 +167,7 @@ async def run_cli(options: argparse.Namespace | dict, out=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m streams.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rtms_emulator", description=__doc__)
     add_arguments(parser)
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
