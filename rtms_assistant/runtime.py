@@ -52,7 +52,7 @@ class EmbeddedRuntime:
         to finish, the rest stay ``pending`` for the next start. Returns a Deferred for Twisted."""
         from twisted.internet.defer import Deferred
 
-        from rtms_assistant import inprocess
+        from jobs import inprocess
 
         logger.info("server shutting down: stopping in-process tasks")
         future = asyncio.ensure_future(

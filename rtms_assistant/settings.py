@@ -276,7 +276,7 @@ else:
 
 # --- Celery -----------------------------------------------------------------------------------
 # Embedded mode runs tasks in-process on one thread per queue, WHISPER_WORKERS for transcription
-# (rtms_assistant/inprocess.py);
+# (jobs/inprocess.py);
 # scaled mode sends them to a Celery worker through Redis. Only ids travel, never audio bytes.
 CELERY_TASKS_IN_PROCESS = EMBEDDED
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -407,6 +407,10 @@ LOGGING = {
     "loggers": {
         "meetings": {"level": LOG_LEVEL},
         "streams": {"level": LOG_LEVEL},
+        "transcription": {"level": LOG_LEVEL},
+        "jobs": {"level": LOG_LEVEL},
+        "rtms_emulator": {"level": LOG_LEVEL},
+        "demo": {"level": LOG_LEVEL},
         "rtms_assistant": {"level": LOG_LEVEL},
         "django.request": {"level": "ERROR"},
     },

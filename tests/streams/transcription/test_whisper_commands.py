@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.core.management import CommandError, call_command
 
-from rtms_assistant.inprocess import queue_for
+from jobs.inprocess import queue_for
 from transcription import tasks
 
 

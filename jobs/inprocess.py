@@ -1,6 +1,8 @@
 """Embedded-mode task runner: worker threads per Celery queue, inside the server process.
 
-``RoutedTask.apply_async`` calls :func:`submit` instead of publishing to a broker. Each queue has
+``RoutedTask.apply_async`` calls :func:`submit` instead of publishing to a broker (the choice is
+:func:`jobs.runs_in_process`). A ``countdown`` is honoured with a daemon timer, as a broker
+would hold the message (lost if the process stops: callers keep their state in the database). Each queue has
 its own threads, like a ``celery worker -Q <queue>`` per queue in scaled mode, so a Whisper window
 never competes with a summary for the same thread: ``default`` has one, ``transcription`` has
 ``WHISPER_WORKERS`` (2 by default: with four people talking at once, one thread queued their
@@ -71,11 +73,16 @@ def _run(task: Task, args: tuple, kwargs: dict, task_id: str):
         close_old_connections()
 
 
-def submit(task: Task, *, args: tuple, kwargs: dict, task_id: str | None = None) -> InProcessResult:
-    """Run ``task`` on its queue's threads. After :func:`shutdown` began, nothing is run: the
-    result's future is cancelled (a Whisper window stays ``pending`` in the database and is
-    resumed at the next start, ``transcription.service.audio_windows_resume``)."""
+def submit(
+    task: Task, *, args: tuple, kwargs: dict, task_id: str | None = None, countdown: float | None = None
+) -> InProcessResult:
+    """Run ``task`` on its queue's threads, ``countdown`` seconds from now (None or <= 0: at once).
+    After :func:`shutdown` began, nothing is run: the result's future is cancelled (a Whisper
+    window stays ``pending`` in the database and is resumed at the next start,
+    ``transcription.service.audio_windows_resume``)."""
     task_id = task_id or str(uuid.uuid4())
+    if countdown is not None and countdown > 0:
+        return _submit_later(task, args=args, kwargs=kwargs, task_id=task_id, countdown=countdown)
     with _lock:
         accepting = _accepting
     if not accepting:
@@ -89,6 +96,33 @@ def submit(task: Task, *, args: tuple, kwargs: dict, task_id: str | None = None)
         _submitted.add(future)
     future.add_done_callback(_forget)
     return InProcessResult(task_id, future)
+
+
+def _submit_later(
+    task: Task, *, args: tuple, kwargs: dict, task_id: str, countdown: float
+) -> InProcessResult:
+    outer: Future = Future()
+
+    def fire() -> None:
+        inner = submit(task, args=args, kwargs=kwargs, task_id=task_id).future
+        if inner.cancelled():
+            outer.cancel()
+            return
+        inner.add_done_callback(lambda done: _copy_result(done, outer))
+
+    timer = threading.Timer(countdown, fire)
+    timer.daemon = True
+    timer.start()
+    return InProcessResult(task_id, outer)
+
+
+def _copy_result(done: Future, outer: Future) -> None:
+    if done.cancelled():
+        outer.cancel()
+    elif done.exception() is not None:
+        outer.set_exception(done.exception())
+    else:
+        outer.set_result(done.result())
 
 
 def _forget(future: Future) -> None:
