@@ -241,7 +241,7 @@ def run_pipeline(
     from django.core.management import call_command
 
     from bench.common import Row, target_row
-    from bench.whisper import (
+    from bench.whisper_targets import (
         AMI_TARGET,
         FLEURS_TARGET,
         LATENCY_P50_TARGET_S,
