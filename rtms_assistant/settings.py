@@ -306,7 +306,6 @@ if not set(RTMS_MEDIA) <= {"audio", "video", "deskshare", "transcript", "chat"}:
 # Stream leases (scaled mode): a worker renews every LEASE/3 s; another takes over after expiry.
 RTMS_LEASE_SECONDS = env_float("RTMS_LEASE_SECONDS", 6.0, minimum=1.0)
 RTMS_WORKER_POLL_SECONDS = env_float("RTMS_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
-RTMS_TLS_VERIFY = True  # never off: Zoom requires TLS 1.2+ (PROTOCOL.md §4, §15)
 # Ingest runner (streams/ingest.py): streams per worker, bounded queues, audio flush cadence.
 RTMS_WORKER_MAX_STREAMS = env_int("RTMS_WORKER_MAX_STREAMS", 50, minimum=1)
 RTMS_EVENT_QUEUE_SIZE = env_int("RTMS_EVENT_QUEUE_SIZE", 10_000, minimum=10)

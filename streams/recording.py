@@ -499,7 +499,3 @@ def mix_build(*, meeting_id: int, rtms_stream_id: str) -> AudioRecording | None:
         defaults={"path": relpath, "start_ms": origin_ms, "data_bytes": total},
     )
     return recording
-
-
-def recordings_for(*, meeting_id: int) -> list[AudioRecording]:
-    return list(AudioRecording.objects.filter(meeting_id=meeting_id).select_related("participant"))

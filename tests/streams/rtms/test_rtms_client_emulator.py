@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-emulator_server = pytest.importorskip("rtms_emulator.server", reason="rtms_emulator not present")
-
-from streams.rtms.client import ClientConfig, RTMSClient  # noqa: E402
-from streams.rtms.events import (  # noqa: E402
+from rtms_emulator import server as emulator_server
+from streams.rtms.client import ClientConfig, RTMSClient
+from streams.rtms.events import (
     AudioDropped,
     AudioFrame,
     ChatEvent,
@@ -28,7 +27,7 @@ from streams.rtms.events import (  # noqa: E402
     StreamStateChanged,
     TranscriptEvent,
 )
-from tests.streams.rtms.rtms_client_helpers import Collector  # noqa: E402
+from tests.streams.rtms.rtms_client_helpers import Collector
 
 Emulator = emulator_server.Emulator
 EmulatorConfig = emulator_server.EmulatorConfig
