@@ -33,7 +33,7 @@ from pathlib import Path
 from rtms_assistant.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "streams" / "emulator" / "scenarios"
+SCENARIOS = ROOT / "rtms_emulator" / "scenarios"
 SPEECH = ROOT.parent / "shared" / "data" / "speech"
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "bench-client-id", "bench-client-secret", "bench-webhook-secret"
 POST_ROLL_MS = 200

@@ -23,11 +23,7 @@ from streams.recording import StreamRecorder
 from streams.writer import EventWriter
 
 PLANNING = (
-    Path(__file__).resolve().parent.parent.parent
-    / "streams"
-    / "emulator"
-    / "scenarios"
-    / "planning_meeting.json"
+    Path(__file__).resolve().parent.parent.parent / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]

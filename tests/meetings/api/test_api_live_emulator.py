@@ -24,7 +24,7 @@ import pytest
 from rtms_assistant.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-SCENARIO = ROOT / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
+SCENARIO = ROOT / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 ZOOM = {
     "ZOOM_CLIENT_ID": "e2e-client-id",
     "ZOOM_CLIENT_SECRET": "e2e-client-secret",

@@ -40,7 +40,7 @@ from tests.meetings.dashboard.browser_support import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCENARIO = REPO / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
+SCENARIO = REPO / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 SPEED = 2.0  # the 70 s meeting plays in about 35 s
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = (
     "browser-client-id",

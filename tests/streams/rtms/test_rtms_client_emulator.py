@@ -31,9 +31,7 @@ from tests.streams.rtms.rtms_client_helpers import Collector
 
 Emulator = emulator_server.Emulator
 EmulatorConfig = emulator_server.EmulatorConfig
-SCENARIO = (
-    Path(__file__).resolve().parents[3] / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
-)
+SCENARIO = Path(__file__).resolve().parents[3] / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 
 
 @pytest.fixture
