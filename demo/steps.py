@@ -60,12 +60,14 @@ from meetings.models import (
 )
 from rtms_assistant.processes import daphne_args
 from streams.models import Stream
+from streams.rtms.protocol import PCM_BYTES_PER_MS as BYTES_PER_MS
+from streams.rtms.protocol import WAV_HEADER_BYTES
 from transcription.models import AudioWindow
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(settings.BASE_DIR)
-SCENARIO_DIR = ROOT / "streams" / "emulator" / "scenarios"
+SCENARIO_DIR = ROOT / "rtms_emulator" / "scenarios"
 # name -> (scenario file, topic shown in the dashboard: Zoom's rtms_started carries no topic)
 SCENARIOS: dict[str, tuple[Path, str]] = {
     "planning_meeting": (SCENARIO_DIR / "planning_meeting.json", "Weekly planning (demo, Zoom transcript)"),
@@ -86,8 +88,6 @@ DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rtms_demo"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 MD_SECTIONS = ["Participants", "Summary", "Decisions", "Action items", "Transcript"]
-WAV_HEADER_BYTES = 44
-BYTES_PER_MS = 32
 
 
 class DemoError(Exception):
