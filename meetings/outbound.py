@@ -44,6 +44,7 @@ from django.conf import settings
 from django.utils import timezone
 
 import jobs
+from jobs.backoff import backoff_delay
 from meetings import live, selectors
 from meetings.models import (
     ActionItem,
@@ -326,8 +327,11 @@ def post(*, target: Target, body: bytes, headers: dict[str, str], timeout: float
 
 def backoff_seconds(attempt: int) -> float:
     """Delay before attempt ``attempt + 1``: base × 2^(attempt-1), capped."""
-    base = float(settings.WEBHOOK_RETRY_BASE_SECONDS)
-    return min(base * 2 ** max(0, attempt - 1), float(settings.WEBHOOK_RETRY_MAX_SECONDS))
+    return backoff_delay(
+        attempt,
+        initial=float(settings.WEBHOOK_RETRY_BASE_SECONDS),
+        cap=float(settings.WEBHOOK_RETRY_MAX_SECONDS),
+    )
 
 
 def delivery_attempt(*, delivery_id: int) -> float | None:

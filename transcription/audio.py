@@ -29,22 +29,33 @@ via onnxruntime, plus a 64 ms context), which does not fit that budget; see docs
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import math
 import struct
+import wave
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import resample_poly
+
+from streams.rtms.protocol import (
+    FRAME_BYTES,
+    FRAME_MS,
+    PCM_BYTES_PER_MS,
+    PCM_BYTES_PER_SAMPLE,
+    PCM_SAMPLE_RATE,
+)
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
-BYTES_PER_SAMPLE = 2
-BYTES_PER_MS = SAMPLE_RATE * BYTES_PER_SAMPLE // 1000  # 32
-FRAME_MS = 20
-FRAME_BYTES = FRAME_MS * BYTES_PER_MS  # 640
+# The recordings' PCM format is what RTMS delivers (s16le 16 kHz mono, 20 ms frames), which is
+# also Whisper's input rate: one source, the protocol module (pure, imports nothing of ours).
+SAMPLE_RATE = PCM_SAMPLE_RATE
+BYTES_PER_SAMPLE = PCM_BYTES_PER_SAMPLE
+BYTES_PER_MS = PCM_BYTES_PER_MS  # 32
 SILENCE_DBFS = -100.0
 # A window closes after this much non-speech. 500 ms, not 300: cutting at every 300 ms breath
 # splits sentences and Whisper loses their context (AMI excerpt, 4 headset streams, tiny.en:
@@ -213,17 +224,12 @@ def suppress_crosstalk(
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling by FFT (offline use: whole files, not live frames)."""
+    """Band-limited polyphase resampling (``scipy.signal.resample_poly``; offline use: whole
+    files, not live frames). float32 in, float32 out, ``len * rate_out / rate_in`` samples."""
     if rate_in == rate_out or samples.size == 0:
         return samples.astype(np.float32, copy=False)
-    count = round(samples.size * rate_out / rate_in)
-    spectrum = np.fft.rfft(samples.astype(np.float64))
-    keep = count // 2 + 1
-    if keep <= spectrum.size:
-        spectrum = spectrum[:keep]
-    else:
-        spectrum = np.concatenate([spectrum, np.zeros(keep - spectrum.size, dtype=spectrum.dtype)])
-    out = np.fft.irfft(spectrum, n=count) * (count / samples.size)
+    step = math.gcd(rate_in, rate_out)
+    out = resample_poly(samples.astype(np.float64), rate_out // step, rate_in // step)
     return out.astype(np.float32)
 
 
@@ -367,25 +373,26 @@ def read_pcm_range(
         return pcm16_to_float32(handle.read(length))
 
 
+def wav_header(data_bytes: int, *, sample_rate: int = SAMPLE_RATE, channels: int = 1) -> bytes:
+    """The 44-byte RIFF/WAVE header (``wave`` module) of s16le PCM with ``data_bytes`` of samples:
+    what a recording being written starts with (``streams.recording``, patched as it grows)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(BYTES_PER_SAMPLE)
+        wav.setframerate(sample_rate)
+        wav.setnframes(data_bytes // (channels * BYTES_PER_SAMPLE))
+        wav.writeframesraw(b"")  # writes the header only
+        return buffer.getvalue()  # before close() patches the sizes to the (empty) data
+
+
 def write_wav(path: str | Path, pcm: bytes, *, sample_rate: int = SAMPLE_RATE, channels: int = 1) -> None:
-    """Write s16le PCM as a canonical 44-byte-header WAV (tests, bench, fixtures)."""
-    header = struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF",
-        36 + len(pcm),
-        b"WAVE",
-        b"fmt ",
-        16,
-        1,
-        channels,
-        sample_rate,
-        sample_rate * channels * 2,
-        channels * 2,
-        16,
-        b"data",
-        len(pcm),
-    )
-    Path(path).write_bytes(header + pcm)
+    """Write s16le PCM as a canonical 44-byte-header WAV (``wave`` module; tests, bench, fixtures)."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(BYTES_PER_SAMPLE)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
 
 
 # --- live windowing ----------------------------------------------------------------------------
