@@ -10,9 +10,12 @@ from django.db import migrations
 def content_types_to(app_label):
     def move(apps, schema_editor):
         ContentType = apps.get_model("contenttypes", "ContentType")
-        ContentType.objects.filter(model__in=("audiowindow", "retranscription")).exclude(
-            app_label=app_label
-        ).update(app_label=app_label)
+        for model in ("audiowindow", "retranscription"):
+            if ContentType.objects.filter(app_label=app_label, model=model).exists():
+                continue  # already there (created after a reverse migration): nothing to rename
+            ContentType.objects.filter(model=model, app_label__in=("streams", "transcription")).update(
+                app_label=app_label
+            )
 
     return move
 
