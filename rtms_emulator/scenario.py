@@ -77,7 +77,7 @@ def shared_data_dir() -> Path:
     env = os.environ.get("RTMS_SHARED_DATA", "").strip()
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def resolve_path(ref: str, *, base: Path | None) -> Path:
