@@ -20,6 +20,8 @@ from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 
+from jobs import inprocess
+
 
 class TaskUnavailable(RuntimeError):
     """No Celery task of that name is registered (the app that defines it is not installed)."""
@@ -35,8 +37,6 @@ def concurrent_calls(queue: str) -> int:
     """How many tasks of ``queue`` one process runs at once: the embedded mode's threads of that
     queue, or 1 in a (prefork) Celery worker. The Whisper engine sizes its models by it."""
     if getattr(settings, "CELERY_TASKS_IN_PROCESS", False):
-        from jobs import inprocess
-
         return inprocess.queue_threads(queue)
     return 1
 

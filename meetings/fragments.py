@@ -27,7 +27,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 
 from meetings import live, selectors
-from meetings.models import ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
+from meetings.models import ChatMessage, Meeting, ParticipantEvent, Summary, TranscriptSegment
 
 HEALTH_KINDS = {
     ParticipantEvent.Kind.INTERRUPTION,
@@ -224,8 +224,6 @@ def push_summary(summary_id: int) -> None:
     """The summary panel (``#summary``), replaced by id: pending, running, ready or failed.
 
     Skipped when a newer summary of the meeting exists (the page shows the newest one)."""
-    from meetings.models import Summary
-
     summary = Summary.objects.select_related("meeting").filter(pk=summary_id).first()
     if summary is None or Summary.objects.filter(meeting_id=summary.meeting_id, pk__gt=summary.pk).exists():
         return

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from meetings import services as meeting_services
 from meetings.models import Meeting, ParticipantEvent
+from streams import wakeup
 from streams.models import Stream, WebhookEvent
 from streams.rtms.protocol import PRODUCT_ID_KEYS
 from streams.webhook_payload import RtmsWebhook, WebhookRejected, parse_rtms_webhook
@@ -229,8 +230,6 @@ def _apply(event: WebhookEvent) -> WebhookOutcome:
 
 
 def _wake() -> None:
-    from streams import wakeup
-
     wakeup.notify()
 
 

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 
 from meetings.admin import MeetingAdmin
 from transcription.models import AudioWindow, Retranscription
+from transcription.tasks import recording_retranscribe
 
 
 @admin.register(AudioWindow)
@@ -50,8 +51,6 @@ class RetranscriptionAdmin(admin.ModelAdmin):
 @admin.action(description="Re-transcribe with Whisper (a Whisper track beside Zoom's)")
 def retranscribe_with_whisper(modeladmin, request, queryset):
     """Enqueue ``transcription.tasks.recording_retranscribe`` per selected meeting (on commit)."""
-    from transcription.tasks import recording_retranscribe
-
     count = 0
     for meeting_id in queryset.values_list("pk", flat=True):
         recording_retranscribe.delay_on_commit(meeting_id)

@@ -11,10 +11,13 @@ and marked failed by the service, never retried.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError, close_old_connections
+
+from transcription import service
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +34,7 @@ TRANSIENT = (OperationalError, InterfaceError)
     time_limit=150,
 )
 def audio_window_transcribe(window_id: int) -> str:
-    from transcription.service import audio_window_transcribe as transcribe
-
-    return transcribe(window_id=window_id)
+    return service.audio_window_transcribe(window_id=window_id)
 
 
 @shared_task(
@@ -45,11 +46,7 @@ def audio_window_transcribe(window_id: int) -> str:
     time_limit=3 * 60 * 60 + 60,
 )
 def recording_retranscribe(meeting_id: int, recording_id: int | None = None) -> dict:
-    from dataclasses import asdict
-
-    from transcription.service import recording_retranscribe as retranscribe
-
-    return asdict(retranscribe(meeting_id=meeting_id, recording_id=recording_id))
+    return asdict(service.recording_retranscribe(meeting_id=meeting_id, recording_id=recording_id))
 
 
 @worker_ready.connect
@@ -65,10 +62,8 @@ def resume_pending_windows(sender=None, **kwargs) -> None:
         queues = set()
     if "transcription" not in queues:
         return
-    from transcription.service import audio_windows_resume
-
     try:
-        audio_windows_resume()
+        service.audio_windows_resume()
     except Exception:  # the worker must start even if the database is not reachable yet
         logger.exception("could not resume pending Whisper windows")
     finally:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from meetings.models import Meeting
 from transcription.engines import EngineUnavailable, get_engine
 from transcription.service import recording_retranscribe
+from transcription.tasks import recording_retranscribe as recording_retranscribe_task
 
 
 class Command(BaseCommand):
@@ -43,10 +44,8 @@ class Command(BaseCommand):
             if not meetings:
                 raise CommandError(f"no meeting with public id {meeting}")
         if queue:
-            from transcription.tasks import recording_retranscribe as task
-
             for item in meetings:
-                task.delay(item.pk)
+                recording_retranscribe_task.delay(item.pk)
             self.stdout.write(f"queued {len(meetings)} meeting(s) on the transcription queue")
             return
         try:
