@@ -129,7 +129,7 @@ def cmd_streams(rtms_stream_ids: list[str]) -> dict:
 def cmd_windows(rtms_stream_ids: list[str]) -> dict:
     """The Whisper windows of these streams: ``[is_final, status, queued_ms, done_ms,
     speech_end_wall_ms]`` each (epoch ms; done_ms null while pending)."""
-    from streams.models import AudioWindow
+    from transcription.models import AudioWindow
 
     def ms(value) -> int | None:
         return None if value is None else int(value.timestamp() * 1000)

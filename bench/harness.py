@@ -195,7 +195,7 @@ class Product:
 
 
 def emulator_config(**overrides):
-    from streams.emulator.server import EmulatorConfig
+    from rtms_emulator.server import EmulatorConfig
 
     return EmulatorConfig(
         client_id=CLIENT_ID,
@@ -222,7 +222,7 @@ def load_scenario_continuous(
     """A meeting where all ``participants`` speak the whole time (real recordings back to back,
     one audio stream each at 50 frames/s, none silent) and a Zoom transcript utterance arrives
     every ``utterance_every`` seconds, rotating speakers, with a unique text ``<tag>-utt-<n>``."""
-    from streams.emulator.scenario import (
+    from rtms_emulator.scenario import (
         FIRST_USER_ID,
         FRAME_MS,
         Clip,

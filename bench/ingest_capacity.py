@@ -245,7 +245,7 @@ async def _ceiling(emu, n: int, seconds: float) -> dict:
 
 
 async def _search(product: Product, ingest_pid: int, *, smoke: bool) -> tuple[list[dict], dict]:
-    from streams.emulator import Emulator
+    from rtms_emulator import Emulator
 
     seconds = SMOKE_STEP_SECONDS if smoke else STEP_SECONDS
     steps: list[dict] = []

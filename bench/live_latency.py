@@ -88,9 +88,9 @@ def _profile(product: Product, pid: int, env_name: str, mode: str, seconds: floa
 async def _measure(
     product: Product, session: str, viewers: int, seconds: float, pids: dict[str, int]
 ) -> dict:
-    from streams.emulator import Emulator
-    from streams.emulator import server as emulator_server
-    from streams.emulator.scenario import Utterance
+    from rtms_emulator import Emulator
+    from rtms_emulator import server as emulator_server
+    from rtms_emulator.scenario import Utterance
 
     sent_at: dict[int, float] = {}
     original = emulator_server.Run._do

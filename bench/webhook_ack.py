@@ -41,7 +41,7 @@ CONNECT_TIMEOUT_S = 60.0
 
 def _idle_scenario():
     """One silent participant (no audio packets, no transcript): the streams only connect."""
-    from streams.emulator.scenario import FIRST_USER_ID, Participant, Scenario
+    from rtms_emulator.scenario import FIRST_USER_ID, Participant, Scenario
 
     return Scenario(
         name="bench_idle",
@@ -52,8 +52,8 @@ def _idle_scenario():
 
 
 async def _burst(product: Product, n: int, web_pid: int) -> dict:
-    from streams.emulator import Emulator
-    from streams.emulator.webhook import signed_headers, webhook_body
+    from rtms_emulator import Emulator
+    from rtms_emulator.webhook import signed_headers, webhook_body
 
     scenario = _idle_scenario()
     async with Emulator(emulator_config(connect_timeout=CONNECT_TIMEOUT_S + 10)) as emu:

@@ -9,9 +9,9 @@ Data: ../shared/data/speech/ (FLEURS x5, JFK, LibriSpeech, the AMI excerpt as fo
 per-participant headset streams, the two-voice TTS meeting as two streams).
 
 * **Offline** (per engine): every clip goes through exactly what a live window goes through
-  (``streams.transcription.service.transcribe_samples``: gain normalization, the engine,
+  (``transcription.service.transcribe_samples``: gain normalization, the engine,
   hallucination guards). Single-utterance clips are one window each; the multi-speaker
-  recordings are cut per participant with ``streams.audio.WindowCutter`` (pauses >= 300 ms,
+  recordings are cut per participant with ``transcription.audio.WindowCutter`` (pauses >= 300 ms,
   windows <= 10 s) and the window texts are ordered by start time.
 * **Pipeline** (``--no-pipeline`` to skip): the whole live path — emulator → ingestion →
   windows → Celery → segments — when the emulator and the ingest runner are available; see
@@ -35,12 +35,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.whisper_targets import (  # noqa: F401  (re-exported: RTF_TARGET and the rest)
+    AMI_TARGET,
+    FLEURS_TARGET,
+    LATENCY_P50_TARGET_S,
+    RTF_TARGET,
+    ensure_checkpoint,
+    normalize,
+    wer,
+)
+
 SPEECH_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "speech"
 ENGINES = ("faster-whisper", "openai-whisper")
-FLEURS_TARGET = 0.08
-AMI_TARGET = 0.22
-RTF_TARGET = 0.10
-LATENCY_P50_TARGET_S = 1.5
 
 
 def _django() -> None:
@@ -66,43 +72,12 @@ class ClipResult:
         return self.compute_s / self.audio_s if self.audio_s else 0.0
 
 
-_normalizer = None
-
-
-def normalize(text: str) -> str:
-    global _normalizer
-    if _normalizer is None:
-        from whisper.normalizers import EnglishTextNormalizer
-
-        _normalizer = EnglishTextNormalizer()
-    return _normalizer(text)
-
-
-def wer(references: list[str], hypotheses: list[str]) -> float:
-    """Corpus WER over pairs (jiwer, normalized text); empty references are skipped."""
-    import jiwer
-
-    pairs = [(normalize(r), normalize(h)) for r, h in zip(references, hypotheses, strict=True)]
-    pairs = [(r, h) for r, h in pairs if r.strip()]
-    return jiwer.wer([r for r, _ in pairs], [h for _, h in pairs])
-
-
 def load_engine(name: str, checkpoint: Path, model: str = "tiny.en"):
-    from streams.transcription.engines import build_engine
+    from transcription.engines import build_engine
 
     started = time.perf_counter()
     engine = build_engine(name, model=model, checkpoint=checkpoint, cpu_threads=1)
     return engine, time.perf_counter() - started
-
-
-def ensure_checkpoint(directory: Path) -> Path:
-    from streams.transcription.convert import convert
-    from streams.transcription.engines import shipped_model_path
-
-    path = directory / "tiny.en.pt"
-    if not path.exists():
-        convert(shipped_model_path(), path)
-    return path
 
 
 def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0, context=None, lead=None):
@@ -110,7 +85,7 @@ def transcribe_clip(engine, samples, *, speech_ms=None, others=None, start_ms=0,
 
     CPU seconds (this process, one thread) are the RTF basis: they do not count time spent
     waiting for a core on a shared machine, like "one core free" in ENGINES.md."""
-    from streams.transcription.service import transcribe_samples
+    from transcription.service import transcribe_samples
 
     cpu, wall = time.process_time(), time.perf_counter()
     result = transcribe_samples(
@@ -140,9 +115,9 @@ def windowed_transcript(
 ) -> tuple[str, float, float, int]:
     """Cut each track at pauses, transcribe each window (with the lead of the sentence it
     continues, as live), order all texts by start time."""
-    from streams.audio import PEAK_CONTEXT_MS, read_wav
-    from streams.audio import cut_windows as cut_windows_offline
-    from streams.transcription.service import lead_between
+    from transcription.audio import PEAK_CONTEXT_MS, read_wav
+    from transcription.audio import cut_windows as cut_windows_offline
+    from transcription.service import lead_between
 
     pieces, audio_s, compute_s, count = [], 0.0, 0.0, 0
     loaded = [read_wav(track)[0] for track in tracks]
@@ -174,7 +149,7 @@ def windowed_transcript(
 
 
 def offline_results(engine_name: str, engine, *, smoke: bool) -> list[ClipResult]:
-    from streams.audio import read_wav
+    from transcription.audio import read_wav
 
     results = []
     for name, path, reference in single_clips(smoke):
@@ -244,12 +219,12 @@ def offline_rows(results: list[ClipResult], engine_name: str, load_s: float, *, 
 
 
 def pipeline_rows(engine_name: str, *, smoke: bool, checkpoint: Path, model: str = "tiny.en") -> list:
-    """The live path end to end; needs streams.emulator and the ingest runner (streams.ingest)."""
+    """The live path end to end; needs rtms_emulator and the ingest runner (streams.ingest)."""
     from bench.common import Row
 
     try:
         from bench import whisper_pipeline
-        from streams.emulator.server import Emulator  # noqa: F401  (the emulator is needed)
+        from rtms_emulator.server import Emulator  # noqa: F401  (the emulator is needed)
     except ImportError as exc:
         return [Row(f"whisper-live[{engine_name}]", "live pipeline", f"not run: {exc}")]
     return whisper_pipeline.run_pipeline(engine_name, smoke=smoke, checkpoint=checkpoint, model=model)
@@ -273,7 +248,7 @@ def run(
         default = ",".join(ENGINES) if smoke else ENGINES[0]
         engines = tuple(e for e in os.environ.get("BENCH_WHISPER_ENGINES", default).split(",") if e)
     _django()
-    from streams.transcription.engines import limit_threads
+    from transcription.engines import limit_threads
 
     limit_threads(1)
     rows = []

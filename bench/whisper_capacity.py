@@ -52,7 +52,7 @@ DRAIN_S = 300.0
 def ami_meeting(*, seconds: float, offset_s: float):
     """The AMI excerpt's four headset channels, looped to ``seconds`` and rotated by ``offset_s``
     (every participant by the same amount, so the conversation stays intact); no transcript."""
-    from streams.emulator.scenario import FRAME_MS, Participant, Scenario, Segment, load_scenario
+    from rtms_emulator.scenario import FRAME_MS, Participant, Scenario, Segment, load_scenario
 
     base = load_scenario("ami_excerpt")
     loop_ticks = max(s.end_tick for p in base.participants for s in p.segments)
@@ -148,7 +148,7 @@ async def _step(emu, product: Product, daphne_pid: int, n: int, seconds: float) 
 
 
 async def _search(product: Product, daphne_pid: int, *, smoke: bool) -> list[dict]:
-    from streams.emulator import Emulator
+    from rtms_emulator import Emulator
 
     seconds = SMOKE_STEP_SECONDS if smoke else STEP_SECONDS
     steps: list[dict] = []

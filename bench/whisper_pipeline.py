@@ -16,7 +16,7 @@ fallback is on from the first word (``TRANSCRIPT_FALLBACK_SECONDS`` does not del
 Latency = time a final window's segment was stored (``AudioWindow.done_at``, committed in the
 same transaction) minus the wall-clock time of the end of its last speech: the meeting start
 (``Meeting.started_at``, the webhook's event_ts) + the window's end in meeting time - the 200 ms
-post-roll the cutter keeps. It includes the pause detection (``streams.audio.MIN_PAUSE_MS``,
+post-roll the cutter keeps. It includes the pause detection (``transcription.audio.MIN_PAUSE_MS``,
 500 ms), the audio flush interval (``RTMS_AUDIO_FLUSH_SECONDS``, the product's default 0.25 s),
 queueing and transcription.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 from rtms_assistant.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "streams" / "emulator" / "scenarios"
+SCENARIOS = ROOT / "rtms_emulator" / "scenarios"
 SPEECH = ROOT.parent / "shared" / "data" / "speech"
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "bench-client-id", "bench-client-secret", "bench-webhook-secret"
 POST_ROLL_MS = 200
@@ -77,7 +77,7 @@ class Product:
 
 def clips_scenario(directory: Path, names: list[str]) -> tuple[Path, dict[str, str]]:
     """One participant per clip, one after another; returns the file and participant -> reference."""
-    from streams.audio import wav_info
+    from transcription.audio import wav_info
 
     participants, references, at = [], {}, 0.5
     for index, name in enumerate(names):
@@ -111,7 +111,7 @@ def _collect(meeting_id: int) -> dict:
     from django.db import connection
 
     from meetings.models import Meeting, TranscriptSegment
-    from streams.models import AudioWindow
+    from transcription.models import AudioWindow
 
     try:
         meeting = Meeting.objects.get(pk=meeting_id)
@@ -188,8 +188,9 @@ def _collect(meeting_id: int) -> dict:
 async def _play(product: Product, scenario: Path, *, speed: float) -> dict:
     from asgiref.sync import sync_to_async
 
-    from streams.emulator.server import Emulator, EmulatorConfig
-    from streams.models import AudioWindow, Stream
+    from rtms_emulator.server import Emulator, EmulatorConfig
+    from streams.models import Stream
+    from transcription.models import AudioWindow
 
     config = EmulatorConfig(
         client_id=CLIENT_ID,
@@ -240,7 +241,7 @@ def run_pipeline(
     from django.core.management import call_command
 
     from bench.common import Row, target_row
-    from bench.whisper import (
+    from bench.whisper_targets import (
         AMI_TARGET,
         FLEURS_TARGET,
         LATENCY_P50_TARGET_S,

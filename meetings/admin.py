@@ -20,6 +20,8 @@ from meetings.models import (
     WebhookSubscription,
     ZoomIdentity,
 )
+from meetings.summarizer.service import summary_regenerate
+from meetings.tasks import webhook_deliver
 
 
 def _changelist_link(model: str, meeting_id: int, label: str) -> str:
@@ -75,8 +77,6 @@ class MeetingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Regenerate summary")
     def regenerate_summary(self, request, queryset) -> None:
-        from meetings.summarizer.service import summary_regenerate
-
         for meeting in queryset:
             summary_regenerate(meeting=meeting)
         self.message_user(request, f"Summary requested for {queryset.count()} meeting(s).")
@@ -291,8 +291,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected deliveries now")
     def retry_now(self, request, queryset) -> None:
-        from meetings.tasks import webhook_deliver
-
         ids = list(queryset.exclude(status=WebhookDelivery.Status.DELIVERED).values_list("pk", flat=True))
         queryset.filter(pk__in=ids).update(status=WebhookDelivery.Status.PENDING, next_retry_at=None)
         for delivery_id in ids:

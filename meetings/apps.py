@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_search_index(sender, using=None, **kwargs) -> None:
-    from meetings import search
+    from meetings import search  # here, not at module level: it imports models, not loaded yet
 
     search.ensure_index(using=using)
 

@@ -21,6 +21,8 @@ import json
 import re
 from typing import NotRequired, TypedDict
 
+from meetings.clock import clock as meeting_clock
+
 EXPORT_FORMATS: dict[str, str] = {
     "md": "text/markdown; charset=utf-8",
     "txt": "text/plain; charset=utf-8",
@@ -269,18 +271,14 @@ def _escape_block_marker(match: re.Match[str]) -> str:
 
 def clock(ms: int, *, sep: str = ".", hours: bool = True) -> str:
     """``ms`` as ``HH:MM:SS.mmm`` (``sep`` "," for SubRip)."""
-    ms = max(0, int(ms))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, milli = divmod(rest, 1_000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{milli:03d}" if hours else f"{m:02d}:{s:02d}"
+    if not hours:
+        return meeting_clock(ms, hours="never")
+    return meeting_clock(ms, hours="always", pad_hours=True, millis=sep)
 
 
 def short_clock(ms: int) -> str:
     """``H:MM:SS`` for notes (no milliseconds)."""
-    h, rest = divmod(max(0, int(ms)) // 1000, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}"
+    return meeting_clock(ms, hours="always")
 
 
 def cue_end_ms(segment: ExportSegment) -> int:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 
 from meetings import live, selectors, transcription
-from meetings.models import ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
+from meetings.models import ChatMessage, Meeting, ParticipantEvent, Summary, TranscriptSegment
 
 HEALTH_KINDS = {
     ParticipantEvent.Kind.INTERRUPTION,
@@ -248,8 +248,6 @@ def push_summary(summary_id: int) -> None:
     """The summary panel (``#summary``), replaced by id: pending, running, ready or failed.
 
     Skipped when a newer summary of the meeting exists (the page shows the newest one)."""
-    from meetings.models import Summary
-
     summary = Summary.objects.select_related("meeting").filter(pk=summary_id).first()
     if summary is None or Summary.objects.filter(meeting_id=summary.meeting_id, pk__gt=summary.pk).exists():
         return

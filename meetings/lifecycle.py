@@ -20,18 +20,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import jobs
+from jobs import TaskUnavailable  # noqa: F401  (re-exported: the API catches lifecycle.TaskUnavailable)
 from meetings.models import AudioRecording, Meeting
 
 logger = logging.getLogger(__name__)
-RETRANSCRIBE_TASK = "streams.tasks.recording_retranscribe"
+RETRANSCRIBE_TASK = "transcription.tasks.recording_retranscribe"
 
 
 class MeetingLive(RuntimeError):
     """The meeting is still live: its streams are writing rows and audio files."""
-
-
-class TaskUnavailable(RuntimeError):
-    """A task the request needs is not registered (its app is not installed or not loaded)."""
 
 
 def media_path(relative: str) -> Path | None:
@@ -107,15 +105,7 @@ def meeting_purge_older_than(
 
 
 def recording_retranscribe_request(*, meeting: Meeting) -> str:
-    """Enqueue ``streams.tasks.recording_retranscribe(meeting.pk)`` after commit; returns the
+    """Enqueue ``transcription.tasks.recording_retranscribe(meeting.pk)`` after commit; returns the
     task name. Raises :class:`TaskUnavailable` when the task is not registered."""
-    from rtms_assistant.celery import app
-
-    task = app.tasks.get(RETRANSCRIBE_TASK)
-    if task is None:
-        app.loader.import_default_modules()  # runs the Django autodiscovery if it has not run
-        task = app.tasks.get(RETRANSCRIBE_TASK)
-    if task is None:
-        raise TaskUnavailable(f"{RETRANSCRIBE_TASK} is not registered")
-    task.delay_on_commit(meeting.pk)
+    jobs.enqueue(RETRANSCRIBE_TASK, meeting.pk, on_commit=True)
     return RETRANSCRIBE_TASK

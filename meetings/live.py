@@ -1,7 +1,7 @@
 """Live fan-out: render once, broadcast HTML to every browser watching a meeting.
 
-Producers (services' ``on_commit`` callbacks, the ingest loop, tasks) call :func:`push` /
-:func:`apush` with a meeting pk and an HTML fragment; ``MeetingConsumer`` forwards the text.
+Producers (services' ``on_commit`` callbacks, the ingest loop, tasks) call :func:`push`
+with a meeting pk and an HTML fragment; ``MeetingConsumer`` forwards the text.
 Payloads are plain ``str``/``int`` (channels-redis serializes with msgpack).
 
 Embedded mode uses the in-memory channel layer, whose queues belong to the server's event
@@ -110,11 +110,6 @@ def _log_failure(future) -> None:
 def push(meeting_id: int, html: str, *, seq: int = 0) -> None:
     """Send an HTML fragment to everyone watching ``meeting_id`` (sync callers)."""
     group_send(meeting_group_name(meeting_id), fragment_message(html, seq=seq))
-
-
-async def apush(meeting_id: int, html: str, *, seq: int = 0) -> None:
-    """Send an HTML fragment to everyone watching ``meeting_id`` (async callers)."""
-    await agroup_send(meeting_group_name(meeting_id), fragment_message(html, seq=seq))
 
 
 def push_list(user_ids: list[int], html: str) -> None:

@@ -36,7 +36,6 @@ import ipaddress
 import json
 import logging
 import socket
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -44,6 +43,8 @@ import httpx2
 from django.conf import settings
 from django.utils import timezone
 
+import jobs
+from jobs.backoff import backoff_delay
 from meetings import live, selectors
 from meetings.models import (
     ActionItem,
@@ -55,6 +56,7 @@ from meetings.models import (
 )
 
 logger = logging.getLogger(__name__)
+DELIVER_TASK = "meetings.tasks.webhook_deliver"  # enqueued by name: the task imports this module
 
 SIGNATURE_HEADER = "X-RTMS-Signature"
 EVENT_HEADER = "X-RTMS-Event"
@@ -261,10 +263,8 @@ def emit(*, event: str, meeting_id: int, object_id: int | None = None) -> list[i
         )
         if created:
             created_ids.append(delivery.pk)
-    from meetings.tasks import webhook_deliver
-
     for delivery_id in created_ids:
-        webhook_deliver.delay(delivery_id)
+        jobs.enqueue(DELIVER_TASK, delivery_id)
     return created_ids
 
 
@@ -327,8 +327,11 @@ def post(*, target: Target, body: bytes, headers: dict[str, str], timeout: float
 
 def backoff_seconds(attempt: int) -> float:
     """Delay before attempt ``attempt + 1``: base × 2^(attempt-1), capped."""
-    base = float(settings.WEBHOOK_RETRY_BASE_SECONDS)
-    return min(base * 2 ** max(0, attempt - 1), float(settings.WEBHOOK_RETRY_MAX_SECONDS))
+    return backoff_delay(
+        attempt,
+        initial=float(settings.WEBHOOK_RETRY_BASE_SECONDS),
+        cap=float(settings.WEBHOOK_RETRY_MAX_SECONDS),
+    )
 
 
 def delivery_attempt(*, delivery_id: int) -> float | None:
@@ -397,29 +400,20 @@ def delivery_attempt(*, delivery_id: int) -> float | None:
 def delivery_schedule(*, delivery_id: int, countdown: float) -> None:
     """Run ``webhook_deliver(delivery_id)`` again in ``countdown`` seconds.
 
-    Scaled mode: Celery's ``countdown``. Embedded mode runs tasks in-process, where Celery
-    ignores countdowns, so a daemon timer submits it later (lost if the process stops: the
-    delivery stays ``pending`` with ``next_retry_at``; :func:`delivery_requeue_due` resumes it).
+    The countdown is the same in both run modes (``jobs.enqueue``). A countdown held in memory
+    (embedded mode) is lost if the process stops: the delivery stays ``pending`` with
+    ``next_retry_at``, and :func:`delivery_requeue_due` resumes it.
     """
-    from meetings.tasks import webhook_deliver
-
-    if getattr(settings, "CELERY_TASKS_IN_PROCESS", False) and not webhook_deliver.app.conf.task_always_eager:
-        timer = threading.Timer(countdown, webhook_deliver.delay, args=(delivery_id,))
-        timer.daemon = True
-        timer.start()
-        return
-    webhook_deliver.apply_async((delivery_id,), countdown=countdown)
+    jobs.enqueue(DELIVER_TASK, delivery_id, countdown=countdown)
 
 
 def delivery_requeue_due(*, now: dt.datetime | None = None) -> int:
     """Enqueue pending deliveries whose retry time has passed (after a restart); returns how many."""
-    from meetings.tasks import webhook_deliver
-
     due = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING, next_retry_at__lte=now or timezone.now()
     ).values_list("pk", flat=True)
     count = 0
     for delivery_id in due:
-        webhook_deliver.delay(delivery_id)
+        jobs.enqueue(DELIVER_TASK, delivery_id)
         count += 1
     return count

@@ -374,29 +374,6 @@ def segment_count(*, meeting: Meeting) -> int:
     return TranscriptSegment.objects.filter(meeting=meeting).count()
 
 
-# --- Transcript tracks (Zoom / Whisper) -----------------------------------------------------------
-
-TRACKS = ("zoom", "whisper", "both")
-
-
-def transcript_tracks(*, meeting: Meeting) -> list[str]:
-    """The transcript sources a meeting has (``["zoom"]``, ``["whisper"]``, both, or none)."""
-    present = set(
-        TranscriptSegment.objects.filter(meeting=meeting).values_list("source", flat=True).distinct()
-    )
-    return [source for source in TranscriptSegment.Source.values if source in present]
-
-
-def segments_for_track(queryset: QuerySet[TranscriptSegment], track: str) -> QuerySet[TranscriptSegment]:
-    """Restrict segments to one track: ``"zoom"``, ``"whisper"`` or ``"both"`` (no filter).
-
-    An unknown value means ``"both"``. Uses the ``meetings_segment_track`` index.
-    """
-    if track in TranscriptSegment.Source.values:
-        return queryset.filter(source=track)
-    return queryset
-
-
 def transcription_pending_seconds(*, meeting: Meeting) -> int:
     """Seconds of the meeting's audio still to be transcribed (Whisper windows queued or running,
     a re-transcription in progress; ``meetings.transcription``), rounded up; 0 when complete.

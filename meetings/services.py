@@ -27,6 +27,7 @@ from meetings.models import (
     TranscriptSegment,
     ZoomIdentity,
 )
+from meetings.summaries import summary_request
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -114,8 +115,6 @@ def meeting_end(*, meeting: Meeting, ended_at: dt.datetime | None = None) -> Mee
     if updated:
         live.after_commit(fragments.push_meeting_status, meeting.pk)
         outbound.emit_on_commit(event="meeting.ended", meeting_id=meeting.pk)
-        from meetings.summaries import summary_request  # the summary module enqueues on commit
-
         summary_request(meeting=meeting)
     return meeting
 

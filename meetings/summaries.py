@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+import jobs
 from meetings import fragments, live, transcription
 from meetings.models import Meeting, Summary
+
+SUMMARY_TASK = "meetings.tasks.summary_generate"  # enqueued by name: the task imports the summarizer
 
 
 def _waiting_final(meeting: Meeting) -> Summary | None:
@@ -40,8 +43,6 @@ def _enqueue_if_transcribed(summary: Summary, meeting: Meeting) -> bool:
     while it waited) unless another summary of its kind already has that revision. Enqueuing a
     summary twice is harmless: the task claims it once.
     """
-    from meetings.tasks import summary_generate as summary_generate_task
-
     if summary.kind == Summary.Kind.FINAL and transcription.pending_audio_ms(meeting_id=meeting.pk):
         return False
     if (
@@ -54,7 +55,7 @@ def _enqueue_if_transcribed(summary: Summary, meeting: Meeting) -> bool:
             transcript_revision=meeting.last_seq
         )
         summary.transcript_revision = meeting.last_seq
-    summary_generate_task.delay_on_commit(summary.pk)
+    jobs.enqueue(SUMMARY_TASK, summary.pk, on_commit=True)
     return True
 
 

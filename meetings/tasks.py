@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
+from meetings import lifecycle, outbound
+from meetings.summarizer import service as summarizer_service
 from meetings.summarizer.errors import TransientSummaryError
 
 
@@ -21,16 +24,14 @@ from meetings.summarizer.errors import TransientSummaryError
 )
 def summary_generate(self, summary_id: int) -> None:
     """Generate one summary; transient LLM/DB errors are retried, the last attempt falls back offline."""
-    from meetings.summarizer.service import summary_generate as generate
-
-    generate(summary_id=summary_id, allow_retry=self.request.retries < self.max_retries)
+    summarizer_service.summary_generate(
+        summary_id=summary_id, allow_retry=self.request.retries < self.max_retries
+    )
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def webhook_deliver(delivery_id: int) -> None:
     """One attempt at an outbound webhook delivery; schedules the next one with backoff."""
-    from meetings import outbound
-
     countdown = outbound.delivery_attempt(delivery_id=delivery_id)
     if countdown is not None:
         outbound.delivery_schedule(delivery_id=delivery_id, countdown=countdown)
@@ -39,10 +40,6 @@ def webhook_deliver(delivery_id: int) -> None:
 @shared_task(soft_time_limit=600, time_limit=660)
 def meetings_purge_expired() -> int:
     """Celery beat (``RETENTION_DAYS``): delete meetings older than the retention period."""
-    from django.conf import settings
-
-    from meetings import lifecycle, outbound
-
     outbound.delivery_requeue_due()
     if not settings.RETENTION_DAYS:
         return 0

@@ -2,8 +2,9 @@
 
 Scaled mode: tasks go to a Celery worker through the Redis broker (queues ``default`` and
 ``transcription``). Embedded mode (``CELERY_TASKS_IN_PROCESS``): ``apply_async`` hands the task to
-an in-process thread per queue instead (rtms_assistant/inprocess.py), so the one ASGI process runs
-everything and the event loop is never blocked. Task code is the same in both modes.
+an in-process thread per queue instead (jobs/inprocess.py), so the one ASGI process runs
+everything and the event loop is never blocked. The choice is ``jobs.runs_in_process`` (the one
+run-mode seam); task code and countdowns are the same in both modes.
 """
 
 from __future__ import annotations
@@ -30,12 +31,17 @@ class RoutedTask(DjangoTask):
         shadow=None,
         **options,
     ):
-        from django.conf import settings
+        import jobs  # not at module level: jobs reads Django settings, which load after this module
+        from jobs import inprocess
 
-        if getattr(settings, "CELERY_TASKS_IN_PROCESS", False) and not self.app.conf.task_always_eager:
-            from rtms_assistant import inprocess
-
-            return inprocess.submit(self, args=tuple(args or ()), kwargs=dict(kwargs or {}), task_id=task_id)
+        if jobs.runs_in_process(self):
+            return inprocess.submit(
+                self,
+                args=tuple(args or ()),
+                kwargs=dict(kwargs or {}),
+                task_id=task_id,
+                countdown=options.get("countdown"),
+            )
         return super().apply_async(
             args,
             kwargs,

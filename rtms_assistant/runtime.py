@@ -52,7 +52,7 @@ class EmbeddedRuntime:
         to finish, the rest stay ``pending`` for the next start. Returns a Deferred for Twisted."""
         from twisted.internet.defer import Deferred
 
-        from rtms_assistant import inprocess
+        from jobs import inprocess
 
         logger.info("server shutting down: stopping in-process tasks")
         future = asyncio.ensure_future(
@@ -70,7 +70,7 @@ def _resume_pending_windows() -> None:
     """At start: Whisper windows a previous run left ``pending`` are transcribed now."""
     from django.db import close_old_connections
 
-    from streams.transcription.service import audio_windows_resume
+    from transcription.service import audio_windows_resume
 
     try:
         audio_windows_resume(release_claims=True)  # one process: nothing else can be running them

@@ -145,7 +145,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally (no CDN)
     "meetings",
+    "transcription",
     "streams",
+    "demo",  # tools beside the product: manage.py demo and rtms_emulator
 ]
 
 MIDDLEWARE = [
@@ -274,7 +276,7 @@ else:
 
 # --- Celery -----------------------------------------------------------------------------------
 # Embedded mode runs tasks in-process on one thread per queue, WHISPER_WORKERS for transcription
-# (rtms_assistant/inprocess.py);
+# (jobs/inprocess.py);
 # scaled mode sends them to a Celery worker through Redis. Only ids travel, never audio bytes.
 CELERY_TASKS_IN_PROCESS = EMBEDDED
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -283,8 +285,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "streams.tasks.audio_window_transcribe": {"queue": "transcription"},
-    "streams.tasks.recording_retranscribe": {"queue": "transcription"},
+    "transcription.tasks.audio_window_transcribe": {"queue": "transcription"},
+    "transcription.tasks.recording_retranscribe": {"queue": "transcription"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660
@@ -304,7 +306,6 @@ if not set(RTMS_MEDIA) <= {"audio", "video", "deskshare", "transcript", "chat"}:
 # Stream leases (scaled mode): a worker renews every LEASE/3 s; another takes over after expiry.
 RTMS_LEASE_SECONDS = env_float("RTMS_LEASE_SECONDS", 6.0, minimum=1.0)
 RTMS_WORKER_POLL_SECONDS = env_float("RTMS_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
-RTMS_TLS_VERIFY = True  # never off: Zoom requires TLS 1.2+ (PROTOCOL.md §4, §15)
 # Ingest runner (streams/ingest.py): streams per worker, bounded queues, audio flush cadence.
 RTMS_WORKER_MAX_STREAMS = env_int("RTMS_WORKER_MAX_STREAMS", 50, minimum=1)
 RTMS_EVENT_QUEUE_SIZE = env_int("RTMS_EVENT_QUEUE_SIZE", 10_000, minimum=10)
@@ -411,6 +412,10 @@ LOGGING = {
     "loggers": {
         "meetings": {"level": LOG_LEVEL},
         "streams": {"level": LOG_LEVEL},
+        "transcription": {"level": LOG_LEVEL},
+        "jobs": {"level": LOG_LEVEL},
+        "rtms_emulator": {"level": LOG_LEVEL},
+        "demo": {"level": LOG_LEVEL},
         "rtms_assistant": {"level": LOG_LEVEL},
         "django.request": {"level": "ERROR"},
     },

@@ -6,8 +6,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from rtms_assistant import health
-from streams import metrics
+from rtms_assistant import health, metrics
 
 urlpatterns = [
     path("", include("meetings.urls")),

@@ -38,7 +38,6 @@ import functools
 import hashlib
 import logging
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,35 +48,15 @@ from django.db import connection, transaction
 from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting
 from streams.models import Stream
+from streams.rtms.protocol import PCM_BYTES_PER_MS, PCM_SAMPLE_RATE, WAV_HEADER_BYTES
+from transcription.audio import wav_header
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
-BYTES_PER_MS = 32
-WAV_HEADER_BYTES = 44
+SAMPLE_RATE = PCM_SAMPLE_RATE
+BYTES_PER_MS = PCM_BYTES_PER_MS
 JITTER_BYTES = 10 * BYTES_PER_MS
 MIXED_USER_ID = "0"
-
-
-def wav_header(data_bytes: int, *, sample_rate: int = SAMPLE_RATE, channels: int = 1) -> bytes:
-    """The 44-byte RIFF/WAVE header of a PCM s16le file with ``data_bytes`` of samples."""
-    byte_rate = sample_rate * channels * 2
-    return struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF",
-        36 + data_bytes,
-        b"WAVE",
-        b"fmt ",
-        16,
-        1,
-        channels,
-        sample_rate,
-        byte_rate,
-        channels * 2,
-        16,
-        b"data",
-        data_bytes,
-    )
 
 
 def _safe(name: str) -> str:
@@ -499,7 +478,3 @@ def mix_build(*, meeting_id: int, rtms_stream_id: str) -> AudioRecording | None:
         defaults={"path": relpath, "start_ms": origin_ms, "data_bytes": total},
     )
     return recording
-
-
-def recordings_for(*, meeting_id: int) -> list[AudioRecording]:
-    return list(AudioRecording.objects.filter(meeting_id=meeting_id).select_related("participant"))

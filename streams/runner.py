@@ -27,17 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 
+from jobs.backoff import backoff_delay
 from meetings import live
 from meetings.models import Meeting
 from streams import recording, services
 from streams.models import Stream
 from streams.rtms import events as ev
 from streams.rtms.errors import RTMSStreamEnded
-from streams.rtms.protocol import DataOption
+from streams.rtms.protocol import FRAME_BYTES, DataOption
 from streams.writer import EventWriter, Outcome
 
 logger = logging.getLogger(__name__)
-FRAME_BYTES = 640
 FEED_CHUNK_BYTES = 10 * FRAME_BYTES  # 200 ms of audio per LiveTranscriber.feed call
 # Database errors worth retrying: the connection was lost or refused (server restarting, network).
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
@@ -105,11 +105,13 @@ async def db_retry(fn, /, *args, what: str, rtms_stream_id: str, lane: Lane):
     are retried with back-off (0.2 s doubling to 5 s) for at most ``RTMS_DB_RETRY_SECONDS``,
     after which the last error is raised. ``fn`` must be idempotent (every ingest write is)."""
     deadline = time.monotonic() + settings.RTMS_DB_RETRY_SECONDS
-    delay = RETRY_INITIAL_DELAY
+    attempt = 0
     while True:
         try:
             return await lane.call(fn, *args)
         except TRANSIENT_DB_ERRORS as exc:
+            attempt += 1
+            delay = backoff_delay(attempt, initial=RETRY_INITIAL_DELAY, cap=RETRY_MAX_DELAY)
             if time.monotonic() + delay > deadline:
                 logger.error("stream %s: %s: database unavailable, giving up: %s", rtms_stream_id, what, exc)
                 raise
@@ -121,7 +123,6 @@ async def db_retry(fn, /, *args, what: str, rtms_stream_id: str, lane: Lane):
                 exc,
             )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_DELAY)
 
 
 # --- integration points (other modules of this project, imported lazily) -------------------------
@@ -134,9 +135,9 @@ def _client_classes():
 
 
 def _live_transcriber(*, stream_id: int, meeting_id: int, mode: str):
-    """The live Whisper fallback (streams.live_transcription), or None if not installed."""
+    """The live Whisper fallback (transcription.live), or None if not installed."""
     try:
-        from streams.live_transcription import LiveTranscriber
+        from transcription.live import LiveTranscriber
     except ImportError:
         return None
     return LiveTranscriber(
@@ -148,7 +149,7 @@ def _live_transcriber(*, stream_id: int, meeting_id: int, mode: str):
 
 
 def _windows_create(specs) -> None:
-    from streams.transcription.service import audio_windows_create
+    from transcription.service import audio_windows_create
 
     audio_windows_create(specs=specs)
 

@@ -30,8 +30,10 @@ from django.utils import timezone
 
 from meetings import services as meeting_services
 from meetings.models import Meeting, ParticipantEvent
+from streams import wakeup
 from streams.models import Stream, WebhookEvent
 from streams.rtms.protocol import PRODUCT_ID_KEYS
+from streams.webhook_payload import RtmsWebhook, WebhookRejected, parse_rtms_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -59,28 +61,6 @@ class InvalidTransition(Exception):
 
 
 # --- webhooks ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RtmsWebhook:
-    """A validated ``<product>.rtms_started|stopped|interrupted`` webhook (see streams.webhooks).
-
-    ``instance_id`` is the product's id (``meeting_uuid`` / ``webinar_uuid`` / ``session_id``),
-    ``event_ts`` epoch ms, ``server_urls`` the signaling URL(s) (started only), ``stop_reason``
-    RTMS_STOP_REASON (stopped only).
-    """
-
-    event: str
-    product: str
-    action: str  # "started" | "stopped" | "interrupted"
-    instance_id: str
-    rtms_stream_id: str
-    event_ts: int | None
-    server_urls: str = ""
-    stop_reason: int | None = None
-    operator_id: str = ""
-    zoom_meeting_id: str = ""
-    topic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +209,6 @@ def webhook_event_apply_next() -> tuple[str, WebhookOutcome] | None:
 
 
 def _apply(event: WebhookEvent) -> WebhookOutcome:
-    from streams.webhooks import WebhookRejected, parse_rtms_webhook  # the view's pure parser
-
     try:
         rtms = parse_rtms_webhook(
             {"event": event.event, "event_ts": event.event_ts, "payload": event.payload}
@@ -252,8 +230,6 @@ def _apply(event: WebhookEvent) -> WebhookOutcome:
 
 
 def _wake() -> None:
-    from streams import wakeup
-
     wakeup.notify()
 
 

@@ -20,6 +20,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from jobs.backoff import backoff_delay
+
 logger = logging.getLogger(__name__)
 WAKE_CHANNEL = "rtms_assistant:ingest:wake"
 REDIS_TIMEOUT_SECONDS = 0.5
@@ -67,13 +69,13 @@ async def listen(event: asyncio.Event) -> None:
     """
     if not settings.REDIS_URL:
         return
-    delay = 0.5
+    failures = 0
     while True:
         client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(WAKE_CHANNEL)
-                delay = 0.5
+                failures = 0
                 event.set()  # anything published while we were not subscribed: look now
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
@@ -82,5 +84,5 @@ async def listen(event: asyncio.Event) -> None:
             logger.warning("ingest wake-up channel lost (polling meanwhile): %s", exc)
         finally:
             await client.aclose()
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 10.0)
+        failures += 1
+        await asyncio.sleep(backoff_delay(failures, initial=0.5, cap=10.0))

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.db import IntegrityError, close_old_connections
 from django.utils import timezone
@@ -29,9 +29,6 @@ from streams.rtms.protocol import (
     StreamState,
     TranscriptLanguage,
 )
-
-if TYPE_CHECKING:
-    from streams.runner import StreamRunner
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +85,19 @@ class Outcome:
     detail: str = ""
 
 
+class RunnerState(Protocol):
+    """What the writer reads of the ``streams.runner.StreamRunner`` that owns it. A protocol, not
+    an import: the runner imports this module, so importing it back would make a cycle."""
+
+    claim: services.Claim
+    owner: str
+    has_zoom_transcript: bool
+
+
 class EventWriter:
     """Sync side of a runner: every method runs on its event lane (never on the event loop)."""
 
-    def __init__(self, runner: StreamRunner) -> None:
+    def __init__(self, runner: RunnerState) -> None:
         self.runner = runner
         self.claim = runner.claim
         self.sid = runner.claim.rtms_stream_id

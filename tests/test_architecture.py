@@ -33,9 +33,9 @@ def test_meetings_never_imports_streams():
 
 
 def test_rtms_client_and_emulator_import_no_django_and_none_of_our_apps():
-    allowed_prefixes = ("streams.rtms", "streams.emulator")
+    allowed_prefixes = ("streams.rtms", "rtms_emulator")
     offenders = {}
-    for folder in ("streams/rtms", "streams/emulator"):
+    for folder in ("streams/rtms", "rtms_emulator"):
         for path in python_files(folder):
             if "management" in path.parts:
                 continue
@@ -54,3 +54,84 @@ def test_the_check_itself_catches_a_forbidden_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("from django.db import models\nimport streams.ingest\n")
     assert imported_modules(sample) == {"django.db", "streams.ingest"}
+
+
+# --- apps by responsibility: ingestion (streams) -> transcription -> meetings -> jobs ----------
+# The tools beside the product (rtms_emulator, demo, bench) may import the product; the product
+# never imports them. No app imports rtms_assistant (the project: settings come via django.conf).
+PRODUCT_LAYERS = ["streams", "transcription", "meetings", "jobs"]  # each may import those after it
+TOOLS = {"rtms_emulator", "demo", "bench", "tests"}
+
+
+def forbidden_for(app: str) -> set[str]:
+    index = PRODUCT_LAYERS.index(app)
+    return set(PRODUCT_LAYERS[:index]) | TOOLS | {"rtms_assistant"}
+
+
+# streams/rtms/ is the RTMS protocol as a pure library (no Django, none of our apps: the test
+# above): its constants (PCM format, frame size) are the one source for every layer.
+PURE_LIBRARY = "streams.rtms"
+
+
+def test_apps_depend_one_way_and_never_on_the_tools_or_the_project():
+    offenders = {}
+    for app in PRODUCT_LAYERS:
+        for path in python_files(app):
+            bad = sorted(
+                m
+                for m in imported_modules(path)
+                if m.split(".")[0] in forbidden_for(app) and not m.startswith(PURE_LIBRARY)
+            )
+            if bad:
+                offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}
+
+
+def test_the_layers_forbid_what_they_should():
+    assert forbidden_for("meetings") == {"streams", "transcription", "rtms_assistant"} | TOOLS
+    assert "meetings" not in forbidden_for("streams")
+
+
+# --- one run-mode seam: settings + jobs/ decide embedded vs scaled ----------------------------
+RUN_MODE_NAMES = ("CELERY_TASKS_IN_PROCESS", "EMBEDDED", "RUN_MODE", "task_always_eager", "inprocess")
+
+
+def run_mode_mentions(path: Path) -> list[str]:
+    """Code (not docstrings or comments) of ``path`` naming the run mode: attribute or name."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in RUN_MODE_NAMES:
+            name = node.value
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            name = next((n for n in RUN_MODE_NAMES if n in node.module.split(".")), None)
+        if name in RUN_MODE_NAMES:
+            found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_domain_code_never_branches_on_the_run_mode():
+    offenders = {}
+    for app in ("streams", "transcription", "meetings"):
+        for path in python_files(app):
+            if "migrations" in path.parts:
+                continue
+            found = run_mode_mentions(path)
+            if found:
+                offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}
+
+
+def test_the_run_mode_check_catches_a_branch(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""CELERY_TASKS_IN_PROCESS in a docstring is fine."""\n'
+        "from django.conf import settings\n"
+        "if getattr(settings, 'CELERY_TASKS_IN_PROCESS', False):\n    pass\n"
+    )
+    assert run_mode_mentions(sample) == ["CELERY_TASKS_IN_PROCESS:3"]

@@ -9,8 +9,9 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from meetings.models import AudioRecording, ParticipantEvent, Summary
-from streams.models import AudioWindow, Stream, WebhookEvent
+from streams.models import Stream, WebhookEvent
 from tests.factories import ParticipantEventFactory, ParticipantFactory, StreamFactory, UserFactory
+from transcription.models import AudioWindow
 
 pytestmark = pytest.mark.django_db
 TOKEN = "scrape-me-please"

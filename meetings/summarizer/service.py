@@ -27,9 +27,11 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from meetings import fragments, live, transcription
+import jobs
+from meetings import fragments, live, outbound, transcription
 from meetings.models import ActionItem, Meeting, Participant, Summary, TranscriptSegment
 from meetings.services import action_items_store_generated
+from meetings.summaries import SUMMARY_TASK, summary_request
 from meetings.summarizer import llm, offline
 from meetings.summarizer.errors import SummaryError, TransientSummaryError
 from meetings.summarizer.types import INSUFFICIENT, NOT_ENOUGH_TEXT, Person, SummaryResult, Utterance
@@ -216,8 +218,6 @@ def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) 
     action_items_store_generated(summary=locked, drafts=drafts)
     live.after_commit(_push, locked.pk)
     if ready:
-        from meetings import outbound
-
         outbound.emit_on_commit(event="summary.ready", meeting_id=meeting_id, object_id=locked.pk)
     logger.info("summary %s: %s by %s in %s ms", locked.pk, locked.status, locked.backend, locked.duration_ms)
     return locked
@@ -236,9 +236,6 @@ def summary_regenerate(*, meeting: Meeting) -> Summary:
     final summary waits while the meeting's audio is still being transcribed
     (``meetings.summaries``): a request meanwhile returns the waiting summary.
     """
-    from meetings.summaries import summary_request
-    from meetings.tasks import summary_generate as summary_generate_task
-
     kind = Summary.Kind.RUNNING if meeting.is_live else Summary.Kind.FINAL
     meeting.refresh_from_db(fields=["last_seq", "status"])
     existing = Summary.objects.filter(
@@ -253,7 +250,7 @@ def summary_regenerate(*, meeting: Meeting) -> Summary:
     existing.refresh_from_db()
     if reset:
         live.after_commit(_push, existing.pk)
-        summary_generate_task.delay_on_commit(existing.pk)
+        jobs.enqueue(SUMMARY_TASK, existing.pk, on_commit=True)
     return existing
 
 
@@ -281,8 +278,6 @@ def summary_running_request_if_due(*, meeting: Meeting, now: dt.datetime | None 
     since, revision = last if last else (meeting.started_at, -1)
     if now - since < dt.timedelta(minutes=interval) or meeting.last_seq == revision:
         return None
-    from meetings.summaries import summary_request
-
     return summary_request(meeting=meeting, kind=Summary.Kind.RUNNING)
 
 

@@ -10,18 +10,15 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from meetings.clock import clock as meeting_clock
+
 register = template.Library()
 
 
 @register.filter
 def clock(ms: int | None) -> str:
     """Meeting-relative time: ``83_000`` → ``"1:23"``, ``3_723_000`` → ``"1:02:03"``."""
-    if ms is None:
-        return ""
-    total = max(0, int(ms)) // 1000
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return "" if ms is None else meeting_clock(ms)
 
 
 @register.filter

@@ -330,7 +330,7 @@ def test_retry_after_header_sets_the_next_attempt(user, meeting, settings):
 @pytest.mark.django_db(transaction=True)
 def test_embedded_mode_waits_the_backoff_between_attempts(settings, eager_off):
     """In-process tasks (embedded mode): the retry runs after the backoff, on a timer."""
-    from rtms_assistant import inprocess
+    from jobs import inprocess
 
     settings.CELERY_TASKS_IN_PROCESS = True
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.3

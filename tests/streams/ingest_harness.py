@@ -27,11 +27,11 @@ from django.db.utils import load_backend
 
 from meetings.models import AudioRecording, ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
 from rtms_assistant.processes import ROOT, Processes, free_port, worker_args
-from streams.emulator.server import Emulator, EmulatorConfig
+from rtms_emulator.server import Emulator, EmulatorConfig
 from streams.models import Stream
 from streams.recording import BYTES_PER_MS, WAV_HEADER_BYTES
 
-PLANNING = ROOT / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
+PLANNING = ROOT / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = "e2e-client-id", "e2e-client-secret", "e2e-webhook-secret"
 SPEED = 8.0
 Kind = ParticipantEvent.Kind

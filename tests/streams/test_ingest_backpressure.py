@@ -16,18 +16,14 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from meetings.models import AudioRecording, TranscriptSegment
+from rtms_emulator.server import Emulator, EmulatorConfig
 from streams import ingest, services
-from streams.emulator.server import Emulator, EmulatorConfig
 from streams.models import Stream
 from streams.recording import StreamRecorder
 from streams.writer import EventWriter
 
 PLANNING = (
-    Path(__file__).resolve().parent.parent.parent
-    / "streams"
-    / "emulator"
-    / "scenarios"
-    / "planning_meeting.json"
+    Path(__file__).resolve().parent.parent.parent / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]

@@ -1,7 +1,7 @@
 """Issue 18, item 4: SIGTERM/SIGINT with Whisper work pending loses nothing and logs no
 traceback. The server stops taking windows, lets the running ones finish within
 ``WHISPER_SHUTDOWN_GRACE_SECONDS``, leaves the rest ``pending``, and the next start transcribes
-them (``streams.transcription.service.audio_windows_resume``)."""
+them (``transcription.service.audio_windows_resume``)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from jobs import inprocess
 from meetings.models import AudioRecording, TranscriptSegment
-from rtms_assistant import inprocess
 from rtms_assistant.processes import ROOT
-from streams.audio import float32_to_pcm16, read_wav, write_wav
-from streams.models import AudioWindow
 from tests.factories import MeetingFactory, ParticipantFactory, StreamFactory
 from tests.streams.ingest_harness import Product, db, wait_for
+from transcription.audio import float32_to_pcm16, read_wav, write_wav
+from transcription.models import AudioWindow
 
 W = AudioWindow.Status
 
@@ -35,7 +35,7 @@ def test_shutdown_lets_running_tasks_finish_and_cancels_the_queued_ones(settings
         ran.append(n)
 
     task = SimpleNamespace(
-        name="streams.tasks.audio_window_transcribe",
+        name="transcription.tasks.audio_window_transcribe",
         apply=lambda args, kwargs, task_id: SimpleNamespace(failed=lambda: False, result=body(*args)),
     )
     inprocess.reopen()
@@ -167,7 +167,7 @@ async def test_server_stopped_with_windows_pending_transcribes_them_all_after_a_
 
 @pytest.mark.django_db
 def test_a_celery_worker_on_transcription_resumes_pending_windows_at_start(monkeypatch, tmp_path):
-    from streams import tasks
+    from transcription import tasks
 
     meeting = MeetingFactory()
     participant = ParticipantFactory(meeting=meeting)
@@ -192,7 +192,9 @@ def test_a_celery_worker_on_transcription_resumes_pending_windows_at_start(monke
         for i, status in enumerate([W.PENDING, W.DONE, W.PENDING, W.EMPTY])
     ]
     queued: list[int] = []
-    monkeypatch.setattr(tasks.audio_window_transcribe, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.audio_window_transcribe, "apply_async", lambda args, countdown=None: queued.extend(args)
+    )
 
     def worker(*names):
         return SimpleNamespace(task_consumer=SimpleNamespace(queues=[SimpleNamespace(name=n) for n in names]))

@@ -24,7 +24,7 @@ import pytest
 from rtms_assistant.processes import Processes, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-SCENARIO = ROOT / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
+SCENARIO = ROOT / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 ZOOM = {
     "ZOOM_CLIENT_ID": "e2e-client-id",
     "ZOOM_CLIENT_SECRET": "e2e-client-secret",
@@ -97,7 +97,7 @@ class Poller(threading.Thread):
 
 @pytest.mark.slow
 def test_after_seq_polling_during_a_live_emulator_meeting_sees_every_segment_once(tmp_path, shared_data):
-    from streams.emulator.server import Emulator, EmulatorConfig
+    from rtms_emulator.server import Emulator, EmulatorConfig
 
     env = {
         k: v

@@ -203,17 +203,20 @@ def test_summarize_is_accepted_with_a_status_url(api, meeting, django_capture_on
 
 
 @pytest.mark.django_db
-def test_retranscribe_enqueues_the_streams_task_by_name(api, meeting, monkeypatch):
+def test_retranscribe_enqueues_the_transcription_task_by_name(
+    api, meeting, monkeypatch, django_capture_on_commit_callbacks
+):
     from rtms_assistant.celery import app
 
     calls = []
 
     class FakeTask:
-        def delay_on_commit(self, *args):
-            calls.append(args)
+        def apply_async(self, args, countdown=None):
+            calls.append(tuple(args))
 
     monkeypatch.setitem(app.tasks, lifecycle.RETRANSCRIBE_TASK, FakeTask())
-    response = api.post(f"/api/meetings/{meeting.public_id}/retranscribe/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/meetings/{meeting.public_id}/retranscribe/")
     assert response.status_code == 202
     assert response.json()["status_url"] == f"/api/meetings/{meeting.public_id}/transcript/?source=whisper"
     assert calls == [(meeting.pk,)]
@@ -221,19 +224,16 @@ def test_retranscribe_enqueues_the_streams_task_by_name(api, meeting, monkeypatc
 
 @pytest.mark.django_db
 def test_retranscribe_is_503_when_the_task_is_not_registered(api, meeting, monkeypatch):
-    monkeypatch.setattr(lifecycle, "RETRANSCRIBE_TASK", "streams.tasks.no_such_task")
+    monkeypatch.setattr(lifecycle, "RETRANSCRIBE_TASK", "transcription.tasks.no_such_task")
     response = api.post(f"/api/meetings/{meeting.public_id}/retranscribe/")
     assert response.status_code == 503
 
 
 @pytest.mark.django_db
-def test_retranscribe_task_is_registered_by_the_streams_app():
-    from rtms_assistant.celery import app
+def test_retranscribe_task_is_registered_by_the_transcription_app():
+    import jobs
 
-    app.loader.import_default_modules()
-    if lifecycle.RETRANSCRIBE_TASK not in app.tasks:
-        pytest.skip("streams.tasks.recording_retranscribe is not written yet (Whisper helper)")
-    assert app.tasks[lifecycle.RETRANSCRIBE_TASK].name == lifecycle.RETRANSCRIBE_TASK
+    assert jobs.task(lifecycle.RETRANSCRIBE_TASK).name == lifecycle.RETRANSCRIBE_TASK
 
 
 @pytest.mark.django_db

@@ -52,7 +52,7 @@ def test_schemathesis_finds_no_server_error(user, settings, tmp_path, monkeypatc
     from rtms_assistant.celery import app
 
     class NoTask:  # retranscribe: enqueue nothing (the Whisper task is tested elsewhere)
-        def delay_on_commit(self, *args) -> None:
+        def apply_async(self, args, countdown=None) -> None:
             pass
 
     monkeypatch.setitem(app.tasks, lifecycle.RETRANSCRIBE_TASK, NoTask())

@@ -3,7 +3,7 @@ completely and in order, only to the people allowed to see it.
 
 The product runs under Daphne in embedded mode (SQLite, in-memory channel layer, RTMS ingestion
 inside the server process) and, in the scaled pass, in scaled mode (PostgreSQL, Redis, a separate
-``rtms_worker`` process pushing through channels-redis). The emulator (``streams/emulator``) plays
+``rtms_worker`` process pushing through channels-redis). The emulator (``rtms_emulator``) plays
 ``scenarios/planning_meeting.json``: it POSTs the signed ``meeting.rtms_started`` webhook, the
 ingest runner connects to it, and the transcript, chat and participant events flow through
 ``meetings.services`` to the browser. An audio-socket abort is injected mid-meeting; the page's
@@ -40,7 +40,7 @@ from tests.meetings.dashboard.browser_support import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCENARIO = REPO / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
+SCENARIO = REPO / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 SPEED = 2.0  # the 70 s meeting plays in about 35 s
 CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET = (
     "browser-client-id",
@@ -85,7 +85,7 @@ class EmulatorThread:
     """The emulator on its own event loop in a background thread (the test itself is sync)."""
 
     def __init__(self) -> None:
-        from streams.emulator import Emulator, EmulatorConfig
+        from rtms_emulator import Emulator, EmulatorConfig
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="emulator", daemon=True)

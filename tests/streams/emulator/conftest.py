@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.emulator import Emulator, EmulatorConfig
+from rtms_emulator import Emulator, EmulatorConfig
 
 PEER = Path(__file__).resolve().parent / "sdk_peer.py"
 CLIENT_ID = "emu-test-client"

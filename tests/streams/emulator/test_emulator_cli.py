@@ -1,4 +1,4 @@
-"""The command line (``python -m streams.emulator`` / ``manage.py rtms_emulator``) and many streams."""
+"""The command line (``python -m rtms_emulator`` / ``manage.py rtms_emulator``) and many streams."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from streams.emulator import Emulator
+from rtms_emulator import Emulator
 from tests.streams.emulator.conftest import emulator_config
 from tests.streams.emulator.test_emulator_protocol import RawClient, tiny_scenario
 
@@ -25,7 +25,7 @@ def test_cli_prints_join_params_and_fails_the_check_when_nobody_joins(tmp_path):
         [
             sys.executable,
             "-m",
-            "streams.emulator",
+            "rtms_emulator",
             "--port",
             "0",
             "--scenario",
@@ -55,7 +55,7 @@ def test_cli_prints_join_params_and_fails_the_check_when_nobody_joins(tmp_path):
 
 def test_cli_rejects_unknown_scenario_and_bad_fault():
     bad = subprocess.run(
-        [sys.executable, "-m", "streams.emulator", "--port", "0", "--scenario", "nosuch"],
+        [sys.executable, "-m", "rtms_emulator", "--port", "0", "--scenario", "nosuch"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -65,7 +65,7 @@ def test_cli_rejects_unknown_scenario_and_bad_fault():
     assert bad.returncode == 2
     assert "scenario not found: nosuch" in bad.stdout
     fault = subprocess.run(
-        [sys.executable, "-m", "streams.emulator", "--fault", "explode@3"],
+        [sys.executable, "-m", "rtms_emulator", "--fault", "explode@3"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from streams.emulator import Emulator, scenario_from_dict
+from rtms_emulator import Emulator, scenario_from_dict
 from streams.rtms.protocol import FRAME_BYTES, StatusCode, StopReason
 from streams.rtms.signing import handshake_signature, url_validation_token, webhook_signature_is_valid
 from tests.streams.emulator.conftest import CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET, emulator_config

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streams.emulator import Emulator, load_scenario
+from rtms_emulator import Emulator, load_scenario
 from tests.streams.emulator.conftest import emulator_config, run_sdk
 
 pytestmark = pytest.mark.sdk

@@ -12,7 +12,7 @@ import wave
 import numpy as np
 import pytest
 
-from streams.emulator import (
+from rtms_emulator import (
     Emulator,
     Fault,
     ScenarioError,
@@ -22,7 +22,7 @@ from streams.emulator import (
     signed_headers,
     webhook_body,
 )
-from streams.emulator.scenario import Clip, Participant, Scenario, Segment
+from rtms_emulator.scenario import Clip, Participant, Scenario, Segment
 from streams.rtms.protocol import FRAME_BYTES
 from streams.rtms.signing import webhook_signature, webhook_signature_is_valid
 from tests.streams.emulator.conftest import emulator_config

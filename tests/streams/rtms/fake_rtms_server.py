@@ -1,5 +1,5 @@
 """A small scriptable RTMS peer on 127.0.0.1 for unit tests of the client's connection logic
-(handshakes, keep-alives, reconnection). The protocol-faithful emulator lives in streams/emulator.
+(handshakes, keep-alives, reconnection). The protocol-faithful emulator lives in rtms_emulator.
 
 Paths: ``/signaling`` answers msg 1 with msg 2 (status from ``signaling_statuses``, then 0) and
 per-type media URLs ``/audio``, ``/transcript``, ``/chat`` (or only ``/all`` with ``only_all``);

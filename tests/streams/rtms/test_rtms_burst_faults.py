@@ -26,8 +26,8 @@ import pytest
 from streams.rtms.client import ClientConfig, RTMSClient
 from streams.rtms.events import AudioDropped, AudioFrame, Connected, Interrupted, StreamEnded
 
-emulator_server = pytest.importorskip("streams.emulator.server", reason="streams/emulator not present")
-scenario_mod = pytest.importorskip("streams.emulator.scenario")
+emulator_server = pytest.importorskip("rtms_emulator.server", reason="rtms_emulator not present")
+scenario_mod = pytest.importorskip("rtms_emulator.scenario")
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 

@@ -1,4 +1,4 @@
-"""RTMSClient against the protocol-faithful Zoom emulator (streams/emulator): exact data on the
+"""RTMSClient against the protocol-faithful Zoom emulator (rtms_emulator): exact data on the
 planning-meeting scenario, faults, and the emulator's own record/verdict of the client's
 behaviour. Scenarios are played unpaced (``speed=None``) unless wall-clock time matters."""
 
@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-emulator_server = pytest.importorskip("streams.emulator.server", reason="streams/emulator not present")
-
-from streams.rtms.client import ClientConfig, RTMSClient  # noqa: E402
-from streams.rtms.events import (  # noqa: E402
+from rtms_emulator import server as emulator_server
+from streams.rtms.client import ClientConfig, RTMSClient
+from streams.rtms.events import (
     AudioDropped,
     AudioFrame,
     ChatEvent,
@@ -28,13 +27,11 @@ from streams.rtms.events import (  # noqa: E402
     StreamStateChanged,
     TranscriptEvent,
 )
-from tests.streams.rtms.rtms_client_helpers import Collector  # noqa: E402
+from tests.streams.rtms.rtms_client_helpers import Collector
 
 Emulator = emulator_server.Emulator
 EmulatorConfig = emulator_server.EmulatorConfig
-SCENARIO = (
-    Path(__file__).resolve().parents[3] / "streams" / "emulator" / "scenarios" / "planning_meeting.json"
-)
+SCENARIO = Path(__file__).resolve().parents[3] / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 
 
 @pytest.fixture

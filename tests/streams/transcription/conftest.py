@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streams.audio import read_wav
 from tests.factories import StreamFactory
+from transcription.audio import read_wav
 
 SPEECH = Path(__file__).resolve().parents[4] / "shared" / "data" / "speech"
 
@@ -29,7 +29,7 @@ def jfk(speech_dir) -> tuple[np.ndarray, str]:
 @pytest.fixture(scope="session")
 def faster_engine():
     """The engine the services use (``get_engine()``, cached per process): one load per session."""
-    from streams.transcription.engines import get_engine
+    from transcription.engines import get_engine
 
     return get_engine("faster-whisper")
 
@@ -46,7 +46,7 @@ def whisper_checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def openai_engine(whisper_checkpoint):
-    from streams.transcription.engines import build_engine
+    from transcription.engines import build_engine
 
     return build_engine("openai-whisper", checkpoint=whisper_checkpoint, cpu_threads=1)
 

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from streams.audio import (
+from transcription.audio import (
     AudioFormatError,
     clipping_ratio,
     float32_to_pcm16,
@@ -58,7 +58,7 @@ def test_wrong_sample_rate_is_resampled_and_logged(tmp_path, jfk, caplog):
     samples, _ = jfk
     path = tmp_path / "jfk8k.wav"
     write_wav(path, float32_to_pcm16(resample(samples, 16000, 8000)), sample_rate=8000)
-    with caplog.at_level(logging.WARNING, logger="streams.audio"):
+    with caplog.at_level(logging.WARNING, logger="transcription.audio"):
         out, info = read_wav(path)
     assert info.sample_rate == 8000
     assert out.size == pytest.approx(samples.size, abs=2)
@@ -83,7 +83,7 @@ def test_truncated_wav_reads_what_is_there(tmp_path, jfk, caplog):
     write_wav(path, pcm)
     with path.open("r+b") as handle:  # lose the second half of the data, keep the header
         handle.truncate(44 + len(pcm) // 2 + 1)  # and end mid-sample
-    with caplog.at_level(logging.WARNING, logger="streams.audio"):
+    with caplog.at_level(logging.WARNING, logger="transcription.audio"):
         out, info = read_wav(path)
     assert info.truncated
     assert out.size == len(pcm) // 4

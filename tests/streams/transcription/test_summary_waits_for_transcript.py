@@ -20,9 +20,9 @@ from meetings.models import Meeting, Summary, TranscriptSegment
 from meetings.services import meeting_end, transcript_segment_record
 from meetings.summaries import summary_request
 from meetings.summarizer import service as summarizer_service
-from streams.models import AudioWindow, Retranscription
-from streams.transcription.service import audio_window_create, audio_window_transcribe, recording_retranscribe
 from tests.factories import ParticipantFactory
+from transcription.models import AudioWindow, Retranscription
+from transcription.service import audio_window_create, audio_window_transcribe, recording_retranscribe
 
 from .test_whisper_service import make_recording, spec_for
 

@@ -8,11 +8,11 @@ import time
 import pytest
 
 from meetings.models import AudioRecording
-from streams.live_transcription import WindowSpec
-from streams.models import AudioWindow
-from streams.selectors import transcription_lag_ms
-from streams.transcription import service
 from tests.factories import ParticipantFactory, StreamFactory
+from transcription import service
+from transcription.live import WindowSpec
+from transcription.models import AudioWindow
+from transcription.selectors import transcription_lag_ms
 
 pytestmark = pytest.mark.django_db
 
@@ -85,13 +85,8 @@ def test_the_api_exposes_the_lag(client, user, meeting, recording):
 def test_new_windows_push_the_lag_only_when_behind(
     meeting, recording, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from streams import tasks
-
-    class NoTask:  # the windows stay pending: only the lag pushes run on commit
-        def delay_on_commit(self, *args):
-            pass
-
-    monkeypatch.setattr(tasks, "audio_window_transcribe", NoTask())
+    # the windows stay pending (no task is enqueued): only the lag pushes run on commit
+    monkeypatch.setattr(service.jobs, "enqueue", lambda *args, **kwargs: None)
     pushed = []
     monkeypatch.setattr(
         service.meeting_fragments, "push_transcript_lag", lambda m, lag_ms=None: pushed.append(lag_ms)

@@ -7,12 +7,12 @@ import uuid
 import pytest
 from django.core.management import CommandError, call_command
 
-from rtms_assistant.inprocess import queue_for
-from streams import tasks
+from jobs.inprocess import queue_for
+from transcription import tasks
 
 
 def test_tasks_run_on_the_transcription_queue():
-    assert tasks.audio_window_transcribe.name == "streams.tasks.audio_window_transcribe"
+    assert tasks.audio_window_transcribe.name == "transcription.tasks.audio_window_transcribe"
     assert queue_for(tasks.audio_window_transcribe.name) == "transcription"
     assert queue_for(tasks.recording_retranscribe.name) == "transcription"
     assert tasks.audio_window_transcribe.acks_late

@@ -15,10 +15,10 @@ import pytest
 from django.db import connection
 
 from meetings.models import TranscriptSegment
-from streams.models import AudioWindow
 from tests.streams.ingest_harness import Product, db, emulator, wait_ended
+from transcription.models import AudioWindow
 
-AMI = Path(__file__).resolve().parents[3] / "streams" / "emulator" / "scenarios" / "ami_excerpt.json"
+AMI = Path(__file__).resolve().parents[3] / "rtms_emulator" / "scenarios" / "ami_excerpt.json"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

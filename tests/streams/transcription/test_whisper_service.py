@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from meetings.models import AudioRecording, TranscriptSegment
 from meetings.services import transcript_segment_record
-from streams.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
-from streams.live_transcription import LiveTranscriber, WindowSpec
-from streams.models import AudioWindow
-from streams.transcription.service import (
+from tests.factories import ParticipantFactory
+from transcription.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
+from transcription.live import LiveTranscriber, WindowSpec
+from transcription.models import AudioWindow
+from transcription.service import (
     CLAIM_STALE_AFTER,
     SUPERSEDED,
     audio_window_create,
@@ -26,7 +27,6 @@ from streams.transcription.service import (
     recording_retranscribe,
     window_queue_order,
 )
-from tests.factories import ParticipantFactory
 
 from .conftest import word_error_rate
 
@@ -152,7 +152,7 @@ def test_missing_file_fails_the_window_without_raising(media, meeting, stream, j
     recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
     (media / recording.path).unlink()
     window = audio_window_create(spec=spec_for(recording, stream))
-    with caplog.at_level(logging.ERROR, logger="streams.transcription.service"):
+    with caplog.at_level(logging.ERROR, logger="transcription.service"):
         assert audio_window_transcribe(window_id=window.pk) == "failed"
     window.refresh_from_db()
     assert window.status == "failed"
@@ -167,7 +167,7 @@ def test_truncated_recording_transcribes_what_is_there(media, meeting, stream, j
     with path.open("r+b") as handle:
         handle.truncate(44 + 6 * 16000 * 2)  # the last 5 s never reached the disk
     window = audio_window_create(spec=spec_for(recording, stream))
-    with caplog.at_level(logging.WARNING, logger="streams.audio"):
+    with caplog.at_level(logging.WARNING, logger="transcription.audio"):
         assert audio_window_transcribe(window_id=window.pk) == "done"
     assert "fellow americans" in TranscriptSegment.objects.get().text.lower()
     assert "truncated" in caplog.text or "requested" in caplog.text
@@ -178,7 +178,7 @@ def test_clipped_audio_is_transcribed_and_logged(media, meeting, stream, jfk, fa
     clipped = np.clip(samples * 20, -1, 1)
     recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), clipped)
     window = audio_window_create(spec=spec_for(recording, stream))
-    with caplog.at_level(logging.WARNING, logger="streams.transcription.service"):
+    with caplog.at_level(logging.WARNING, logger="transcription.service"):
         assert audio_window_transcribe(window_id=window.pk) == "done"
     assert "clipped" in caplog.text
     assert word_error_rate(reference, TranscriptSegment.objects.get().text) < 0.3
@@ -371,11 +371,11 @@ def test_a_partial_is_dropped_when_its_final_says_nothing(media, meeting, stream
     assert TranscriptSegment.objects.filter(participant=other.participant, is_final=True).count() == 1
 
 
-# --- tentative finals (cut 300 ms into a pause, streams.audio.WindowCutter) ---------------------
+# --- tentative finals (cut 300 ms into a pause, transcription.audio.WindowCutter) ---------------------
 
 
 def _counting_engine(monkeypatch, engine) -> list[int]:
-    from streams.transcription import service
+    from transcription import service
 
     calls: list[int] = []
 
@@ -456,7 +456,7 @@ def test_a_final_waits_for_a_running_tentative_only_so_long(
 ):
     from django.utils import timezone
 
-    from streams.transcription import service
+    from transcription import service
 
     monkeypatch.setattr(service, "TENTATIVE_WAIT_S", 0.2)
     recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])

@@ -8,8 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from streams.audio import BYTES_PER_MS, FRAME_BYTES, WindowCutter, float32_to_pcm16, frame_dbfs, read_wav
-from streams.live_transcription import LiveTranscriber
+from transcription.audio import (
+    BYTES_PER_MS,
+    FRAME_BYTES,
+    WindowCutter,
+    float32_to_pcm16,
+    frame_dbfs,
+    read_wav,
+)
+from transcription.live import LiveTranscriber
 
 
 def feed_all(cutter: WindowCutter, pcm: bytes, *, start_ms: int = 0, chunk: int = FRAME_BYTES):

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 from meetings.models import TranscriptSegment
-from streams.audio import Window, cut_windows, read_wav
-from streams.models import AudioWindow
-from streams.transcription.engines import strip_prefix
-from streams.transcription.service import (
+from tests.factories import ParticipantFactory, StreamFactory
+from transcription.audio import Window, cut_windows, read_wav
+from transcription.engines import strip_prefix
+from transcription.models import AudioWindow
+from transcription.service import (
     LEAD_MAX_GAP_MS,
     audio_window_create,
     audio_window_transcribe,
     lead_between,
     transcribe_samples,
 )
-from tests.factories import ParticipantFactory, StreamFactory
 
 from .conftest import normalized, word_error_rate
 from .test_whisper_service import make_recording, spec_for
@@ -142,7 +142,7 @@ def test_live_window_uses_the_previous_final_window_of_the_same_recording(
 def test_retranscription_decodes_each_continuation_with_its_lead(
     settings, tmp_path, meeting, fleurs_002, faster_engine
 ):
-    from streams.transcription.service import recording_retranscribe
+    from transcription.service import recording_retranscribe
 
     settings.MEDIA_ROOT = tmp_path
     samples, _first, second = fleurs_002
