@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,6 +109,29 @@ def screenshot_path(name: str) -> Path:
 
 def cleanup_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def embedded_deployment(prefix: str, setup: str, **extra: str) -> Iterator[tuple[dict[str, str], Path, str]]:
+    """A scratch embedded deployment: a new data folder (removed after), migrated, with the
+    Django shell code ``setup`` run in it. Yields ``(env, data_dir, setup's stdout)``;
+    ``extra``: more environment (e.g. the emulator's Zoom credentials)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        env = base_env(data_dir, **extra)
+        migrate(env)
+        yield env, data_dir, django_shell(env, setup)
+    finally:
+        cleanup_dir(data_dir)
+
+
+def login(page, base: str, username: str) -> None:
+    """Log ``username`` (password :data:`PASSWORD`) in through the login form; lands on the list."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
 
 
 @contextlib.contextmanager

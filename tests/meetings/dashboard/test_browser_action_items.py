@@ -9,20 +9,15 @@ meeting is shared with), each with its own WebSocket.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from tests.meetings.dashboard.browser_support import (
     CHROMIUM_ARGS,
     PASSWORD,
-    base_env,
     chromium_or_skip,
-    cleanup_dir,
     daphne,
-    django_shell,
-    migrate,
+    embedded_deployment,
+    login,
     screenshot_path,
 )
 
@@ -57,22 +52,9 @@ print(meeting.public_id, *ActionItem.objects.order_by("position").values_list("p
 
 @pytest.fixture
 def deployment():
-    data_dir = Path(tempfile.mkdtemp(prefix="rtms-browser-actions-"))
-    try:
-        env = base_env(data_dir)
-        migrate(env)
-        public_id, first, second = django_shell(env, SETUP).strip().splitlines()[-1].split()
+    with embedded_deployment("rtms-browser-actions-", SETUP) as (env, data_dir, out):
+        public_id, first, second = out.strip().splitlines()[-1].split()
         yield env, data_dir, public_id, int(first), int(second)
-    finally:
-        cleanup_dir(data_dir)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_tick_in_one_context_shows_in_the_other_and_edits_persist(deployment):

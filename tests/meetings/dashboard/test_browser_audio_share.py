@@ -11,20 +11,16 @@ the seek must subtract it.
 from __future__ import annotations
 
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from tests.meetings.dashboard.browser_support import (
     CHROMIUM_ARGS,
     PASSWORD,
-    base_env,
     chromium_or_skip,
-    cleanup_dir,
     daphne,
-    django_shell,
-    migrate,
+    embedded_deployment,
+    login,
     screenshot_path,
 )
 
@@ -103,22 +99,9 @@ WAIT_PLAYING = """pk => new Promise((resolve, reject) => {
 
 @pytest.fixture
 def deployment():
-    data_dir = Path(tempfile.mkdtemp(prefix="rtms-browser-audio-"))
-    try:
-        env = base_env(data_dir)
-        migrate(env)
-        public_id, mix_start, mixed_id, *segment_ids = django_shell(env, SETUP).split()
+    with embedded_deployment("rtms-browser-audio-", SETUP) as (env, data_dir, out):
+        public_id, mix_start, mixed_id, *segment_ids = out.split()
         yield env, data_dir, public_id, int(mix_start), int(mixed_id), [int(pk) for pk in segment_ids]
-    finally:
-        cleanup_dir(data_dir)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_click_a_line_to_hear_it_and_share_the_notes_by_a_revocable_link(deployment):

@@ -14,21 +14,17 @@ Whisper a minute behind, with every partial rightly dropped.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.meetings.dashboard.browser_support import (
     CHROMIUM_ARGS,
     REPO,
-    base_env,
     chromium_or_skip,
-    cleanup_dir,
     daphne,
-    django_shell,
-    migrate,
+    embedded_deployment,
+    login,
     screenshot_path,
 )
 from tests.meetings.dashboard.test_dashboard_browser import (
@@ -37,7 +33,6 @@ from tests.meetings.dashboard.test_dashboard_browser import (
     SETUP,
     WEBHOOK_SECRET,
     EmulatorThread,
-    login,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -92,19 +87,14 @@ def one_speaker():
 
 @pytest.fixture
 def embedded():
-    data_dir = Path(tempfile.mkdtemp(prefix="rtms-partials-"))
-    env = base_env(
-        data_dir,
+    with embedded_deployment(
+        "rtms-partials-",
+        SETUP,
         ZOOM_CLIENT_ID=CLIENT_ID,
         ZOOM_CLIENT_SECRET=CLIENT_SECRET,
         ZOOM_WEBHOOK_SECRET_TOKEN=WEBHOOK_SECRET,
-    )
-    try:
-        migrate(env)
-        django_shell(env, SETUP)
+    ) as (env, data_dir, _):
         yield env, data_dir
-    finally:
-        cleanup_dir(data_dir)
 
 
 def test_partials_appear_while_people_speak_and_are_replaced_in_place_by_finals(embedded):

@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from tests.meetings.dashboard.browser_support import (
     CHROMIUM_ARGS,
-    base_env,
     chromium_or_skip,
-    cleanup_dir,
     daphne,
-    django_shell,
-    migrate,
+    embedded_deployment,
+    login,
     screenshot_path,
 )
 from tests.meetings.dashboard.test_dashboard_browser import (
@@ -36,7 +32,6 @@ from tests.meetings.dashboard.test_dashboard_browser import (
     WEBHOOK_SECRET,
     EmulatorThread,
     expected_lines,
-    login,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,19 +41,14 @@ SPEED = 1.5  # the 70 s meeting plays in about 47 s: time to rename and bookmark
 
 @pytest.fixture
 def deployment():
-    data_dir = Path(tempfile.mkdtemp(prefix="rtms-browser-notes-"))
-    env = base_env(
-        data_dir,
+    with embedded_deployment(
+        "rtms-browser-notes-",
+        SETUP,
         ZOOM_CLIENT_ID=CLIENT_ID,
         ZOOM_CLIENT_SECRET=CLIENT_SECRET,
         ZOOM_WEBHOOK_SECRET_TOKEN=WEBHOOK_SECRET,
-    )
-    try:
-        migrate(env)
-        django_shell(env, SETUP)
+    ) as (env, data_dir, _):
         yield env, data_dir
-    finally:
-        cleanup_dir(data_dir)
 
 
 def open_meeting(browser, base: str):

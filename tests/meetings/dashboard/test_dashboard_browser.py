@@ -31,6 +31,7 @@ from tests.meetings.dashboard.browser_support import (
     cleanup_dir,
     daphne,
     django_shell,
+    login,
     migrate,
     scaled_urls_or_skip,
     scratch_postgres,
@@ -146,14 +147,6 @@ def deployment(request):
             yield mode, env, data_dir
     finally:
         cleanup_dir(data_dir)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_emulated_meeting_appears_live_in_order_only_to_its_owner(deployment):

@@ -21,6 +21,7 @@ from tests.meetings.dashboard.browser_support import (
     chromium_or_skip,
     cleanup_dir,
     django_shell,
+    login,
     migrate,
     scaled_urls_or_skip,
     scratch_postgres,
@@ -153,14 +154,6 @@ def scaled_deployment():
             yield env, public_id, data_dir
     finally:
         cleanup_dir(data_dir)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_live_meeting_in_a_real_browser_scaled_mode(scaled_deployment):
