@@ -154,6 +154,16 @@ def test_phone_layout_error_pages_favicon_and_readable_words():
                 expect(page.locator("#transcript")).to_contain_text(LONG_URL)
                 assert_fits(page, "meeting")
                 assert_navigation_in_view(page)
+                # A timeline time never breaks over two lines beside a long event ("0:" / "16").
+                wrapped = page.evaluate(
+                    """[...document.querySelectorAll('#events .event .at')].filter(el => {
+                        const lines = document.createRange();
+                        lines.selectNodeContents(el);
+                        return lines.getClientRects().length > 1;  // one rect per line of text
+                    }).map(el => el.textContent)"""
+                )
+                assert page.locator("#events .event .at").count() >= 2
+                assert wrapped == [], wrapped
                 # Zoom's stop reason in words; the code only in the tooltip.
                 expect(page.locator("#stream-health .reason")).to_have_text("— Meeting ended")
                 expect(page.locator("#stream-health .reason")).to_have_attribute(
