@@ -53,7 +53,9 @@ async def test_a_revoked_users_open_tab_is_closed_and_the_others_stay():
         # The owner's and the other reader's tabs still get live pushes.
         from meetings import live
 
-        await live.apush(meeting.pk, "<p>still here</p>", seq=0)
+        await live.agroup_send(
+            live.meeting_group_name(meeting.pk), live.fragment_message("<p>still here</p>")
+        )
         assert await owner_tab.receive_from(timeout=TIMEOUT) == "<p>still here</p>"
         assert await other_tab.receive_from(timeout=TIMEOUT) == "<p>still here</p>"
     finally:
