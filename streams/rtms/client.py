@@ -12,6 +12,9 @@ This module is the **asyncio transport**; the decisions are in the sans-IO state
 (``connection.py``: handshake messages and answers, keep-alive answers, replay de-duplication,
 the end of the stream, reconnect decisions on the one policy of ``reconnect.py``), the sockets
 in ``sockets.py``, the consumer's queue in ``outbox.py``. docs/rtms_client.md has the full story.
+``RTMSClient`` stays one class of ~540 lines (module ~600) because its supervisor and its readers
+share one set of sockets across every await (the drain, keep-alive and replay-fence races of
+issue 18 live between them), and splitting them over two objects would spread one race over two.
 
 * One **reader task per socket** (signaling, one per media type, or one ``all`` socket) feeds
   every frame to the state machine and at once sends the KEEP_ALIVE_RESP it returns on that
@@ -37,9 +40,10 @@ from typing import Any
 import websockets
 
 from streams.rtms.config import ClientConfig, ClientStats
-from streams.rtms.connection import MEDIA_NOT_SUPPORTED, Connection, EndSignal
+from streams.rtms.connection import Connection, EndSignal
 from streams.rtms.errors import RTMSConnectionError, RTMSHandshakeError, RTMSStreamEnded
 from streams.rtms.events import AudioFrame, Connected, RTMSEvent, StreamEnded
+from streams.rtms.handshake import MEDIA_NOT_SUPPORTED
 from streams.rtms.outbox import Outbox
 from streams.rtms.reconnect import Retry
 from streams.rtms.sockets import Socket, unread_frames
@@ -255,15 +259,15 @@ class RTMSClient:
         conn = self._conn
         sock = await self._open_first(self._urls)
         self._signaling = sock
-        await self._send_or_raise(sock, conn.signaling_handshake_req())
-        server_urls = conn.accept_signaling_handshake(
+        await self._send_or_raise(sock, conn.handshakes.signaling_handshake_req())
+        server_urls = conn.handshakes.accept_signaling_handshake(
             await sock.await_handshake(self.config.handshake_timeout)
         )
-        subscription = conn.event_subscription()
+        subscription = conn.handshakes.event_subscription()
         if subscription is not None:
             await self._send_or_raise(sock, subscription)
         await self._retire_old_media()  # one media connection per type: the old ones go first
-        plan = conn.plan_media(server_urls)
+        plan = conn.handshakes.plan_media(server_urls)
         results = await asyncio.gather(
             *(self._open_media(name, url, media) for name, (url, media) in plan.items()),
             return_exceptions=True,
@@ -272,7 +276,7 @@ class RTMSClient:
         for name, result in zip(list(plan), results, strict=True):
             if isinstance(result, Socket):
                 self._media[name] = result
-            elif conn.drop_if_not_granted(name, result):
+            elif conn.handshakes.drop_if_not_granted(name, result):
                 continue
             elif isinstance(result, BaseException) and (
                 first_error is None or (isinstance(result, RTMSHandshakeError) and not result.retryable)
@@ -280,7 +284,7 @@ class RTMSClient:
                 first_error = result
         if first_error is not None:
             raise first_error
-        await self._send_or_raise(sock, conn.client_ready_ack())
+        await self._send_or_raise(sock, conn.handshakes.client_ready_ack())
         self.stats.connects += 1
         if reconnect:
             self.stats.reconnects += 1
@@ -288,7 +292,7 @@ class RTMSClient:
         self._announce_connected(reconnect, [sock, *self._media.values()])
 
     def _announce_connected(self, reconnect: bool, sockets: list[Socket]) -> None:
-        self.granted_media = self._conn.granted_media(s.media for s in self._media.values())
+        self.granted_media = self._conn.handshakes.granted_media(s.media for s in self._media.values())
         self.media_params = {name: s.media_params for name, s in self._media.items()}
         self._outbox.force(Connected(reconnect, self.granted_media))
         for sock in sockets:  # no await between flush and ready: the readers cannot interleave
@@ -304,10 +308,10 @@ class RTMSClient:
     async def _open_media(self, name: str, url: str, media: tuple[str, ...]) -> Socket:
         sock = await self._open(url, name, media)
         try:
-            msg, params = self._conn.data_handshake_req(media)
+            msg, params = self._conn.handshakes.data_handshake_req(media)
             await self._send_or_raise(sock, msg)
             resp = await sock.await_handshake(self.config.handshake_timeout)
-            sock.media_params = self._conn.accept_data_handshake(name, sock.scope, resp, params)
+            sock.media_params = self._conn.handshakes.accept_data_handshake(name, sock.scope, resp, params)
             return sock
         except BaseException:
             await self._close_socket(sock)
@@ -456,7 +460,8 @@ class RTMSClient:
         """Media-only reconnect (msg 3 → 4, then msg 7 on signaling). True if it gave up."""
         conn = self._conn
         results = await asyncio.gather(
-            *(self._open_media(name, *conn.media_plan[name]) for name in due), return_exceptions=True
+            *(self._open_media(name, *conn.handshakes.media_plan[name]) for name in due),
+            return_exceptions=True,
         )
         reopened: list[Socket] = []
         for name, result in zip(due, results, strict=True):
@@ -477,7 +482,9 @@ class RTMSClient:
                 return True
             self._outbox.force(decision.event)
         if reopened:
-            if self._signaling is None or not await self._send(self._signaling, conn.client_ready_ack()):
+            if self._signaling is None or not await self._send(
+                self._signaling, conn.handshakes.client_ready_ack()
+            ):
                 return False  # signaling is going down: the full re-handshake redoes everything
             self.stats.reconnects += 1
             self.stats.media_reconnects += 1
@@ -502,7 +509,7 @@ class RTMSClient:
         if not request_stream_close or sig is None or sig.lost.is_set():
             conn.finish(None, conn.close_without_request(request_stream_close), wall_ms=_now_ms())
             return
-        sent = await self._send(sig, conn.stream_close_req())
+        sent = await self._send(sig, conn.handshakes.stream_close_req())
         deadline = time.monotonic() + self.config.close_timeout
         while (
             sent and conn.end is None and not sig.lost.is_set() and (left := deadline - time.monotonic()) > 0

@@ -12,9 +12,7 @@ answer, the handshake answer a socket waited for, retry after N seconds or give 
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +28,9 @@ from streams.rtms.errors import (
     RTMSHandshakeError,
     UnknownEventType,
     UnknownMessageType,
-    handshake_error,
 )
 from streams.rtms.events import (
     AudioFrame,
-    ChatEvent,
     Interrupted,
     MediaConnectionInterrupted,
     Reconnecting,
@@ -42,26 +38,15 @@ from streams.rtms.events import (
     SessionStateChanged,
     StreamEnded,
     StreamStateChanged,
-    TranscriptEvent,
 )
-from streams.rtms.protocol import MsgType, SessionState, StatusCode, StopReason, StreamState
+from streams.rtms.handshake import Handshakes
+from streams.rtms.protocol import MsgType, SessionState, StopReason, StreamState
 from streams.rtms.reconnect import Retry
-from streams.rtms.signing import handshake_signature
+from streams.rtms.replay import ReplayFilter
 
 logger = logging.getLogger("streams.rtms")
 
-# Handshake statuses meaning "this media type is not in the app's scopes": drop that type, go on.
-MEDIA_NOT_SUPPORTED = frozenset(
-    {
-        StatusCode.MEDIA_TYPE_AUDIO_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_VIDEO_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_DESKSHARE_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_TRANSCRIPT_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_CHAT_NOT_SUPPORT,
-    }
-)
 _LOG_EVERY = 1000  # after the first 20 skipped frames, log one in this many
-_RECENT_KEYS = 1024  # transcript/chat messages remembered for replay de-duplication
 
 
 @dataclass
@@ -103,8 +88,9 @@ class Connection:
     Public state the transport reads: ``end`` (:class:`EndSignal` once the stream is over),
     ``terminating`` (STREAM_STATE_UPDATE TERMINATING seen), ``media_suspect_at`` (monotonic
     seconds of the last MEDIA_CONNECTION_INTERRUPTED / INTERRUPTED), ``close_resp``
-    (``(status, reason)`` of STREAM_CLOSE_RESP), ``media_plan`` (socket name → (url, media
-    names)), ``lost_reason`` (why the last connection was lost), ``final`` (the
+    (``(status, reason)`` of STREAM_CLOSE_RESP), ``handshakes`` (:class:`Handshakes`: the
+    handshake messages and answers, the media plan), ``replays`` (:class:`ReplayFilter`),
+    ``lost_reason`` (why the last connection was lost), ``final`` (the
     :class:`StreamEnded` once decided; first decision wins).
     """
 
@@ -112,13 +98,8 @@ class Connection:
         self.config = config
         self.stats = stats
         self.policy = config.reconnect_policy()
-        self.signature = handshake_signature(
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            instance_id=config.instance_id,
-            rtms_stream_id=config.rtms_stream_id,
-        )
-        self.media_plan: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.handshakes = Handshakes(config)
+        self.replays = ReplayFilter(stats)
         self.end: EndSignal | None = None
         self.terminating = False
         self.sessions: set[str] = set()
@@ -126,140 +107,7 @@ class Connection:
         self.close_resp: tuple[int, str] | None = None
         self.lost_reason = ""
         self.final: StreamEnded | None = None
-        self._sequence = itertools.count(1)
         self._skipped_logged = 0
-        self._last_audio_ts: dict[str, int] = {}
-        self._recent_order: deque[tuple[str, str, int, str]] = deque(maxlen=_RECENT_KEYS)
-        self._recent_keys: set[tuple[str, str, int, str]] = set()
-
-    # --- handshakes (PROTOCOL.md A.2) ------------------------------------------------------------
-
-    def signaling_handshake_req(self) -> dict[str, Any]:
-        """Msg 1 (SIGNALING_HAND_SHAKE_REQ) with the signature and the next sequence number."""
-        cfg = self.config
-        return messages.signaling_handshake_req(
-            instance_id=cfg.instance_id,
-            rtms_stream_id=cfg.rtms_stream_id,
-            signature=self.signature,
-            sequence=next(self._sequence),
-            id_key=cfg.id_key,
-            buffer_data=cfg.buffer_data,
-        )
-
-    def accept_signaling_handshake(self, resp: dict[str, Any]) -> dict[str, str]:
-        """Msg 2 → the media ``server_urls``. Raises :class:`RTMSConnectionError` (malformed) or
-        the :func:`handshake_error` of a non-zero ``status_code`` (auth: fatal; 8: retried)."""
-        try:
-            hs = messages.parse_signaling_handshake_resp(resp)
-        except RTMSFrameError as exc:
-            raise RTMSConnectionError(f"malformed SIGNALING_HAND_SHAKE_RESP: {exc}") from exc
-        if hs.status_code != 0:
-            raise handshake_error(hs.status_code, hs.reason, scope="signaling")
-        return hs.server_urls
-
-    def event_subscription(self) -> dict[str, Any] | None:
-        """Msg 5, sent right after msg 2 (and after every re-handshake); None: nothing subscribed."""
-        if not self.config.subscribe_events:
-            return None
-        return messages.event_subscription(self.config.subscribe_events)
-
-    def plan_media(self, server_urls: dict[str, str]) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """Split sockets per media type; types without their own URL share one ``all`` socket.
-        Kept as ``media_plan`` (media-only reopens use it)."""
-        plan: dict[str, tuple[str, tuple[str, ...]]] = {}
-        rest: list[str] = []
-        for media in self.config.media:
-            url = server_urls.get(media)
-            if url:
-                plan[media] = (url, (media,))
-            else:
-                rest.append(media)
-        if rest and server_urls.get("all"):
-            plan["all"] = (server_urls["all"], tuple(rest))
-        elif rest:
-            logger.warning(
-                "RTMS %s: no media URL for %s (not in the app's scopes?)", self.config.rtms_stream_id, rest
-            )
-        self.media_plan = plan
-        return plan
-
-    def data_handshake_req(self, media: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Msg 3 for a socket carrying ``media`` (OR of their bits, only their params), and the
-        params asked for (to compare with msg 4's echo)."""
-        cfg = self.config
-        bits = 0
-        params: dict[str, Any] = {}
-        for name in media:
-            bits |= int(messages.MEDIA_BITS[name])
-            if name == "audio":
-                params["audio"] = messages.audio_media_params(
-                    data_opt=cfg.audio_data_opt, send_rate=cfg.audio_send_rate_ms
-                )
-            elif name == "transcript":
-                params["transcript"] = messages.transcript_media_params(
-                    src_language=cfg.transcript_language, enable_lid=cfg.transcript_enable_lid
-                )
-            elif name == "chat":
-                params["chat"] = messages.chat_media_params()
-        msg = messages.data_handshake_req(
-            instance_id=cfg.instance_id,
-            rtms_stream_id=cfg.rtms_stream_id,
-            signature=self.signature,
-            sequence=next(self._sequence),
-            media_type=bits,
-            media_params=params,
-            id_key=cfg.id_key,
-        )
-        return msg, params
-
-    def accept_data_handshake(
-        self, name: str, scope: str, resp: dict[str, Any], wanted: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Msg 4 → the effective media params. Raises like :meth:`accept_signaling_handshake`;
-        a changed codec/rate/channel is only logged."""
-        try:
-            hs = messages.parse_data_handshake_resp(resp)
-        except RTMSFrameError as exc:
-            raise RTMSConnectionError(f"malformed DATA_HAND_SHAKE_RESP: {exc}", scope=scope) from exc
-        if hs.status_code != 0:
-            raise handshake_error(hs.status_code, hs.reason, scope=scope)
-        audio = hs.media_params.get("audio")
-        if "audio" in wanted and isinstance(audio, dict):
-            for key in ("codec", "sample_rate", "channel"):
-                if key in audio and audio[key] != wanted["audio"][key]:
-                    logger.warning(
-                        "RTMS %s: server changed audio %s from %s to %s on %s",
-                        self.config.rtms_stream_id,
-                        key,
-                        wanted["audio"][key],
-                        audio[key],
-                        name,
-                    )
-        return hs.media_params
-
-    def drop_if_not_granted(self, name: str, error: BaseException) -> bool:
-        """A media handshake answered "not supported" (status 9–13: not in the app's scopes):
-        drop that socket from the plan and go on (True). Any other error: False."""
-        if isinstance(error, RTMSHandshakeError) and error.status_code in MEDIA_NOT_SUPPORTED:
-            logger.warning(
-                "RTMS %s: %s not granted (%s); continuing without it", self.config.rtms_stream_id, name, error
-            )
-            self.media_plan.pop(name, None)
-            return True
-        return False
-
-    def client_ready_ack(self) -> dict[str, Any]:
-        """Msg 7, once after every successful set of msg 4s."""
-        return messages.client_ready_ack(self.config.rtms_stream_id)
-
-    def stream_close_req(self) -> dict[str, Any]:
-        """Msg 21: ask Zoom to end the stream."""
-        return messages.stream_close_req(self.config.rtms_stream_id)
-
-    def granted_media(self, socket_media: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
-        """The configured media names carried by the connected media sockets, in config order."""
-        carried = {m for media in socket_media for m in media}
-        return tuple(m for m in self.config.media if m in carried)
 
     # --- frames ----------------------------------------------------------------------------------
 
@@ -315,7 +163,7 @@ class Connection:
             return Received()
         out = Received()
         for event in events:
-            if self.is_replay(event, replay_guard=replay_guard):
+            if self.replays.is_replay(event, replay_guard=replay_guard):
                 continue
             out.wake = self._observe(event, now) or out.wake
             out.events.append(event)
@@ -324,30 +172,6 @@ class Connection:
     def answered_keep_alive(self, name: str) -> None:
         """The transport sent the keep-alive answer on ``name``."""
         ClientStats._bump(self.stats.keepalives_answered, name)
-
-    def is_replay(self, event: RTMSEvent, *, replay_guard: bool) -> bool:
-        """Media Zoom sends again after a reconnect (its buffer of frames it could not confirm)
-        is dropped and counted: audio at or before the last timestamp delivered for that
-        ``user_id``, a transcript or chat message identical to a recent one. Only with
-        ``replay_guard`` (sockets opened by a reconnect); the first connection drops nothing."""
-        if isinstance(event, AudioFrame):
-            last = self._last_audio_ts.get(event.user_id)
-            if replay_guard and last is not None and event.timestamp <= last:
-                ClientStats._bump(self.stats.duplicates_skipped, "audio")
-                return True
-            self._last_audio_ts[event.user_id] = max(event.timestamp, last or event.timestamp)
-            return False
-        if isinstance(event, (TranscriptEvent, ChatEvent)):
-            kind = "transcript" if isinstance(event, TranscriptEvent) else "chat"
-            key = (kind, event.user_id, event.timestamp, event.text)
-            if replay_guard and key in self._recent_keys:
-                ClientStats._bump(self.stats.duplicates_skipped, kind)
-                return True
-            if len(self._recent_order) == self._recent_order.maxlen:
-                self._recent_keys.discard(self._recent_order[0])
-            self._recent_order.append(key)
-            self._recent_keys.add(key)
-        return False
 
     def unread_audio(self, frames: Iterable[bytes], *, replay_guard: bool) -> list[AudioFrame]:
         """The audio among raw frames a cancelled reader left unread (to count as dropped);
@@ -361,7 +185,7 @@ class Connection:
             audio += [
                 e
                 for e in events
-                if isinstance(e, AudioFrame) and not self.is_replay(e, replay_guard=replay_guard)
+                if isinstance(e, AudioFrame) and not self.replays.is_replay(e, replay_guard=replay_guard)
             ]
         return audio
 

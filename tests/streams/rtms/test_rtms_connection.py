@@ -69,14 +69,14 @@ def session(state: int, session_id: str) -> dict:
 
 def test_signaling_handshake_success_gives_the_media_plan_and_the_subscription():
     conn = new_conn()
-    req = conn.signaling_handshake_req()
+    req = conn.handshakes.signaling_handshake_req()
     assert req["msg_type"] == MsgType.SIGNALING_HAND_SHAKE_REQ
     assert req["meeting_uuid"] == MEETING_UUID
     assert req["rtms_stream_id"] == STREAM_ID
     assert req["signature"] == handshake_signature(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, instance_id=MEETING_UUID, rtms_stream_id=STREAM_ID
     )
-    urls = conn.accept_signaling_handshake(
+    urls = conn.handshakes.accept_signaling_handshake(
         {
             "msg_type": 2,
             "status_code": 0,
@@ -84,17 +84,17 @@ def test_signaling_handshake_success_gives_the_media_plan_and_the_subscription()
         }
     )
     assert urls == {"audio": "ws://m/a", "all": "ws://m/all"}
-    sub = conn.event_subscription()
+    sub = conn.handshakes.event_subscription()
     assert sub is not None
     assert sub["msg_type"] == MsgType.EVENT_SUBSCRIPTION
     assert [e["event_type"] for e in sub["events"]] == [2, 3, 4, 5, 6]
     # audio has its own socket; transcript and chat share the "all" socket with the OR of their bits
-    assert conn.plan_media(urls) == {
+    assert conn.handshakes.plan_media(urls) == {
         "audio": ("ws://m/a", ("audio",)),
         "all": ("ws://m/all", ("transcript", "chat")),
     }
-    assert conn.media_plan == conn.plan_media(urls)
-    msg3, params = conn.data_handshake_req(("transcript", "chat"))
+    assert conn.handshakes.media_plan == conn.handshakes.plan_media(urls)
+    msg3, params = conn.handshakes.data_handshake_req(("transcript", "chat"))
     assert msg3["msg_type"] == MsgType.DATA_HAND_SHAKE_REQ
     assert msg3["media_type"] == 8 | 16
     assert set(params) == {"transcript", "chat"}
@@ -102,7 +102,7 @@ def test_signaling_handshake_success_gives_the_media_plan_and_the_subscription()
 
 
 def test_no_subscription_message_when_nothing_is_subscribed():
-    assert new_conn(subscribe_events=()).event_subscription() is None
+    assert new_conn(subscribe_events=()).handshakes.event_subscription() is None
 
 
 @pytest.mark.parametrize(
@@ -111,9 +111,9 @@ def test_no_subscription_message_when_nothing_is_subscribed():
 )
 def test_signaling_handshake_status_code_not_zero_raises_its_error(status, error, retryable):
     conn = new_conn()
-    conn.signaling_handshake_req()
+    conn.handshakes.signaling_handshake_req()
     with pytest.raises(error) as info:
-        conn.accept_signaling_handshake({"msg_type": 2, "status_code": status, "reason": "no"})
+        conn.handshakes.accept_signaling_handshake({"msg_type": 2, "status_code": status, "reason": "no"})
     assert info.value.status_code == status
     assert info.value.retryable is retryable
     assert info.value.scope == "signaling"
@@ -121,24 +121,24 @@ def test_signaling_handshake_status_code_not_zero_raises_its_error(status, error
 
 def test_malformed_signaling_handshake_is_a_connection_error():
     with pytest.raises(RTMSConnectionError, match="malformed SIGNALING_HAND_SHAKE_RESP"):
-        new_conn().accept_signaling_handshake({"msg_type": 2, "status_code": 0})
+        new_conn().handshakes.accept_signaling_handshake({"msg_type": 2, "status_code": 0})
 
 
 def test_data_handshake_answer_and_a_media_type_not_granted():
     conn = new_conn()
-    conn.plan_media({"audio": "ws://m/a", "transcript": "ws://m/t", "chat": "ws://m/c"})
-    _, params = conn.data_handshake_req(("audio",))
+    conn.handshakes.plan_media({"audio": "ws://m/a", "transcript": "ws://m/t", "chat": "ws://m/c"})
+    _, params = conn.handshakes.data_handshake_req(("audio",))
     echoed = {"audio": {**params["audio"], "sample_rate": 3}}
-    got = conn.accept_data_handshake(
+    got = conn.handshakes.accept_data_handshake(
         "audio", "media:audio", {"msg_type": 4, "status_code": 0, "media_params": echoed}, params
     )
     assert got == echoed  # a changed rate is logged, the server's params are the effective ones
     with pytest.raises(RTMSHandshakeError) as info:
-        conn.accept_data_handshake("chat", "media:chat", {"msg_type": 4, "status_code": 13}, {})
-    assert conn.drop_if_not_granted("chat", info.value) is True
-    assert "chat" not in conn.media_plan
-    assert conn.drop_if_not_granted("audio", RTMSConnectionError("gone")) is False
-    assert conn.granted_media([("audio",), ("transcript",)]) == ("audio", "transcript")
+        conn.handshakes.accept_data_handshake("chat", "media:chat", {"msg_type": 4, "status_code": 13}, {})
+    assert conn.handshakes.drop_if_not_granted("chat", info.value) is True
+    assert "chat" not in conn.handshakes.media_plan
+    assert conn.handshakes.drop_if_not_granted("audio", RTMSConnectionError("gone")) is False
+    assert conn.handshakes.granted_media([("audio",), ("transcript",)]) == ("audio", "transcript")
 
 
 # --- frames --------------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_media_interruption_marks_silent_sockets_after_the_grace():
 
 def test_stream_close_resp_and_the_close_outcome():
     conn = new_conn()
-    assert conn.stream_close_req() == {"msg_type": 21, "rtms_stream_id": STREAM_ID}
+    assert conn.handshakes.stream_close_req() == {"msg_type": 21, "rtms_stream_id": STREAM_ID}
     assert conn.close_outcome(sent=False) == (
         None,
         "closed by the client (STREAM_CLOSE_REQ); STREAM_CLOSE_REQ could not be sent",
