@@ -13,21 +13,13 @@ from typing import Any
 from streams.rtms import messages
 from streams.rtms.config import ClientConfig
 from streams.rtms.errors import RTMSConnectionError, RTMSFrameError, RTMSHandshakeError, handshake_error
-from streams.rtms.protocol import StatusCode
+from streams.rtms.protocol import MEDIA_NOT_SUPPORTED_STATUS
 from streams.rtms.signing import handshake_signature
 
 logger = logging.getLogger("streams.rtms")
 
 # Handshake statuses meaning "this media type is not in the app's scopes": drop that type, go on.
-MEDIA_NOT_SUPPORTED = frozenset(
-    {
-        StatusCode.MEDIA_TYPE_AUDIO_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_VIDEO_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_DESKSHARE_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_TRANSCRIPT_NOT_SUPPORT,
-        StatusCode.MEDIA_TYPE_CHAT_NOT_SUPPORT,
-    }
-)
+MEDIA_NOT_SUPPORTED = frozenset(MEDIA_NOT_SUPPORTED_STATUS.values())
 
 
 class Handshakes:
