@@ -37,14 +37,21 @@ from rtms_emulator.faults import JUNK_KINDS, Fault
 from rtms_emulator.record import ConnectionClose, Handshake, KeepAlive, StreamRecord
 from rtms_emulator.scenario import ChatMessage, Scenario, TimelineEvent, Utterance, load_scenario
 from rtms_emulator.webhook import WebhookDelivery, post_webhook, validate_url, webhook_body
+from streams.rtms.messages import MEDIA_BITS
 from streams.rtms.protocol import (
     FRAME_MS,
+    MEDIA_NOT_SUPPORTED_STATUS,
     PROTOCOL_VERSION,
+    SUBSCRIBABLE_EVENTS,
+    AudioChannel,
+    Codec,
     ContentType,
+    DataOption,
     EventType,
     LegacyStatusCode,
     MediaType,
     MsgType,
+    SampleRate,
     SessionState,
     StatusCode,
     StopReason,
@@ -54,24 +61,17 @@ from streams.rtms.signing import handshake_signature
 
 log = logging.getLogger(__name__)
 
-MEDIA_BITS: dict[str, int] = {"audio": 1, "video": 2, "deskshare": 4, "transcript": 8, "chat": 16}
-BIT_NAMES = {v: k for k, v in MEDIA_BITS.items()}
-NOT_SUPPORTED = {
-    "audio": StatusCode.MEDIA_TYPE_AUDIO_NOT_SUPPORT,
-    "video": StatusCode.MEDIA_TYPE_VIDEO_NOT_SUPPORT,
-    "deskshare": StatusCode.MEDIA_TYPE_DESKSHARE_NOT_SUPPORT,
-    "transcript": StatusCode.MEDIA_TYPE_TRANSCRIPT_NOT_SUPPORT,
-    "chat": StatusCode.MEDIA_TYPE_CHAT_NOT_SUPPORT,
-}
+BIT_NAMES = {int(bit): name for name, bit in MEDIA_BITS.items()}
+NOT_SUPPORTED = MEDIA_NOT_SUPPORTED_STATUS
 ID_KEYS = ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id")
-SUBSCRIBABLE = {2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14}  # 1 and 7 are sent automatically
+SUBSCRIBABLE = SUBSCRIBABLE_EVENTS  # 1 and 7 are sent automatically
 PRODUCT_ID_KEY = {"meeting": "meeting_uuid", "webinar": "webinar_uuid", "session": "session_id"}
-AUDIO_DEFAULTS = {
-    "content_type": 2,
-    "codec": 1,
-    "sample_rate": 1,
-    "channel": 1,
-    "data_opt": 1,
+AUDIO_DEFAULTS = {  # what the server assumes for a field the client leaves out
+    "content_type": int(ContentType.RAW_AUDIO),
+    "codec": int(Codec.L16),
+    "sample_rate": int(SampleRate.SR_16K),
+    "channel": int(AudioChannel.MONO),
+    "data_opt": int(DataOption.AUDIO_MIXED_STREAM),
     "send_rate": 20,
 }
 # Current -> legacy numbering (PROTOCOL.md §8.1), for ``EmulatorConfig.legacy_status_codes``.

@@ -409,6 +409,23 @@ SERVER_URL_KEYS: dict[MediaType, str] = {
 }
 
 # Products (webhook prefix) and the payload key carrying the instance id; PROTOCOL.md §1, §14.
+# "This media type is not in the app's scopes", per media name (msg 4 status; PROTOCOL.md §8.1).
+MEDIA_NOT_SUPPORTED_STATUS: dict[str, StatusCode] = {
+    "audio": StatusCode.MEDIA_TYPE_AUDIO_NOT_SUPPORT,
+    "video": StatusCode.MEDIA_TYPE_VIDEO_NOT_SUPPORT,
+    "deskshare": StatusCode.MEDIA_TYPE_DESKSHARE_NOT_SUPPORT,
+    "transcript": StatusCode.MEDIA_TYPE_TRANSCRIPT_NOT_SUPPORT,
+    "chat": StatusCode.MEDIA_TYPE_CHAT_NOT_SUPPORT,
+}
+
+# EVENT_UPDATE types an EVENT_SUBSCRIPTION (msg 5) may name: all but 0, and 1 and 7 (always sent).
+SUBSCRIBABLE_EVENTS: frozenset[int] = frozenset(
+    t
+    for t in EventType
+    if t
+    not in (EventType.UNDEFINED, EventType.FIRST_PACKET_TIMESTAMP, EventType.MEDIA_CONNECTION_INTERRUPTED)
+)
+
 PRODUCT_ID_KEYS: dict[str, tuple[str, ...]] = {
     "meeting": ("meeting_uuid",),
     "webinar": ("webinar_uuid", "meeting_uuid"),

@@ -459,7 +459,7 @@ async def test_wss_uses_a_verifying_tls_context(monkeypatch):
         captured.update(kwargs)
         raise OSError("no network in this test")
 
-    monkeypatch.setattr("streams.rtms.client.ws_connect", fake_connect)
+    monkeypatch.setattr("streams.rtms.sockets.ws_connect", fake_connect)
     client = RTMSClient(fast_config("wss://rtms.example.invalid/sig", reconnect_window=0.2))
     col = Collector(client)
     end = await col.until_end()

@@ -181,12 +181,13 @@ def test_live_client_survives_any_frame(batch):
     audio_size=st.integers(1, 8),
 )
 def test_outbox_never_loses_non_audio_and_accounts_for_every_audio_frame(ops, audio_size):
-    from streams.rtms.client import ClientStats, _Outbox
+    from streams.rtms.config import ClientStats
     from streams.rtms.events import AudioDropped, AudioFrame, FirstPacketTimestamp
+    from streams.rtms.outbox import Outbox
 
     async def scenario() -> None:
         stats = ClientStats()
-        box = _Outbox(audio_size, 10_000, stats)
+        box = Outbox(audio_size, 10_000, stats)
         alive = asyncio.Event()
         alive.set()
         put_audio: dict[str, list[int]] = {}
