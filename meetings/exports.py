@@ -1,6 +1,6 @@
 """Meeting notes exports: pure functions from a :class:`MeetingExport` dict to text.
 
-No Django and no database here: ``meetings.selectors_api.meeting_export_data`` builds the dict,
+No Django and no database here: ``meetings.selectors.notes.meeting_export_data`` builds the dict,
 the API and the dashboard call :func:`render`. Formats:
 
 * ``md``   Markdown notes: title, date, participants, summary, decisions, action items with

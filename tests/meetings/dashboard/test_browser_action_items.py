@@ -30,22 +30,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SETUP = f"""
 from django.contrib.auth import get_user_model
-from meetings import services
+from meetings.services.meetings import meeting_end, meeting_get_or_create
+from meetings.services.participants import participant_upsert
+from meetings.services.transcript import transcript_segment_record
 from meetings.models import ActionItem, Meeting, Summary
 User = get_user_model()
 owner = User.objects.create_user("olivia", password={PASSWORD!r})
 sam = User.objects.create_user("sam", password={PASSWORD!r}, first_name="Sam", last_name="Shared")
-meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/actions==", topic="Launch plan")
+meeting, _ = meeting_get_or_create(product="meeting", zoom_uuid="browser/actions==", topic="Launch plan")
 meeting.owner = owner
 meeting.save()
 meeting.shared_with.add(sam)
-ada = services.participant_upsert(meeting=meeting, zoom_user_id="16778240", display_name="Ada Lovelace")
+ada = participant_upsert(meeting=meeting, zoom_user_id="16778240", display_name="Ada Lovelace")
 segments = [
-    services.transcript_segment_record(meeting=meeting, source="zoom", source_key=f"z{{i}}", text=text,
+    transcript_segment_record(meeting=meeting, source="zoom", source_key=f"z{{i}}", text=text,
                                        start_ms=1000 + i * 4000, end_ms=4000 + i * 4000, participant=ada)[0]
     for i, text in enumerate(["Ada will send the budget by Friday.", "Someone books the venue."])
 ]
-services.meeting_end(meeting=meeting)
+meeting_end(meeting=meeting)
 Summary.objects.filter(meeting=meeting).delete()  # no worker here: write the notes directly
 summary = Summary.objects.create(meeting=meeting, status="ready", backend="offline", overview="Launch.")
 for i, (text, segment) in enumerate([("Send the budget", segments[0]), ("Book the venue", segments[1])]):

@@ -41,13 +41,14 @@ SETUP = f"""
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from meetings import services
+from meetings.services.meetings import meeting_end, meeting_get_or_create
+from meetings.services.transcript import transcript_segment_record
 from meetings.models import Meeting, Summary, ActionItem
 from streams.models import Stream
 from streams import recording
 User = get_user_model()
 owner = User.objects.create_user("olivia", password={PASSWORD!r})
-meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/audio==", topic="Budget review")
+meeting, _ = meeting_get_or_create(product="meeting", zoom_uuid="browser/audio==", topic="Budget review")
 meeting.owner = owner
 meeting.save()
 stream = Stream.objects.create(meeting=meeting, rtms_stream_id="audio-stream-1", server_urls="wss://x")
@@ -69,11 +70,11 @@ mixed = recording.mix_build(meeting_id=meeting.pk, rtms_stream_id="audio-stream-
 participants = {{p.display_name: p for p in meeting.participants.all()}}
 segments = []
 for i, (speaker, start, text) in enumerate(lines):
-    segment, _ = services.transcript_segment_record(
+    segment, _ = transcript_segment_record(
         meeting=meeting, source="zoom", source_key=f"line-{{i}}", text=text, start_ms=start,
         end_ms=start + 8_000, participant=participants[speaker], speaker_name=speaker)
     segments.append(segment)
-services.meeting_end(meeting=meeting)
+meeting_end(meeting=meeting)
 summary = Summary.objects.create(meeting=meeting, status="ready", overview="The budget and the launch date.",
                                  decisions=[{{"text": "Ship on Friday", "segment_ids": [segments[2].pk]}}])
 ActionItem.objects.create(summary=summary, meeting=meeting, text="Send the budget sheet", owner_name="Bob")

@@ -38,26 +38,29 @@ SEED = f"""
 import datetime as dt
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record
 from meetings.models import ActionItem, Meeting, Summary, TranscriptSegment
 owner = get_user_model().objects.create_user("olivia", password={PASSWORD!r})
 start = timezone.now() - dt.timedelta(hours=1)
-meeting, _ = services.meeting_get_or_create(
+meeting, _ = meeting_get_or_create(
     product="meeting", zoom_uuid="phone-uuid==", started_at=start,
     topic="Quarterly roadmap review with the platform, infrastructure and design teams")
-people = [services.participant_upsert(meeting=meeting, zoom_user_id=str(i), display_name=name)
+people = [participant_upsert(meeting=meeting, zoom_user_id=str(i), display_name=name)
           for i, name in enumerate(["Alexandra Wonderland-Smithson", "FEE013", "Bob"], 1)]
 for i in range(24):
     text = "Look at {LONG_URL} first." if i == 3 else f"Line {{i}}: the release plan and the budget for next quarter."
-    services.transcript_segment_record(
+    transcript_segment_record(
         meeting=meeting, source="zoom" if i % 2 else "whisper", source_key=f"s{{i}}", text=text,
         start_ms=i * 4000, end_ms=i * 4000 + 3500, participant=people[i % 3])
-services.chat_message_record(meeting=meeting, source_key="c1", sender_name="Bob",
+chat_message_record(meeting=meeting, source_key="c1", sender_name="Bob",
                              text="{LONG_URL}", sent_at=start + dt.timedelta(seconds=30))
-services.participant_event_record(meeting=meeting, kind="interruption", source_key="gap1",
+participant_event_record(meeting=meeting, kind="interruption", source_key="gap1",
     occurred_at=start + dt.timedelta(minutes=2), reason="signaling: connection closed abnormally",
     end_offset_ms=125_000)
-services.participant_event_record(meeting=meeting, kind="stream_stop", source_key="stop1",
+participant_event_record(meeting=meeting, kind="stream_stop", source_key="stop1",
     occurred_at=start + dt.timedelta(minutes=5), reason="STOP_BC_MEETING_ENDED")
 Meeting.objects.filter(pk=meeting.pk).update(owner=owner, status="ended", ended_at=start + dt.timedelta(minutes=5))
 first = TranscriptSegment.objects.filter(meeting=meeting).order_by("start_ms").first()
@@ -68,7 +71,7 @@ ActionItem.objects.create(summary=summary, meeting=meeting, position=0, owner=pe
     text="Send the updated estimate with the full breakdown of the infrastructure costs",
     owner_name=people[0].display_name, owner_kind="addressee", due_date=dt.date(2026, 12, 9), due_text="by Wednesday")
 for k in range(3):
-    other, _ = services.meeting_get_or_create(product="meeting", zoom_uuid=f"live-{{k}}", started_at=start,
+    other, _ = meeting_get_or_create(product="meeting", zoom_uuid=f"live-{{k}}", started_at=start,
         topic=f"Another meeting number {{k}} with a fairly long topic name")
     Meeting.objects.filter(pk=other.pk).update(owner=owner)
 print(meeting.public_id)

@@ -32,13 +32,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.scaled, pytest.mark.slow]
 
 SETUP = f"""
 from django.contrib.auth import get_user_model
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import ZoomIdentity
 User = get_user_model()
 owner = User.objects.create_user("olivia", password={PASSWORD!r})
 ZoomIdentity.objects.create(user=owner, zoom_user_id="zoom-olivia")
 User.objects.create_user("mallory", password={PASSWORD!r})
-meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/scaled==", topic="Quarterly planning")
+meeting, _ = meeting_get_or_create(product="meeting", zoom_uuid="browser/scaled==", topic="Quarterly planning")
 meeting.owner = owner
 meeting.save()
 print(meeting.public_id)
@@ -47,72 +50,90 @@ print(meeting.public_id)
 WRITE = """
 import datetime as dt
 from django.utils import timezone
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting
 meeting = Meeting.objects.get(public_id="{public_id}")
 now = timezone.now()
-ada = services.participant_upsert(meeting=meeting, zoom_user_id="16778240", display_name="Ada Lovelace")
-bob = services.participant_upsert(meeting=meeting, zoom_user_id="16778241", display_name="Bob Builder")
-services.participant_event_record(meeting=meeting, kind="stream_start", source_key="start", occurred_at=now)
+ada = participant_upsert(meeting=meeting, zoom_user_id="16778240", display_name="Ada Lovelace")
+bob = participant_upsert(meeting=meeting, zoom_user_id="16778241", display_name="Bob Builder")
+participant_event_record(meeting=meeting, kind="stream_start", source_key="start", occurred_at=now)
 for who in (ada, bob):
-    services.participant_event_record(meeting=meeting, kind="join", source_key=f"join-{{who.pk}}", occurred_at=now, participant=who)
+    participant_event_record(meeting=meeting, kind="join", source_key=f"join-{{who.pk}}", occurred_at=now, participant=who)
 lines = [(ada, "Good morning, let's start with the budget."), (bob, "The numbers are in the shared sheet."),
          (ada, "Great, we agreed to ship on Friday.")]
 for i, (who, text) in enumerate(lines):
-    services.transcript_segment_record(meeting=meeting, source="zoom", source_key=f"z{{i}}", text=text,
+    transcript_segment_record(meeting=meeting, source="zoom", source_key=f"z{{i}}", text=text,
                                        start_ms=1000 + i * 4000, end_ms=4000 + i * 4000, participant=who)
-    services.participant_event_record(meeting=meeting, kind="active_speaker", source_key=f"as{{i}}", occurred_at=now, participant=who)
-services.chat_message_record(meeting=meeting, source_key="c1", text="Link: sheet <b>v2</b>", sent_at=now, participant=bob)
-services.transcript_segment_record(meeting=meeting, source="whisper", source_key="w0", text="and Bob takes the", start_ms=13000, participant=bob, is_final=False)
-services.transcript_segment_record(meeting=meeting, source="whisper", source_key="w0", text="And Bob takes the release notes.", start_ms=13000, end_ms=15500, participant=bob)
-services.chat_message_record(meeting=meeting, source_key="c2", text="thanks!", sent_at=now + dt.timedelta(seconds=2), participant=ada)
+    participant_event_record(meeting=meeting, kind="active_speaker", source_key=f"as{{i}}", occurred_at=now, participant=who)
+chat_message_record(meeting=meeting, source_key="c1", text="Link: sheet <b>v2</b>", sent_at=now, participant=bob)
+transcript_segment_record(meeting=meeting, source="whisper", source_key="w0", text="and Bob takes the", start_ms=13000, participant=bob, is_final=False)
+transcript_segment_record(meeting=meeting, source="whisper", source_key="w0", text="And Bob takes the release notes.", start_ms=13000, end_ms=15500, participant=bob)
+chat_message_record(meeting=meeting, source_key="c2", text="thanks!", sent_at=now + dt.timedelta(seconds=2), participant=ada)
 """
 
 NEW_MEETING = """
-from meetings import services
-meeting, _ = services.meeting_get_or_create(
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
+meeting, _ = meeting_get_or_create(
     product="meeting", zoom_uuid="browser/second==", topic="Standup", host_user_id="zoom-olivia"
 )
-services.participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada Lovelace")
+participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada Lovelace")
 """
 
 # Written while the web server is down (the pushes reach nobody): the page must catch up.
 WHILE_DOWN = """
 from django.utils import timezone
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting, Participant
 meeting = Meeting.objects.get(public_id="{public_id}")
 ada = Participant.objects.get(meeting=meeting, display_name="Ada Lovelace")
-services.transcript_segment_record(meeting=meeting, source="zoom", source_key="z3", text="Written while you were away.",
+transcript_segment_record(meeting=meeting, source="zoom", source_key="z3", text="Written while you were away.",
                                    start_ms=17000, end_ms=19000, participant=ada)
 bob = Participant.objects.get(meeting=meeting, display_name="Bob Builder")
-services.transcript_segment_record(meeting=meeting, source="zoom", source_key="z1", text="The numbers are in the shared sheet, tab two.",
+transcript_segment_record(meeting=meeting, source="zoom", source_key="z1", text="The numbers are in the shared sheet, tab two.",
                                    start_ms=5000, end_ms=8000, participant=bob)
-services.chat_message_record(meeting=meeting, source_key="c3", text="missed chat", sent_at=timezone.now(), participant=ada)
-services.gap_close(meeting=meeting, source_key="gap-1", ended_at=timezone.now())
+chat_message_record(meeting=meeting, source_key="c3", text="missed chat", sent_at=timezone.now(), participant=ada)
+gap_close(meeting=meeting, source_key="gap-1", ended_at=timezone.now())
 """
 
 # A live Whisper partial whose final window then came back empty (headset bleed): it is pruned.
 PARTIAL = """
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting, Participant
 meeting = Meeting.objects.get(public_id="{public_id}")
 bob = Participant.objects.get(meeting=meeting, display_name="Bob Builder")
-services.transcript_segment_record(meeting=meeting, source="whisper", source_key="w:9:640", text="It's... it's...",
+transcript_segment_record(meeting=meeting, source="whisper", source_key="w:9:640", text="It's... it's...",
                                    start_ms=20000, participant=bob, is_final=False)
 """
 PRUNE = """
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting
 meeting = Meeting.objects.get(public_id="{public_id}")
-print(services.transcript_track_prune(meeting=meeting, source="whisper", key_prefixes=("w:9:640",), keep_source_keys=set()))
+print(transcript_track_prune(meeting=meeting, source="whisper", key_prefixes=("w:9:640",), keep_source_keys=set()))
 """
 
 BIG_MEETING = """
 from django.contrib.auth import get_user_model
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting, TranscriptSegment
-meeting, _ = services.meeting_get_or_create(product="meeting", zoom_uuid="browser/big==", topic="All hands")
+meeting, _ = meeting_get_or_create(product="meeting", zoom_uuid="browser/big==", topic="All hands")
 meeting.owner = get_user_model().objects.get(username="olivia")
 meeting.save()
 TranscriptSegment.objects.bulk_create(
@@ -125,19 +146,25 @@ print(meeting.public_id)
 """
 
 ONE_MORE_LINE = """
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting
 meeting = Meeting.objects.get(public_id="{public_id}")
-services.transcript_segment_record(meeting=meeting, source="zoom", source_key="b450", text="Big meeting line 450.",
+transcript_segment_record(meeting=meeting, source="zoom", source_key="b450", text="Big meeting line 450.",
                                    start_ms=900000, end_ms=901000)
 """
 
 INTERRUPT = """
 from django.utils import timezone
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.meetings import meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from meetings.models import Meeting
 meeting = Meeting.objects.get(public_id="{public_id}")
-services.participant_event_record(meeting=meeting, kind="interruption", source_key="gap-1", occurred_at=timezone.now(), reason="media connection interrupted")
+participant_event_record(meeting=meeting, kind="interruption", source_key="gap-1", occurred_at=timezone.now(), reason="media connection interrupted")
 """
 
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from meetings import fragments, live, transcription
 from meetings.models import Meeting, Summary, TranscriptSegment
-from meetings.services import meeting_end, transcript_segment_record
-from meetings.summaries import summary_request
+from meetings.services.meetings import meeting_end
+from meetings.services.summaries import summary_request
+from meetings.services.transcript import transcript_segment_record
 from meetings.summarizer import service as summarizer_service
 from tests.factories import ParticipantFactory
 from transcription.models import AudioWindow, Retranscription

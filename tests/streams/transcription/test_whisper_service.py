@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from meetings.models import AudioRecording, TranscriptSegment
-from meetings.services import transcript_segment_record
+from meetings.services.transcript import transcript_segment_record
 from tests.factories import ParticipantFactory
 from transcription.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
 from transcription.live import LiveTranscriber, WindowSpec
