@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from meetings.models import Meeting
-from streams import demo
+from demo import steps as demo
 from tests.factories import MeetingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
