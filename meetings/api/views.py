@@ -563,17 +563,16 @@ class ExportRenderer(renderers.BaseRenderer):
         return exports.render(data, self.format).encode("utf-8")
 
 
-def _export_renderer(fmt: str, media_type: str) -> type[ExportRenderer]:
-    return type(f"Export{fmt.title()}Renderer", (ExportRenderer,), {"format": fmt, "media_type": media_type})
+def _export_renderer(export_format: exports.ExportFormat) -> type[ExportRenderer]:
+    return type(
+        f"Export{export_format.name.title()}Renderer",
+        (ExportRenderer,),
+        {"format": export_format.name, "media_type": export_format.media_type},
+    )
 
 
-EXPORT_RENDERERS = [
-    _export_renderer("md", "text/markdown"),
-    _export_renderer("txt", "text/plain"),
-    _export_renderer("json", "application/json"),
-    _export_renderer("vtt", "text/vtt"),
-    _export_renderer("srt", "application/x-subrip"),
-]
+# One DRF renderer per entry of ``exports.EXPORT_FORMATS`` (the first is the default).
+EXPORT_RENDERERS = [_export_renderer(export_format) for export_format in exports.EXPORT_FORMATS.values()]
 
 
 def openapi_30(schema):
@@ -627,8 +626,9 @@ class MeetingExportApi(ApiView):
         | {(404, "application/json"): OpenApiResponse(description="No such meeting")}
         | {
             (400, "application/json"): OpenApiResponse(
-                description='Unknown format or source: {"format": ["Unknown format \'docx\'; use one of: md, txt, '
-                'json, vtt, srt."]}'
+                description='Unknown format or source: {"format": ["Unknown format \'docx\'; use one of: '
+                + ", ".join(exports.EXPORT_FORMATS)
+                + '."]}'
             )
         },
     )
@@ -638,9 +638,9 @@ class MeetingExportApi(ApiView):
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = meeting_export_data(meeting=meeting, source=query.validated_data.get("source"))
-        fmt = request.accepted_renderer.format
+        extension = exports.EXPORT_FORMATS[request.accepted_renderer.format].extension
         stem = re.sub(r"[^A-Za-z0-9]+", "-", meeting.topic).strip("-")[:60] or "meeting"
-        filename = f"{stem}-{meeting.started_at:%Y-%m-%d}.{fmt}"
+        filename = f"{stem}-{meeting.started_at:%Y-%m-%d}.{extension}"
         return Response(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
