@@ -8,13 +8,10 @@ call them through ``transaction.on_commit(..., robust=True)``; other producers m
 directly after their own commit.
 
 Wire format (what ``htmx-ext-ws`` receives): every top-level element is swapped out of band.
-Segments, chat messages and timeline events arrive wrapped as
-``<div hx-swap-oob="beforeend:#transcript|#chat|#events"><article id="segment-<pk>" data-seq
-data-sort data-pk>…</article></div>``; ``static/js/live.js`` turns that append into an *upsert*:
-an element whose id is already on the page is replaced if the incoming ``data-seq`` is newer
-(a revised segment replaces itself) and dropped otherwise; a new one is inserted in
-``(data-sort, data-pk)`` order (late Whisper segments land in their place). Panels
-(``#meeting-status``, ``#stream-health``, ``#participants``, ``#talk-time``) are replaced by id.
+Segments, chat messages and timeline events are *live lines*: their markup and swap semantics
+(an upsert by id and ``data-seq``) are owned by ``meetings/live_lines.py``, which renders them
+for the page and for these pushes alike. Panels (``#meeting-status``, ``#stream-health``,
+``#participants``, ``#talk-time``) are replaced by id.
 
 Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
@@ -28,7 +25,7 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from meetings import live, transcription
+from meetings import live, live_lines, transcription
 from meetings.models import ChatMessage, Meeting, ParticipantEvent, Summary, TranscriptSegment
 from meetings.selectors.access import meeting_watcher_user_ids
 from meetings.selectors.action_items import action_item_list_current
@@ -67,9 +64,7 @@ def render_segment(segment: TranscriptSegment, *, speaker_names: dict[int, str] 
     """A segment, out of band. ``speaker_names``: renamed speakers (queried when not given)."""
     if speaker_names is None:
         speaker_names = speaker_custom_names(meeting_id=segment.meeting_id)
-    return render_to_string(
-        "meetings/partials/_segment_push.html", {"segment": segment, "speaker_names": speaker_names}
-    )
+    return live_lines.render_push("transcript", segment, speaker_names=speaker_names)
 
 
 def render_talk_time(meeting: Meeting) -> str:
@@ -100,25 +95,21 @@ def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -
 def render_chat(message: ChatMessage, *, speaker_names: dict[int, str] | None = None) -> str:
     if speaker_names is None:
         speaker_names = speaker_custom_names(meeting_id=message.meeting_id)
-    return render_to_string(
-        "meetings/partials/_chat_push.html", {"message": message, "speaker_names": speaker_names}
-    )
+    return live_lines.render_push("chat", message, speaker_names=speaker_names)
 
 
 def render_event(event: ParticipantEvent, *, with_panels: bool = True) -> str:
     """The timeline entry (if the kind is shown there) plus, when ``with_panels``, the panels the
     event changes: participants (join/leave/active speaker), stream health (stream events)."""
-    context: dict[str, object] = {
-        "event": event,
-        "in_timeline": event.kind in TIMELINE_KINDS,
-        "participants": None,
-        "health": None,
-    }
+    line = live_lines.render_push("events", event) if event.kind in TIMELINE_KINDS else ""
+    context: dict[str, object] = {"participants": None, "health": None}
     if with_panels and event.kind in PARTICIPANT_KINDS:
         context["participants"] = participant_list(meeting=event.meeting)
     if with_panels and event.kind in HEALTH_KINDS:
         context["health"] = meeting_health(meeting=event.meeting)
-    return render_to_string("meetings/partials/_event_push.html", context)
+    if context["participants"] is None and context["health"] is None:
+        return line
+    return line + render_to_string("meetings/partials/_event_panels_push.html", context)
 
 
 def render_panels(meeting: Meeting) -> str:

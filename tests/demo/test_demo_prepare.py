@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from meetings.models import Meeting
 from demo import steps as demo
+from meetings.models import Meeting
 from tests.factories import MeetingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
