@@ -42,7 +42,7 @@ from tests.meetings.dashboard.test_dashboard_browser import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
-AMI = REPO / "streams" / "emulator" / "scenarios" / "ami_excerpt.json"
+AMI = REPO / "rtms_emulator" / "scenarios" / "ami_excerpt.json"
 SPEAKER, SECONDS = "FEE013", 35.0
 AMI_AUDIO = REPO.parent / "shared" / "data" / "speech" / "ami_meeting_excerpt" / "source0.wav"
 
