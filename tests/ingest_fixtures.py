@@ -1,4 +1,4 @@
-"""Fixtures of the ingestion end-to-end and fault tests: the product in embedded or scaled mode."""
+"""Fixtures of the ingestion, end-to-end and fault suites (tests/streams, tests/e2e, tests/faults): the product in embedded or scaled mode."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ and the meeting ended.
 
 * Emulator faults (media abort, media close frame, signaling abort and close frame, failover
   ``rtms_started``, duplicate webhooks, keep-alive storm) against a worker process:
-  ``tests/streams/test_ingest_faults_emulator.py``.
-* Worker SIGKILL (takeover) and SIGTERM (handover): ``tests/streams/test_ingest_e2e.py``.
+  ``tests/faults/test_ingest_faults_emulator.py``.
+* Worker SIGKILL (takeover) and SIGTERM (handover): ``tests/e2e/test_ingest_e2e.py``.
 * Redis restart: a **private** ``redis-server`` (never the machine's shared one) used by Daphne
   and the worker is stopped for 3 s mid-meeting, then started again on the same port.
 * PostgreSQL restart: a **private** cluster (``initdb`` into a temporary directory, run as the

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.meetings.dashboard.browser_support import (
+from tests.browser.browser_support import (
     CHROMIUM_ARGS,
     base_env,
     chromium_or_skip,
@@ -28,7 +28,7 @@ from tests.meetings.dashboard.browser_support import (
     migrate,
     screenshot_path,
 )
-from tests.meetings.dashboard.test_dashboard_browser import (
+from tests.browser.test_dashboard_browser import (
     CLIENT_ID,
     CLIENT_SECRET,
     SCENARIO,

@@ -1,7 +1,7 @@
 """Emulator faults in scaled mode: one Daphne + one ``rtms_worker`` on PostgreSQL + Redis.
 
 Part of issue 9's fault suite (``pytest -m faults``; the restarts of Redis and PostgreSQL are in
-``tests/streams/test_ingest_faults.py``, SIGKILL/SIGTERM in ``tests/streams/test_ingest_e2e.py``).
+``tests/faults/test_ingest_faults.py``, SIGKILL/SIGTERM in ``tests/e2e/test_ingest_e2e.py``).
 Each fault of the table shared with the embedded-mode tests (``tests/streams/ingest_harness.py``)
 is injected by the emulator into a meeting held by a worker process: every segment, chat message
 and event stored once, every audio frame at its place once, the gaps recorded with reasons, no

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.meetings.dashboard.browser_support import (
+from tests.browser.browser_support import (
     CHROMIUM_ARGS,
     PASSWORD,
     DaphneServer,

@@ -1,7 +1,7 @@
 """The whole live Whisper path: emulator (AMI scenario, no Zoom transcript) → webhook → ingest
 → windows → transcription task (in-process, embedded mode) → TranscriptSegment(source="whisper").
 
-Runs the real product (Daphne, embedded mode) in a subprocess, as tests/streams/test_ingest_e2e.py
+Runs the real product (Daphne, embedded mode) in a subprocess, as tests/e2e/test_ingest_e2e.py
 does (its ``Product`` and helpers are reused), with the real tiny.en model.
 """
 
@@ -18,7 +18,7 @@ from meetings.models import TranscriptSegment
 from tests.streams.ingest_harness import Product, db, emulator, wait_ended
 from transcription.models import AudioWindow
 
-AMI = Path(__file__).resolve().parents[3] / "rtms_emulator" / "scenarios" / "ami_excerpt.json"
+AMI = Path(__file__).resolve().parents[2] / "rtms_emulator" / "scenarios" / "ami_excerpt.json"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

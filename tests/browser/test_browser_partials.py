@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.meetings.dashboard.browser_support import (
+from tests.browser.browser_support import (
     CHROMIUM_ARGS,
     REPO,
     base_env,
@@ -31,7 +31,7 @@ from tests.meetings.dashboard.browser_support import (
     migrate,
     screenshot_path,
 )
-from tests.meetings.dashboard.test_dashboard_browser import (
+from tests.browser.test_dashboard_browser import (
     CLIENT_ID,
     CLIENT_SECRET,
     SETUP,

@@ -10,15 +10,6 @@ import pytest
 from tests.factories import StreamFactory
 from transcription.audio import read_wav
 
-SPEECH = Path(__file__).resolve().parents[4] / "shared" / "data" / "speech"
-
-
-@pytest.fixture(scope="session")
-def speech_dir() -> Path:
-    if not SPEECH.is_dir():
-        pytest.skip(f"shared speech data missing: {SPEECH}")
-    return SPEECH
-
 
 @pytest.fixture(scope="session")
 def jfk(speech_dir) -> tuple[np.ndarray, str]:
