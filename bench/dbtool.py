@@ -61,13 +61,16 @@ def cmd_seed(username: str, segments: int, participants: int = 4) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from meetings import live, outbound, services
+    from meetings import live, outbound
+    from meetings.services.meetings import meeting_get_or_create
+    from meetings.services.participants import participant_upsert
+    from meetings.services.transcript import transcript_segment_record
 
     live.after_commit = lambda *args, **kwargs: None  # seeding: no live pushes, no outbound
     outbound.emit_on_commit = lambda *args, **kwargs: None
     user = get_user_model().objects.get(username=username)
     started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
-    meeting, _ = services.meeting_get_or_create(
+    meeting, _ = meeting_get_or_create(
         product="meeting",
         zoom_uuid=f"bench-seed-{time.time_ns()}==",
         started_at=started,
@@ -77,13 +80,11 @@ def cmd_seed(username: str, segments: int, participants: int = 4) -> dict:
     meeting.save(update_fields=["owner"])
     with transaction.atomic():
         people = [
-            services.participant_upsert(
-                meeting=meeting, zoom_user_id=str(1000 + i), display_name=f"Speaker {i + 1}"
-            )
+            participant_upsert(meeting=meeting, zoom_user_id=str(1000 + i), display_name=f"Speaker {i + 1}")
             for i in range(participants)
         ]
         for n in range(segments):
-            services.transcript_segment_record(
+            transcript_segment_record(
                 meeting=meeting,
                 source="zoom",
                 source_key=f"seed:{n}",

@@ -452,7 +452,7 @@ async def results_wait(
     """Wait for closed streams, drained Whisper windows and the final summary being done.
 
     The product makes the final summary once the transcript is complete: a meeting that ends
-    with Whisper windows still queued has its summary wait for them (``meetings.summaries``),
+    with Whisper windows still queued has its summary wait for them (``meetings.services.summaries``),
     which the page and the API show (``transcription_pending_seconds``, read here once per
     meeting). Nothing is asked for again here: :func:`checks_run` verifies there is exactly one
     final summary and that it started after the newest segment was stored.

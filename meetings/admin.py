@@ -328,14 +328,14 @@ class ShareLinkAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:
-        return False  # created from the meeting page or the API (services.share_link_create)
+        return False  # created from the meeting page or the API (share_link_create)
 
     @admin.action(description="Revoke the selected links")
     def revoke(self, request, queryset) -> None:
-        from meetings import services
+        from meetings.services.sharing import share_link_revoke
 
         count = 0
         for link in queryset.filter(revoked_at__isnull=True):
-            services.share_link_revoke(meeting=link.meeting, link_id=link.pk)
+            share_link_revoke(meeting=link.meeting, link_id=link.pk)
             count += 1
         self.message_user(request, f"{count} link(s) revoked.")

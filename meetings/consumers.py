@@ -38,7 +38,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from meetings import fragments, selectors
+from meetings import fragments
 from meetings.live import (
     ACCESS_CHANGED_EVENT,
     FRAGMENT_EVENT,
@@ -46,6 +46,7 @@ from meetings.live import (
     meeting_group_name,
     user_group_name,
 )
+from meetings.selectors.access import meeting_get_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ class MeetingConsumer(NoDbDispatch, AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
-        meeting = await database_sync_to_async(selectors.meeting_get_for_user)(
+        meeting = await database_sync_to_async(meeting_get_for_user)(
             user=self.scope["user"], public_id=public_id
         )
         if meeting is None:
@@ -219,7 +220,7 @@ class MeetingConsumer(NoDbDispatch, AsyncWebsocketConsumer):
     async def still_allowed(self) -> bool:
         """Whether this tab's user may still see its meeting (after a sharing change)."""
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
-        meeting = await database_sync_to_async(selectors.meeting_get_for_user)(
+        meeting = await database_sync_to_async(meeting_get_for_user)(
             user=self.scope["user"], public_id=public_id
         )
         return meeting is not None

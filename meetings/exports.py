@@ -1,6 +1,6 @@
 """Meeting notes exports: pure functions from a :class:`MeetingExport` dict to text.
 
-No Django and no database here: ``meetings.selectors_api.meeting_export_data`` builds the dict,
+No Django and no database here: ``meetings.selectors.notes.meeting_export_data`` builds the dict,
 the API and the dashboard call :func:`render`. Formats:
 
 * ``md``   Markdown notes: title, date, participants, summary, decisions, action items with
@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 from meetings.clock import clock as meeting_clock
 
-EXPORT_FORMATS: dict[str, str] = {
-    "md": "text/markdown; charset=utf-8",
-    "txt": "text/plain; charset=utf-8",
-    "json": "application/json",
-    "vtt": "text/vtt; charset=utf-8",
-    "srt": "application/x-subrip; charset=utf-8",
-}
 # A cue with no known end (a live partial, an end equal to the start) lasts this long.
 DEFAULT_CUE_MS = 2_000
 
@@ -464,13 +459,41 @@ def _vtt_note(bookmark: ExportBookmark) -> str:
     return text.replace("-->", "→")
 
 
-RENDERERS = {"md": render_md, "txt": render_txt, "json": render_json, "vtt": render_vtt, "srt": render_srt}
+# --- The registry: one entry per export format -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format. ``name`` is the ``?format=`` value of ``/api/meetings/<id>/export/``;
+    ``media_type`` the response's type (the API adds ``; charset=utf-8``); ``extension`` the
+    downloaded file's; ``label`` the link text on the meeting page; ``render`` turns a
+    :class:`MeetingExport` into the file's text."""
+
+    name: str
+    label: str
+    media_type: str
+    extension: str
+    render: Callable[[MeetingExport], str]
+
+
+# Registering a format is one entry here: the API's renderers, its OpenAPI enum, the 400 that
+# lists the formats, the download file name and the meeting page's export links all read it.
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        ExportFormat("md", "Markdown", "text/markdown", "md", render_md),
+        ExportFormat("txt", "Text", "text/plain", "txt", render_txt),
+        ExportFormat("json", "JSON", "application/json", "json", render_json),
+        ExportFormat("vtt", "WebVTT", "text/vtt", "vtt", render_vtt),
+        ExportFormat("srt", "SRT", "application/x-subrip", "srt", render_srt),
+    )
+}
 
 
 def render(data: MeetingExport, fmt: str) -> str:
     """The export of ``data`` in format ``fmt`` (a key of :data:`EXPORT_FORMATS`); ``ValueError`` otherwise."""
     try:
-        renderer = RENDERERS[fmt]
+        export_format = EXPORT_FORMATS[fmt]
     except KeyError:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {sorted(RENDERERS)}") from None
-    return renderer(data)
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {sorted(EXPORT_FORMATS)}") from None
+    return export_format.render(data)

@@ -8,13 +8,10 @@ call them through ``transaction.on_commit(..., robust=True)``; other producers m
 directly after their own commit.
 
 Wire format (what ``htmx-ext-ws`` receives): every top-level element is swapped out of band.
-Segments, chat messages and timeline events arrive wrapped as
-``<div hx-swap-oob="beforeend:#transcript|#chat|#events"><article id="segment-<pk>" data-seq
-data-sort data-pk>…</article></div>``; ``static/js/live.js`` turns that append into an *upsert*:
-an element whose id is already on the page is replaced if the incoming ``data-seq`` is newer
-(a revised segment replaces itself) and dropped otherwise; a new one is inserted in
-``(data-sort, data-pk)`` order (late Whisper segments land in their place). Panels
-(``#meeting-status``, ``#stream-health``, ``#participants``, ``#talk-time``) are replaced by id.
+Segments, chat messages and timeline events are *live lines*: their markup and swap semantics
+(an upsert by id and ``data-seq``) are owned by ``meetings/live_lines.py``, which renders them
+for the page and for these pushes alike. Panels (``#meeting-status``, ``#stream-health``,
+``#participants``, ``#talk-time``) are replaced by id.
 
 Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
@@ -28,8 +25,22 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from meetings import live, selectors, transcription
+from meetings import live, live_lines, transcription
 from meetings.models import ChatMessage, Meeting, ParticipantEvent, Summary, TranscriptSegment
+from meetings.selectors.access import meeting_watcher_user_ids
+from meetings.selectors.action_items import action_item_list_current
+from meetings.selectors.bookmarks import bookmark_list
+from meetings.selectors.changes import changes_after
+from meetings.selectors.health import meeting_health
+from meetings.selectors.meetings import meeting_row_get
+from meetings.selectors.participants import (
+    TIMELINE_KINDS,
+    participant_list,
+    speaker_custom_names,
+    talk_time_list,
+)
+from meetings.selectors.summaries import summary_latest
+from meetings.selectors.transcript import transcript_lag_ms, transcription_pending_seconds
 
 HEALTH_KINDS = {
     ParticipantEvent.Kind.INTERRUPTION,
@@ -52,17 +63,15 @@ CATCH_UP_BATCH = 100  # items per WebSocket message during a catch-up
 def render_segment(segment: TranscriptSegment, *, speaker_names: dict[int, str] | None = None) -> str:
     """A segment, out of band. ``speaker_names``: renamed speakers (queried when not given)."""
     if speaker_names is None:
-        speaker_names = selectors.speaker_custom_names(meeting_id=segment.meeting_id)
-    return render_to_string(
-        "meetings/partials/_segment_push.html", {"segment": segment, "speaker_names": speaker_names}
-    )
+        speaker_names = speaker_custom_names(meeting_id=segment.meeting_id)
+    return live_lines.render_push("transcript", segment, speaker_names=speaker_names)
 
 
 def render_talk_time(meeting: Meeting) -> str:
     """The talk-time panel, out of band (one aggregate query)."""
     return render_to_string(
         "meetings/partials/_talk_time.html",
-        {"talk_time": selectors.talk_time_list(meeting=meeting), "oob": True},
+        {"talk_time": talk_time_list(meeting=meeting), "oob": True},
     )
 
 
@@ -70,7 +79,7 @@ def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -
     """The summary panel, out of band; ``pending_s``: seconds of audio still to be transcribed
     (queried when not given), which a waiting final summary shows."""
     if pending_s is None:
-        pending_s = selectors.transcription_pending_seconds(meeting=meeting)
+        pending_s = transcription_pending_seconds(meeting=meeting)
     return render_to_string(
         "meetings/partials/_summary.html",
         {
@@ -78,54 +87,50 @@ def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -
             "summary": summary,
             "oob": True,
             "transcription_pending_seconds": pending_s,
-            "action_items": selectors.action_item_list_current(meeting=meeting),
+            "action_items": action_item_list_current(meeting=meeting),
         },
     )
 
 
 def render_chat(message: ChatMessage, *, speaker_names: dict[int, str] | None = None) -> str:
     if speaker_names is None:
-        speaker_names = selectors.speaker_custom_names(meeting_id=message.meeting_id)
-    return render_to_string(
-        "meetings/partials/_chat_push.html", {"message": message, "speaker_names": speaker_names}
-    )
+        speaker_names = speaker_custom_names(meeting_id=message.meeting_id)
+    return live_lines.render_push("chat", message, speaker_names=speaker_names)
 
 
 def render_event(event: ParticipantEvent, *, with_panels: bool = True) -> str:
     """The timeline entry (if the kind is shown there) plus, when ``with_panels``, the panels the
     event changes: participants (join/leave/active speaker), stream health (stream events)."""
-    context: dict[str, object] = {
-        "event": event,
-        "in_timeline": event.kind in selectors.TIMELINE_KINDS,
-        "participants": None,
-        "health": None,
-    }
+    line = live_lines.render_push("events", event) if event.kind in TIMELINE_KINDS else ""
+    context: dict[str, object] = {"participants": None, "health": None}
     if with_panels and event.kind in PARTICIPANT_KINDS:
-        context["participants"] = selectors.participant_list(meeting=event.meeting)
+        context["participants"] = participant_list(meeting=event.meeting)
     if with_panels and event.kind in HEALTH_KINDS:
-        context["health"] = selectors.meeting_health(meeting=event.meeting)
-    return render_to_string("meetings/partials/_event_push.html", context)
+        context["health"] = meeting_health(meeting=event.meeting)
+    if context["participants"] is None and context["health"] is None:
+        return line
+    return line + render_to_string("meetings/partials/_event_panels_push.html", context)
 
 
 def render_panels(meeting: Meeting) -> str:
     """Status, health, participants, talk time and summary: the state a catch-up ends with."""
-    pending_s = selectors.transcription_pending_seconds(meeting=meeting)
+    pending_s = transcription_pending_seconds(meeting=meeting)
     return "".join(
         [
             render_to_string(
                 "meetings/partials/_status_push.html",
                 {
                     "meeting": meeting,
-                    "health": selectors.meeting_health(meeting=meeting),
-                    "participants": selectors.participant_list(meeting=meeting),
+                    "health": meeting_health(meeting=meeting),
+                    "participants": participant_list(meeting=meeting),
                     "transcription_pending_seconds": pending_s,
                 },
             ),
             render_talk_time(meeting),
-            render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s),
+            render_summary(meeting, summary_latest(meeting=meeting), pending_s=pending_s),
             render_to_string(  # speakers renamed and bookmarks changed while away
                 "meetings/partials/_speaker_names.html",
-                {"speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk), "oob": True},
+                {"speaker_names": speaker_custom_names(meeting_id=meeting.pk), "oob": True},
             ),
             render_bookmarks(meeting),
             render_transcript_lag(meeting),
@@ -144,16 +149,16 @@ def render_changes_after(*, meeting_id: int, after_seq: int) -> tuple[list[str],
     meeting = Meeting.objects.filter(pk=meeting_id).first()
     if meeting is None:
         return [], after_seq, True
-    changes = selectors.changes_after(meeting=meeting, after_seq=max(0, int(after_seq)))
+    changes = changes_after(meeting=meeting, after_seq=max(0, int(after_seq)))
     rendered: list[str] = []
-    names = selectors.speaker_custom_names(meeting_id=meeting.pk)
+    names = speaker_custom_names(meeting_id=meeting.pk)
     for _seq, kind, row in changes.items:
         row.meeting = meeting  # the rows' meeting, without a query each
         if kind == "segment":
             rendered.append(render_segment(row, speaker_names=names))
         elif kind == "chat":
             rendered.append(render_chat(row, speaker_names=names))
-        elif row.kind in selectors.TIMELINE_KINDS:
+        elif row.kind in TIMELINE_KINDS:
             rendered.append(render_event(row, with_panels=False))
     messages = ["".join(rendered[i : i + CATCH_UP_BATCH]) for i in range(0, len(rendered), CATCH_UP_BATCH)]
     return messages, changes.through_seq, changes.complete
@@ -210,10 +215,10 @@ def push_meeting_status(meeting_id: int) -> None:
         "meetings/partials/_status_push.html",
         {
             "meeting": meeting,
-            "health": selectors.meeting_health(meeting=meeting),
+            "health": meeting_health(meeting=meeting),
             # an ending meeting marks everyone as gone (services.meeting_end)
-            "participants": selectors.participant_list(meeting=meeting),
-            "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
+            "participants": participant_list(meeting=meeting),
+            "transcription_pending_seconds": transcription_pending_seconds(meeting=meeting),
         },
     )
     live.push(meeting.pk, html)
@@ -227,7 +232,7 @@ def push_participants(meeting_id: int) -> None:
         return
     html = render_to_string(
         "meetings/partials/_participants.html",
-        {"participants": selectors.participant_list(meeting=meeting), "oob": True},
+        {"participants": participant_list(meeting=meeting), "oob": True},
     )
     live.push(meeting.pk, html)
     push_meeting_row(meeting.pk)
@@ -237,11 +242,11 @@ def push_meeting_row(meeting_id: int) -> None:
     """The meeting's row on the meetings list of its owner, its shared users and staff.
 
     New rows are inserted in start order by ``live.js``, existing ones replaced by id."""
-    meeting = selectors.meeting_row_get(meeting_id=meeting_id)
+    meeting = meeting_row_get(meeting_id=meeting_id)
     if meeting is None:
         return
     html = render_to_string("meetings/partials/_meeting_row_push.html", {"meeting": meeting})
-    live.push_list(selectors.meeting_watcher_user_ids(meeting_id=meeting.pk), html)
+    live.push_list(meeting_watcher_user_ids(meeting_id=meeting.pk), html)
 
 
 def push_summary(summary_id: int) -> None:
@@ -261,12 +266,12 @@ def push_transcription_progress(meeting_id: int) -> None:
     meeting = Meeting.objects.filter(pk=meeting_id).first()
     if meeting is None:
         return
-    pending_s = selectors.transcription_pending_seconds(meeting=meeting)
+    pending_s = transcription_pending_seconds(meeting=meeting)
     status = render_to_string(
         "meetings/partials/_status.html",
         {"meeting": meeting, "oob": True, "transcription_pending_seconds": pending_s},
     )
-    summary = render_summary(meeting, selectors.summary_latest(meeting=meeting), pending_s=pending_s)
+    summary = render_summary(meeting, summary_latest(meeting=meeting), pending_s=pending_s)
     live.push(meeting.pk, status + summary)
 
 
@@ -282,15 +287,15 @@ def render_speaker_names(meeting: Meeting) -> str:
         [
             render_to_string(
                 "meetings/partials/_speaker_names.html",
-                {"speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk), "oob": True},
+                {"speaker_names": speaker_custom_names(meeting_id=meeting.pk), "oob": True},
             ),
             render_to_string(
                 "meetings/partials/_participants.html",
-                {"participants": selectors.participant_list(meeting=meeting), "oob": True},
+                {"participants": participant_list(meeting=meeting), "oob": True},
             ),
             render_talk_time(meeting),
             render_bookmarks(meeting),
-            render_summary(meeting, selectors.summary_latest(meeting=meeting)),
+            render_summary(meeting, summary_latest(meeting=meeting)),
         ]
     )
 
@@ -299,7 +304,7 @@ def render_bookmarks(meeting: Meeting) -> str:
     """The bookmarks panel (``#bookmarks``), out of band."""
     return render_to_string(
         "meetings/partials/_bookmarks.html",
-        {"meeting": meeting, "bookmarks": selectors.bookmark_list(meeting=meeting), "oob": True},
+        {"meeting": meeting, "bookmarks": bookmark_list(meeting=meeting), "oob": True},
     )
 
 
@@ -346,7 +351,7 @@ def render_transcript_lag(meeting: Meeting, *, lag_ms: int | None = None) -> str
     """The "Transcript N s behind" line (``#transcript-lag``, replaced by id; hidden below
     ``transcription.LAG_VISIBLE_MS``). ``live.js`` counts it up between pushes while shown."""
     if lag_ms is None:
-        lag_ms = selectors.transcript_lag_ms(meeting=meeting)
+        lag_ms = transcript_lag_ms(meeting=meeting)
     return render_to_string(
         "meetings/partials/_transcript_lag.html",
         {"lag_ms": lag_ms, "lag_visible_ms": transcription.LAG_VISIBLE_MS, "oob": True},

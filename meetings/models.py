@@ -1,7 +1,7 @@
 """The meeting domain: meetings, participants, transcript, chat, events, recordings, summaries.
 
 Thin models (fields, named constraints, timeline indexes). Business rules live in
-``meetings/services.py``; reads in ``meetings/selectors.py``.
+``meetings/services/`` (one module per entity); reads in ``meetings/selectors/``.
 
 Times: ``*_ms`` fields are integer milliseconds relative to ``Meeting.started_at`` (the
 ``rtms_started`` webhook's ``event_ts``); wall-clock datetimes are aware UTC.

@@ -45,7 +45,7 @@ from django.utils import timezone
 
 import jobs
 from jobs.backoff import backoff_delay
-from meetings import live, selectors
+from meetings import live
 from meetings.models import (
     ActionItem,
     Meeting,
@@ -54,6 +54,7 @@ from meetings.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from meetings.selectors.access import meeting_list_for_user
 
 logger = logging.getLogger(__name__)
 DELIVER_TASK = "meetings.tasks.webhook_deliver"  # enqueued by name: the task imports this module
@@ -247,7 +248,7 @@ def emit(*, event: str, meeting_id: int, object_id: int | None = None) -> list[i
     data, version = built
     created_ids: list[int] = []
     for subscription in subscriptions:
-        if not selectors.meeting_list_for_user(user=subscription.owner).filter(pk=meeting.pk).exists():
+        if not meeting_list_for_user(user=subscription.owner).filter(pk=meeting.pk).exists():
             continue
         key = idempotency_key(
             subscription_id=subscription.pk,

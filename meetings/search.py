@@ -31,8 +31,8 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from meetings import selectors
 from meetings.models import ChatMessage, Meeting, Summary, TranscriptSegment
+from meetings.selectors.access import meeting_list_for_user
 
 KINDS = ("transcript", "chat", "summary", "topic")
 SNIPPET_START, SNIPPET_END = "\x02", "\x03"  # markers no user text contains: escaped, then <mark>
@@ -91,7 +91,7 @@ def search(*, user, query: str, kinds: tuple[str, ...] = KINDS, limit: int = 50)
     """
     if not query_words(query):
         return []
-    meetings = selectors.meeting_list_for_user(user=user)
+    meetings = meeting_list_for_user(user=user)
     if connection.vendor == "postgresql":
         hits = _search_postgres(meetings=meetings, query=query, kinds=kinds, limit=limit)
     else:

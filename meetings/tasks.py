@@ -6,7 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from meetings import lifecycle, outbound
+from meetings import outbound
+from meetings.services import lifecycle
 from meetings.summarizer import service as summarizer_service
 from meetings.summarizer.errors import TransientSummaryError
 

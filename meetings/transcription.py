@@ -6,10 +6,10 @@ turned around:
 
 * ``streams`` registers a function ``meeting_id -> milliseconds of audio not yet transcribed``
   here at start-up (``StreamsConfig.ready`` -> :func:`pending_audio_source_register`);
-* ``meetings`` asks :func:`pending_audio_ms` (the summary gate in ``meetings.summaries``, the
+* ``meetings`` asks :func:`pending_audio_ms` (the summary gate in ``meetings.services.summaries``, the
   summary task, the meeting page and the API), knowing nothing about windows;
 * ``streams`` tells ``meetings`` when transcription progressed (a window finished, a
-  re-transcription step) by calling ``meetings.summaries.summary_request_when_transcribed``.
+  re-transcription step) by calling ``meetings.services.summaries.summary_request_when_transcribed``.
 
 It also registers ``meeting_id -> ms the live transcript is behind`` (:func:`lag_source_register`,
 read by :func:`transcript_lag_ms`: now minus the end of the oldest audio not transcribed yet),

@@ -14,8 +14,27 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
-from meetings import selectors, transcription
+from meetings import transcription
 from meetings.models import Meeting
+from meetings.selectors.access import meeting_get_for_user
+from meetings.selectors.action_items import action_item_list_current
+from meetings.selectors.bookmarks import bookmark_list
+from meetings.selectors.chat import chat_window
+from meetings.selectors.health import meeting_health
+from meetings.selectors.meetings import meeting_list_filtered
+from meetings.selectors.participants import (
+    event_window,
+    participant_list,
+    speaker_custom_names,
+    talk_time_list,
+)
+from meetings.selectors.summaries import summary_latest
+from meetings.selectors.transcript import (
+    segment_count,
+    segment_window,
+    transcript_lag_ms,
+    transcription_pending_seconds,
+)
 
 MEETING_LIST_LIMIT = 200
 
@@ -40,7 +59,7 @@ def _parse_cursor(raw: str) -> tuple[int, int] | None:
 
 
 def _meeting_or_404(request: HttpRequest, public_id) -> Meeting:
-    meeting = selectors.meeting_get_for_user(user=request.user, public_id=public_id)
+    meeting = meeting_get_for_user(user=request.user, public_id=public_id)
     if meeting is None:
         raise Http404("No such meeting")
     return meeting
@@ -54,7 +73,7 @@ def meeting_list(request: HtmxHttpRequest) -> HttpResponse:
     date = _parse_date(request.GET.get("date", ""))
     query = request.GET.get("q", "").strip()[:200]
     meetings = list(
-        selectors.meeting_list_filtered(user=request.user, status=status, date=date, query=query)[
+        meeting_list_filtered(user=request.user, status=status, date=date, query=query)[
             : MEETING_LIST_LIMIT + 1
         ]
     )
@@ -78,25 +97,25 @@ def meeting_detail(request: HtmxHttpRequest, public_id) -> HttpResponse:
     meeting = _meeting_or_404(request, public_id)
     last_seq = meeting.last_seq  # read before the rows: the catch-up starts here
     before = _parse_cursor(request.GET.get("before", ""))
-    chat_messages, chat_earlier = selectors.chat_window(meeting=meeting)
+    chat_messages, chat_earlier = chat_window(meeting=meeting)
     context = {
         "meeting": meeting,
         "last_seq": last_seq,
         "live_updates": before is None,
-        "window": selectors.segment_window(meeting=meeting, before=before),
-        "segment_total": selectors.segment_count(meeting=meeting),
+        "window": segment_window(meeting=meeting, before=before),
+        "segment_total": segment_count(meeting=meeting),
         "chat_messages": chat_messages,
         "chat_earlier": chat_earlier,
-        "events": selectors.event_window(meeting=meeting),
-        "participants": selectors.participant_list(meeting=meeting),
-        "talk_time": selectors.talk_time_list(meeting=meeting),
-        "health": selectors.meeting_health(meeting=meeting),
-        "summary": selectors.summary_latest(meeting=meeting),
-        "action_items": selectors.action_item_list_current(meeting=meeting),
-        "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
-        "speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk),
-        "bookmarks": selectors.bookmark_list(meeting=meeting),
-        "transcript_lag_ms": selectors.transcript_lag_ms(meeting=meeting),
+        "events": event_window(meeting=meeting),
+        "participants": participant_list(meeting=meeting),
+        "talk_time": talk_time_list(meeting=meeting),
+        "health": meeting_health(meeting=meeting),
+        "summary": summary_latest(meeting=meeting),
+        "action_items": action_item_list_current(meeting=meeting),
+        "transcription_pending_seconds": transcription_pending_seconds(meeting=meeting),
+        "speaker_names": speaker_custom_names(meeting_id=meeting.pk),
+        "bookmarks": bookmark_list(meeting=meeting),
+        "transcript_lag_ms": transcript_lag_ms(meeting=meeting),
         "lag_visible_ms": transcription.LAG_VISIBLE_MS,
     }
     return render(request, "meetings/meeting_detail.html", context)
@@ -111,7 +130,7 @@ def transcript_earlier(request: HtmxHttpRequest, public_id) -> HttpResponse:
     before = _parse_cursor(request.GET.get("before", ""))
     if not request.htmx:
         return meeting_detail(request, public_id)
-    window = selectors.segment_window(meeting=meeting, before=before)
+    window = segment_window(meeting=meeting, before=before)
     return render(
         request,
         "meetings/partials/_transcript_page.html",
@@ -119,6 +138,6 @@ def transcript_earlier(request: HtmxHttpRequest, public_id) -> HttpResponse:
             "meeting": meeting,
             "segments": window.segments,
             "earlier_cursor": window.earlier_cursor,
-            "speaker_names": selectors.speaker_custom_names(meeting_id=meeting.pk),
+            "speaker_names": speaker_custom_names(meeting_id=meeting.pk),
         },
     )

@@ -21,13 +21,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from meetings import selectors, services
 from meetings.models import ActionItem
+from meetings.selectors.action_items import action_item_get_for_user, action_item_list_for_user
+from meetings.services.action_items import (
+    ACTION_ITEM_TEXT_MAX,
+    ActionItemError,
+    action_item_owner_choices,
+    action_item_update,
+)
 
 
 class ActionItemForm(forms.Form):
     status = forms.ChoiceField(choices=ActionItem.Status.choices, required=False)
-    text = forms.CharField(required=False, max_length=services.ACTION_ITEM_TEXT_MAX, strip=True)
+    text = forms.CharField(required=False, max_length=ACTION_ITEM_TEXT_MAX, strip=True)
     owner = forms.RegexField(
         regex=r"^([pu]:\d{1,12})?$",
         required=False,
@@ -37,7 +43,7 @@ class ActionItemForm(forms.Form):
 
 
 def _item_or_404(request: HttpRequest, public_id, item_id: int) -> ActionItem:
-    item = selectors.action_item_get_for_user(user=request.user, public_id=public_id, item_id=item_id)
+    item = action_item_get_for_user(user=request.user, public_id=public_id, item_id=item_id)
     if item is None:
         raise Http404("No such action item")
     return item
@@ -50,7 +56,7 @@ def _owner_value(item: ActionItem) -> str:
 
 
 def _form_context(item: ActionItem, *, data=None, errors: str = "") -> dict:
-    participants, users = services.action_item_owner_choices(meeting=item.meeting)
+    participants, users = action_item_owner_choices(meeting=item.meeting)
     owner_value = (data or {}).get("owner", _owner_value(item))
     due_value = (data or {}).get("due_date", item.due_date.isoformat() if item.due_date else "")
     return {
@@ -103,8 +109,8 @@ def action_item(request: HttpRequest, public_id, item_id: int) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            item = services.action_item_update(item=item, user=request.user, **_changes(form, request.POST))
-        except services.ActionItemError as exc:
+            item = action_item_update(item=item, user=request.user, **_changes(form, request.POST))
+        except ActionItemError as exc:
             error = str(exc)
     else:
         error = _error_text(form)
@@ -135,12 +141,10 @@ def action_item_edit(request: HttpRequest, public_id, item_id: int) -> HttpRespo
 def my_action_items(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in ActionItem.Status.values else ""
-    items = selectors.action_item_list_for_user(user=request.user, status=status)
+    items = action_item_list_for_user(user=request.user, status=status)
     open_count = sum(1 for i in items if i.status == ActionItem.Status.OPEN)
     if status == ActionItem.Status.DONE:
-        open_count = len(
-            selectors.action_item_list_for_user(user=request.user, status=ActionItem.Status.OPEN)
-        )
+        open_count = len(action_item_list_for_user(user=request.user, status=ActionItem.Status.OPEN))
     return render(
         request, "meetings/my_action_items.html", {"items": items, "status": status, "open_count": open_count}
     )

@@ -19,21 +19,26 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from meetings import fragments, selectors, services
+from meetings import fragments
 from meetings.models import Meeting
+from meetings.selectors.access import meeting_get_for_user
+from meetings.selectors.bookmarks import bookmark_get
+from meetings.selectors.transcript import segment_get
+from meetings.services import bookmarks as bookmark_services
+from meetings.services.bookmarks import BOOKMARK_NOTE_MAX
 
 
 class BookmarkCreateForm(forms.Form):
     segment = forms.IntegerField(min_value=1)
-    note = forms.CharField(max_length=services.BOOKMARK_NOTE_MAX, required=False)
+    note = forms.CharField(max_length=BOOKMARK_NOTE_MAX, required=False)
 
 
 class BookmarkNoteForm(forms.Form):
-    note = forms.CharField(max_length=services.BOOKMARK_NOTE_MAX, required=False)
+    note = forms.CharField(max_length=BOOKMARK_NOTE_MAX, required=False)
 
 
 def _meeting_or_404(request: HttpRequest, public_id) -> Meeting:
-    meeting = selectors.meeting_get_for_user(user=request.user, public_id=public_id)
+    meeting = meeting_get_for_user(user=request.user, public_id=public_id)
     if meeting is None:
         raise Http404("No such meeting")
     return meeting
@@ -58,11 +63,11 @@ def bookmark_create(request: HttpRequest, public_id) -> HttpResponse:
     form = BookmarkCreateForm(request.POST)
     if not form.is_valid():
         return _bad_request(form)
-    segment = selectors.segment_get(meeting=meeting, segment_id=form.cleaned_data["segment"])
+    segment = segment_get(meeting=meeting, segment_id=form.cleaned_data["segment"])
     if segment is None:
         raise Http404("No such line")
     try:
-        _bookmark, created = services.bookmark_create(
+        _bookmark, created = bookmark_services.bookmark_create(
             meeting=meeting, segment=segment, user=request.user, note=form.cleaned_data["note"]
         )
     except ValueError as exc:
@@ -74,14 +79,14 @@ def bookmark_create(request: HttpRequest, public_id) -> HttpResponse:
 @login_required
 def bookmark_update(request: HttpRequest, public_id, bookmark_id: int) -> HttpResponse:
     meeting = _meeting_or_404(request, public_id)
-    bookmark = selectors.bookmark_get(meeting=meeting, bookmark_id=bookmark_id)
+    bookmark = bookmark_get(meeting=meeting, bookmark_id=bookmark_id)
     if bookmark is None:
         raise Http404("No such bookmark")
     form = BookmarkNoteForm(request.POST)
     if not form.is_valid():
         return _bad_request(form)
     try:
-        services.bookmark_update(bookmark=bookmark, note=form.cleaned_data["note"])
+        bookmark_services.bookmark_update(bookmark=bookmark, note=form.cleaned_data["note"])
     except ValueError as exc:
         return _bad_request(None, str(exc))
     return _answer(request, meeting)
@@ -91,8 +96,8 @@ def bookmark_update(request: HttpRequest, public_id, bookmark_id: int) -> HttpRe
 @login_required
 def bookmark_delete(request: HttpRequest, public_id, bookmark_id: int) -> HttpResponse:
     meeting = _meeting_or_404(request, public_id)
-    bookmark = selectors.bookmark_get(meeting=meeting, bookmark_id=bookmark_id)
+    bookmark = bookmark_get(meeting=meeting, bookmark_id=bookmark_id)
     if bookmark is None:
         raise Http404("No such bookmark")
-    services.bookmark_delete(bookmark=bookmark)
+    bookmark_services.bookmark_delete(bookmark=bookmark)
     return _answer(request, meeting)

@@ -26,15 +26,27 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from meetings import selectors, selectors_api, services, share_links
+from meetings import share_links
 from meetings.models import Meeting
+from meetings.selectors.access import meeting_get_for_user
+from meetings.selectors.notes import meeting_export_data
+from meetings.selectors.sharing import meeting_can_share, share_link_list, share_link_resolve, share_user_list
+from meetings.services import sharing as sharing_services
+from meetings.services.sharing import (
+    SHARE_LINK_DEFAULT_DAYS,
+    SHARE_LINK_MAX_DAYS,
+    SharingError,
+    meeting_share_grant,
+    meeting_share_revoke,
+    share_link_create,
+)
 
 
 def _meeting_to_share(request: HttpRequest, public_id) -> Meeting:
-    meeting = selectors.meeting_get_for_user(user=request.user, public_id=public_id)
+    meeting = meeting_get_for_user(user=request.user, public_id=public_id)
     if meeting is None:
         raise Http404("No such meeting")
-    if not selectors.meeting_can_share(user=request.user, meeting=meeting):
+    if not meeting_can_share(user=request.user, meeting=meeting):
         raise PermissionDenied("Only the meeting's owner can share it.")
     return meeting
 
@@ -43,15 +55,15 @@ def sharing_context(request: HttpRequest, meeting: Meeting, **extra) -> dict:
     """The context of ``partials/_sharing.html``: ``meeting`` and ``sharing`` (``users``, ``links``
     with their absolute ``url``, ``error``, ``new_link_id``, the choices of days)."""
     links = []
-    for link in selectors.share_link_list(meeting=meeting):
+    for link in share_link_list(meeting=meeting):
         token = share_links.token_for(key=link.key, created_at=link.created_at)
         link.url = request.build_absolute_uri(reverse("meetings:shared-notes", kwargs={"token": token}))
         links.append(link)
     sharing = {
-        "users": selectors.share_user_list(meeting=meeting),
+        "users": share_user_list(meeting=meeting),
         "links": links,
-        "day_choices": [1, services.SHARE_LINK_DEFAULT_DAYS, 30, services.SHARE_LINK_MAX_DAYS],
-        "default_days": services.SHARE_LINK_DEFAULT_DAYS,
+        "day_choices": [1, SHARE_LINK_DEFAULT_DAYS, 30, SHARE_LINK_MAX_DAYS],
+        "default_days": SHARE_LINK_DEFAULT_DAYS,
         **extra,
     }
     return {"meeting": meeting, "sharing": sharing}
@@ -86,8 +98,8 @@ def sharing_panel(request: HttpRequest, public_id) -> HttpResponse:
 def sharing_user_add(request: HttpRequest, public_id) -> HttpResponse:
     meeting = _meeting_to_share(request, public_id)
     try:
-        services.meeting_share_grant(meeting=meeting, identifier=request.POST.get("user", "")[:254])
-    except services.SharingError as exc:
+        meeting_share_grant(meeting=meeting, identifier=request.POST.get("user", "")[:254])
+    except SharingError as exc:
         return _answer(request, meeting, error=str(exc))
     return _answer(request, meeting)
 
@@ -97,7 +109,7 @@ def sharing_user_add(request: HttpRequest, public_id) -> HttpResponse:
 def sharing_user_revoke(request: HttpRequest, public_id) -> HttpResponse:
     meeting = _meeting_to_share(request, public_id)
     user_id = _int(request.POST.get("user_id"))
-    if user_id is None or not services.meeting_share_revoke(meeting=meeting, user_id=user_id):
+    if user_id is None or not meeting_share_revoke(meeting=meeting, user_id=user_id):
         return _answer(request, meeting, error="The meeting is not shared with this user.")
     return _answer(request, meeting)
 
@@ -106,10 +118,10 @@ def sharing_user_revoke(request: HttpRequest, public_id) -> HttpResponse:
 @login_required
 def share_link_add(request: HttpRequest, public_id) -> HttpResponse:
     meeting = _meeting_to_share(request, public_id)
-    days = _int(request.POST.get("days", str(services.SHARE_LINK_DEFAULT_DAYS)))
+    days = _int(request.POST.get("days", str(SHARE_LINK_DEFAULT_DAYS)))
     try:
-        link = services.share_link_create(meeting=meeting, created_by=request.user, days=days or 0)
-    except services.SharingError as exc:
+        link = share_link_create(meeting=meeting, created_by=request.user, days=days or 0)
+    except SharingError as exc:
         return _answer(request, meeting, error=str(exc))
     return _answer(request, meeting, new_link_id=link.pk)
 
@@ -119,7 +131,7 @@ def share_link_add(request: HttpRequest, public_id) -> HttpResponse:
 def share_link_revoke(request: HttpRequest, public_id) -> HttpResponse:
     meeting = _meeting_to_share(request, public_id)
     link_id = _int(request.POST.get("link_id"))
-    if link_id is None or services.share_link_revoke(meeting=meeting, link_id=link_id) is None:
+    if link_id is None or sharing_services.share_link_revoke(meeting=meeting, link_id=link_id) is None:
         return _answer(request, meeting, error="No such link.")
     return _answer(request, meeting)
 
@@ -127,13 +139,13 @@ def share_link_revoke(request: HttpRequest, public_id) -> HttpResponse:
 @require_GET
 def shared_notes(request: HttpRequest, token: str) -> HttpResponse:
     """The read-only notes a share link opens (no login); 404 once revoked or expired."""
-    link = selectors.share_link_resolve(token=token)
+    link = share_link_resolve(token=token)
     if link is None:
         raise Http404("No such link, or it was revoked or has expired")
     meeting = link.meeting
     context = {
         "meeting": meeting,
-        "notes": selectors_api.meeting_export_data(meeting=meeting),
+        "notes": meeting_export_data(meeting=meeting),
         "link": link,
     }
     response = render(request, "meetings/shared_notes.html", context)

@@ -1,7 +1,7 @@
 """Renaming a speaker from the meeting page: ``/meetings/<public_id>/participants/<pk>/rename/``.
 
 GET shows the form (the fragment for htmx, which loads it into ``#speaker-rename``; a page of
-its own without JavaScript). POST validates and calls ``services.participant_rename``; every
+its own without JavaScript). POST validates and calls ``participant_rename``; every
 watching page then updates by the live push. Someone else's meeting, or a participant of
 another meeting: 404.
 """
@@ -15,20 +15,24 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
-from meetings import fragments, selectors, services
+from meetings import fragments
+from meetings.selectors.access import meeting_get_for_user
+from meetings.selectors.participants import participant_get
+from meetings.services import participants as participant_services
+from meetings.services.participants import SPEAKER_NAME_MAX
 
 
 class RenameForm(forms.Form):
-    name = forms.CharField(max_length=services.SPEAKER_NAME_MAX, required=False, strip=True)
+    name = forms.CharField(max_length=SPEAKER_NAME_MAX, required=False, strip=True)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def participant_rename(request: HttpRequest, public_id, participant_id: int) -> HttpResponse:
-    meeting = selectors.meeting_get_for_user(user=request.user, public_id=public_id)
+    meeting = meeting_get_for_user(user=request.user, public_id=public_id)
     if meeting is None:
         raise Http404("No such meeting")
-    participant = selectors.participant_get(meeting=meeting, participant_id=participant_id)
+    participant = participant_get(meeting=meeting, participant_id=participant_id)
     if participant is None:
         raise Http404("No such participant")
     participant.meeting = meeting
@@ -43,7 +47,7 @@ def participant_rename(request: HttpRequest, public_id, participant_id: int) -> 
     error = ""
     if form.is_valid():
         try:
-            services.participant_rename(participant=participant, name=form.cleaned_data["name"])
+            participant_services.participant_rename(participant=participant, name=form.cleaned_data["name"])
         except ValueError as exc:
             error = f"Not renamed: {exc}."
     else:
@@ -51,7 +55,7 @@ def participant_rename(request: HttpRequest, public_id, participant_id: int) -> 
             message for messages in form.errors.values() for message in messages
         )
     if error:
-        context.update(name=request.POST.get("name", "")[: services.SPEAKER_NAME_MAX], error=error)
+        context.update(name=request.POST.get("name", "")[:SPEAKER_NAME_MAX], error=error)
         return render(request, form_template, context, status=400)
     if not htmx:
         return redirect(meeting.get_absolute_url() + "#participants")

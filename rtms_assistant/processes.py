@@ -2,7 +2,7 @@
 
 One place for the command lines, start-up waits, logs and clean shutdown, used by the
 benchmarks (``bench/harness.py``, ``bench/whisper_pipeline.py``) and the end-to-end tests
-(``tests/streams/ingest_harness.py``, ``tests/meetings/dashboard/browser_support.py``). Imports
+(``tests/streams/ingest_harness.py``, ``tests/browser/browser_support.py``). Imports
 no Django: callers build the environment (``DJANGO_*``, ``DATABASE_URL``, ``REDIS_URL``, ...)
 and run before or beside Django's own set-up.
 """

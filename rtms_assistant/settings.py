@@ -197,7 +197,7 @@ if DATABASE_URL:
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         # With a pool, health checks make the pool check a connection before handing it out:
         # after a PostgreSQL restart the idle ones are dead and would fail the next request
-        # (tests/streams/test_ingest_faults.py).
+        # (tests/faults/test_ingest_faults.py).
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,

@@ -45,8 +45,10 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting
+from meetings.services.meetings import epoch_ms_to_datetime
+from meetings.services.participants import participant_upsert
+from meetings.services.recordings import audio_recording_mix_store, audio_recording_track_get_or_create
 from streams.models import Stream
 from streams.rtms.protocol import PCM_BYTES_PER_MS, PCM_SAMPLE_RATE, WAV_HEADER_BYTES
 from transcription.audio import wav_header
@@ -121,7 +123,8 @@ def _counter_sql() -> tuple[str, str]:
     """The flush's counter UPDATEs as SQL (hot path: about 200 flushes a second on a busy
     worker, where compiling the equivalent ORM ``update(F(...) + n)`` cost more CPU than the
     audio itself): (recording, stream). Parameters: see :meth:`StreamRecorder._save_counters`;
-    a NULL ``last_frame_at`` leaves the stored one."""
+    a NULL ``last_frame_at`` leaves the stored one. The one write of a ``meetings`` table outside
+    ``meetings/services/`` (its rows are created there), kept here because it is the hot path."""
     q = connection.ops.quote_name  # identifiers come from the models, quoted; values are %s
 
     def col(model, name: str) -> str:
@@ -292,7 +295,7 @@ class StreamRecorder:
         recording_sql, stream_sql = _counter_sql()
         last_ts = self.unsaved_last_ts
         last_frame_at = (
-            connection.ops.adapt_datetimefield_value(meeting_services.epoch_ms_to_datetime(last_ts))
+            connection.ops.adapt_datetimefield_value(epoch_ms_to_datetime(last_ts))
             if last_ts is not None
             else None
         )
@@ -320,18 +323,18 @@ class StreamRecorder:
         mixed = track.user_id == MIXED_USER_ID
         participant = None
         if not mixed:
-            participant = meeting_services.participant_upsert(
+            participant = participant_upsert(
                 meeting=meeting, zoom_user_id=track.user_id, display_name=track.user_name
             )
         relpath = recording_relpath(
             meeting_id=self.meeting_id, rtms_stream_id=self.rtms_stream_id, user_id=track.user_id
         )
-        recording, created = AudioRecording.objects.get_or_create(
+        recording, created = audio_recording_track_get_or_create(
             meeting=meeting,
             stream_key=self.rtms_stream_id,
-            kind=AudioRecording.Kind.MIXED if mixed else AudioRecording.Kind.PARTICIPANT,
             participant=participant,
-            defaults={"path": relpath, "start_ms": first_ts - self.meeting_started_ms},
+            path=relpath,
+            start_ms=first_ts - self.meeting_started_ms,
         )
         track.recording_id = recording.pk
         track.participant_id = participant.pk if participant else None
@@ -470,11 +473,6 @@ def mix_build(*, meeting_id: int, rtms_stream_id: str) -> AudioRecording | None:
     finally:
         for fh, _, _ in handles:
             fh.close()
-    recording, _ = AudioRecording.objects.update_or_create(
-        meeting_id=meeting_id,
-        stream_key=rtms_stream_id,
-        kind=AudioRecording.Kind.MIXED,
-        participant=None,
-        defaults={"path": relpath, "start_ms": origin_ms, "data_bytes": total},
+    return audio_recording_mix_store(
+        meeting_id=meeting_id, stream_key=rtms_stream_id, path=relpath, start_ms=origin_ms, data_bytes=total
     )
-    return recording

@@ -28,8 +28,9 @@ from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from meetings import services as meeting_services
 from meetings.models import Meeting, ParticipantEvent
+from meetings.services.meetings import epoch_ms_to_datetime, meeting_end, meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record
 from streams import wakeup
 from streams.models import Stream, WebhookEvent
 from streams.rtms.protocol import PRODUCT_ID_KEYS
@@ -234,10 +235,10 @@ def _wake() -> None:
 
 
 def _stream_started(rtms: RtmsWebhook) -> WebhookOutcome:
-    started_at = meeting_services.epoch_ms_to_datetime(rtms.event_ts) if rtms.event_ts is not None else None
+    started_at = epoch_ms_to_datetime(rtms.event_ts) if rtms.event_ts is not None else None
     stream = Stream.objects.filter(rtms_stream_id=rtms.rtms_stream_id).first()
     if stream is None:
-        meeting, _ = meeting_services.meeting_get_or_create(
+        meeting, _ = meeting_get_or_create(
             product=rtms.product,
             zoom_uuid=rtms.instance_id,
             started_at=started_at,
@@ -367,7 +368,7 @@ def stream_mark_ended(
     ended_at: dt.datetime | None = None,
 ) -> bool:
     """Close a stream (``stopped`` or ``failed``), release its lease, and end the meeting when this
-    was its last open stream (``meetings.services.meeting_end`` enqueues the final summary).
+    was its last open stream (``meetings.services.meetings.meeting_end`` enqueues the final summary).
 
     A stop reason already set by the ``rtms_stopped`` webhook is kept when ``stop_reason`` is
     None. Idempotent: returns False when the stream was already closed (or ``owner`` lost it).
@@ -394,7 +395,7 @@ def stream_mark_ended(
     stream = Stream.objects.select_related("meeting").get(pk=stream_id)
     meeting = stream.meeting
     if not Stream.objects.filter(meeting=meeting, state__in=OPEN_STATES).exists():
-        meeting_services.meeting_end(meeting=meeting, ended_at=ended_at)
+        meeting_end(meeting=meeting, ended_at=ended_at)
     logger.info("rtms stream %s %s (stop_reason %s)", stream.rtms_stream_id, state, stream.stop_reason)
     return True
 
@@ -537,7 +538,7 @@ def stream_gap_open(
 ) -> ParticipantEvent:
     """Record the start of an interruption or pause (``end_offset_ms`` null until closed)."""
     meeting = Meeting.objects.get(pk=meeting_id)
-    event, _ = meeting_services.participant_event_record(
+    event, _ = participant_event_record(
         meeting=meeting,
         kind=kind,
         source_key=gap_source_key(
@@ -565,5 +566,5 @@ def stream_gaps_close(*, meeting_id: int, rtms_stream_id: str, kind: str, ended_
         ).values_list("source_key", flat=True)
     )
     for key in keys:
-        meeting_services.gap_close(meeting=meeting, source_key=key, ended_at=ended_at)
+        gap_close(meeting=meeting, source_key=key, ended_at=ended_at)
     return len(keys)

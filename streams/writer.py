@@ -17,8 +17,11 @@ from typing import Protocol
 from django.db import IntegrityError, close_old_connections
 from django.utils import timezone
 
-from meetings import services as meeting_services
 from meetings.models import Meeting, Participant, ParticipantEvent
+from meetings.services.chat import chat_message_record, chat_message_revise
+from meetings.services.meetings import epoch_ms_to_datetime
+from meetings.services.participants import gap_retry_note, participant_event_record, participant_upsert
+from meetings.services.transcript import transcript_segment_record
 from streams import recording, services
 from streams.models import Stream
 from streams.rtms import events as ev
@@ -58,7 +61,7 @@ def _now_ms() -> int:
 
 
 def _dt(epoch_ms: int) -> dt.datetime:
-    return meeting_services.epoch_ms_to_datetime(epoch_ms)
+    return epoch_ms_to_datetime(epoch_ms)
 
 
 def chat_source_key(event: ev.ChatEvent) -> str:
@@ -116,9 +119,7 @@ class EventWriter:
         cached = self._participants.get(user_id)
         if cached is not None and (not user_name or cached.display_name == user_name):
             return cached
-        participant = meeting_services.participant_upsert(
-            meeting=self.meeting, zoom_user_id=user_id, display_name=user_name
-        )
+        participant = participant_upsert(meeting=self.meeting, zoom_user_id=user_id, display_name=user_name)
         self._participants[user_id] = participant
         return participant
 
@@ -137,7 +138,7 @@ class EventWriter:
                 logger.warning("stream %s: %s not stored: %s", self.sid, type(event).__name__, exc)
 
     def event(self, kind: str, *, user_id: str, user_name: str, timestamp: int, **extra) -> None:
-        meeting_services.participant_event_record(
+        participant_event_record(
             meeting=self.meeting,
             kind=kind,
             source_key=f"{self.sid}:{kind}:{user_id}:{timestamp}"[:200],
@@ -153,7 +154,7 @@ class EventWriter:
             return
         start = event.start_time or event.timestamp
         origin = self.claim.meeting_started_ms
-        meeting_services.transcript_segment_record(
+        transcript_segment_record(
             meeting=self.meeting,
             source="zoom",
             source_key=transcript_source_key(self.sid, event),
@@ -170,7 +171,7 @@ class EventWriter:
 
     def on_ChatEvent(self, event: ev.ChatEvent) -> None:
         if event.operation in (ChatOperation.UPDATE, ChatOperation.DELETE):
-            revised = meeting_services.chat_message_revise(
+            revised = chat_message_revise(
                 meeting=self.meeting,
                 source_key=chat_source_key(event),
                 text=event.text,
@@ -187,7 +188,7 @@ class EventWriter:
         if event.operation != ChatOperation.NEW:  # emoji reactions are not stored
             logger.info("stream %s: chat operation %s not stored", self.sid, event.operation)
             return
-        meeting_services.chat_message_record(
+        chat_message_record(
             meeting=self.meeting,
             source_key=chat_source_key(event),
             text=event.text,
@@ -287,7 +288,7 @@ class EventWriter:
         ``audio_frames_dropped`` by the recorder): a closed interruption gap of that
         participant, from the first to the end of the last dropped frame, so the silence in the
         WAV is explained, never silent."""
-        meeting_services.participant_event_record(
+        participant_event_record(
             meeting=self.meeting,
             kind=Kind.INTERRUPTION,
             source_key=f"{self.sid}:{Kind.INTERRUPTION}:audio:{event.user_id}:{event.first_timestamp}"[:200],
@@ -322,7 +323,7 @@ class EventWriter:
         )
         if not self._open_gap_exists():  # a first connection that fails: the gap starts now
             self.gap_open(started_ms=_now_ms(), scope=event.scope, reason=f"{event.scope}: {event.error}")
-        meeting_services.gap_retry_note(
+        gap_retry_note(
             meeting=self.meeting,
             source_key_prefix=f"{self.sid}:{Kind.INTERRUPTION}:",
             retry={
@@ -352,7 +353,7 @@ class EventWriter:
             meeting_id=self.claim.meeting_id, rtms_stream_id=self.sid, kind=Kind.INTERRUPTION, ended_at=now
         )
         if not self.claim.was_connected and not event.reconnect:
-            meeting_services.participant_event_record(
+            participant_event_record(
                 meeting=self.meeting,
                 kind=Kind.STREAM_START,
                 source_key=f"{self.sid}:{Kind.STREAM_START}",
@@ -378,7 +379,7 @@ class EventWriter:
             )
         stream = Stream.objects.filter(pk=self.claim.stream_id).values("stop_reason").first() or {}
         stop_reason = outcome.stop_reason if outcome.stop_reason is not None else stream.get("stop_reason")
-        meeting_services.participant_event_record(
+        participant_event_record(
             meeting=self.meeting,
             kind=Kind.STREAM_STOP,
             source_key=f"{self.sid}:{Kind.STREAM_STOP}",

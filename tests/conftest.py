@@ -8,6 +8,9 @@ import pytest
 
 from tests.factories import MeetingFactory, UserFactory
 
+# The product in embedded or scaled mode, for the ingestion, end-to-end and fault suites.
+pytest_plugins = ["tests.ingest_fixtures"]
+
 SHARED_DIR = Path(__file__).resolve().parent.parent.parent / "shared"
 DATA_DIR = SHARED_DIR / "data"
 
@@ -32,3 +35,12 @@ def other_user(db):
 @pytest.fixture
 def meeting(db, user):
     return MeetingFactory(owner=user)
+
+
+@pytest.fixture(scope="session")
+def speech_dir() -> Path:
+    """Real speech clips (``jfk.wav`` + ``jfk.txt``, …) in ``../shared/data/speech``, for the Whisper tests."""
+    speech = DATA_DIR / "speech"
+    if not speech.is_dir():
+        pytest.skip(f"shared speech data missing: {speech}")
+    return speech

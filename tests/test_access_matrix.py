@@ -207,7 +207,8 @@ def test_the_matrix_covers_the_replay_and_sharing_routes():
 def test_the_shared_notes_route_needs_a_live_link_not_a_session(client, secret_meeting, login):
     """``/notes/<token>/`` has no public_id: without a valid, unrevoked link nobody (logged in or
     not) gets the notes, and a revoked link is a 404 for everyone."""
-    from meetings import services, share_links
+    from meetings import share_links
+    from meetings.services.sharing import share_link_create, share_link_revoke
 
     if login:
         client.force_login(UserFactory())
@@ -215,10 +216,10 @@ def test_the_shared_notes_route_needs_a_live_link_not_a_session(client, secret_m
         response = client.get(f"/notes/{token}/")
         assert response.status_code == 404
         assert SECRET_TEXT.encode() not in response.content
-    link = services.share_link_create(meeting=secret_meeting, created_by=secret_meeting.owner)
+    link = share_link_create(meeting=secret_meeting, created_by=secret_meeting.owner)
     token = share_links.token_for(key=link.key, created_at=link.created_at)
     assert SECRET_TEXT.encode() in client.get(f"/notes/{token}/").content
-    services.share_link_revoke(meeting=secret_meeting, link_id=link.pk)
+    share_link_revoke(meeting=secret_meeting, link_id=link.pk)
     response = client.get(f"/notes/{token}/")
     assert response.status_code == 404
     assert SECRET_TEXT.encode() not in response.content

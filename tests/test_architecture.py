@@ -135,3 +135,65 @@ def test_the_run_mode_check_catches_a_branch(tmp_path):
         "if getattr(settings, 'CELERY_TASKS_IN_PROCESS', False):\n    pass\n"
     )
     assert run_mode_mentions(sample) == ["CELERY_TASKS_IN_PROCESS:3"]
+
+
+# --- services write, selectors read (issue 19) -------------------------------------------------
+
+ORM_WRITES = {"create", "get_or_create", "update_or_create", "bulk_create", "bulk_update", "update", "delete"}
+
+
+def meetings_model_writes(path: Path) -> list[str]:
+    """``Model.objects….<write>(…)`` calls on a model imported from ``meetings.models``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    models = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "meetings.models"
+        for alias in node.names
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in ORM_WRITES:
+            continue
+        chain, base = [], node.func.value
+        while isinstance(base, (ast.Attribute, ast.Call)):
+            if isinstance(base, ast.Attribute):
+                chain.append(base.attr)
+                base = base.value
+            else:
+                base = base.func
+        if isinstance(base, ast.Name) and base.id in models and "objects" in chain:
+            found.append(f"{base.id}.objects….{node.func.attr} (line {node.lineno})")
+    return found
+
+
+def test_ingestion_and_transcription_write_meeting_rows_only_through_meetings_services():
+    offenders = {
+        str(path.relative_to(ROOT)): writes
+        for folder in ("streams", "transcription")
+        for path in python_files(folder)
+        if "migrations" not in path.parts and (writes := meetings_model_writes(path))
+    }
+    assert offenders == {}
+
+
+def test_the_write_check_catches_a_direct_write(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from meetings.models import AudioRecording, Meeting\n"
+        "AudioRecording.objects.get_or_create(path='x')\n"
+        "Meeting.objects.filter(pk=1).update(topic='t')\n"
+        "Meeting.objects.filter(pk=1).first()\n"
+    )
+    assert meetings_model_writes(sample) == [
+        "AudioRecording.objects….get_or_create (line 2)",
+        "Meeting.objects….update (line 3)",
+    ]
+
+
+def test_the_services_and_selectors_packages_re_export_nothing():
+    for package in ("meetings/services", "meetings/selectors"):
+        tree = ast.parse((ROOT / package / "__init__.py").read_text())
+        assert [type(node).__name__ for node in tree.body if not isinstance(node, ast.Expr)] == [], package

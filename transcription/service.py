@@ -6,7 +6,7 @@
 * :func:`audio_window_transcribe` reads the window's bytes from the recording file, normalizes
   the gain, runs the engine, applies the hallucination guards and writes one
   ``TranscriptSegment(source="whisper")`` per window through
-  ``meetings.services.transcript_segment_record`` (the speaker is the window's participant,
+  ``meetings.services.transcript.transcript_segment_record`` (the speaker is the window's participant,
   times are meeting-relative ms). Partial and final windows starting at the same byte write the
   same segment (``source_key = "w:<recording>:<byte_offset>"``): the final replaces the partial,
   a partial never replaces the final (the service refuses the downgrade). A final window whose
@@ -18,7 +18,7 @@
   (``source_key = "rt:<recording>:<byte_offset>"``), replacing earlier Whisper segments of those
   recordings; Zoom's track is untouched, so the two tracks stand side by side.
 
-Both tell ``meetings.summaries.summary_request_when_transcribed`` when they move on: an ended
+Both tell ``meetings.services.summaries.summary_request_when_transcribed`` when they move on: an ended
 meeting's final summary waits until no window is pending and no re-transcription runs
 (``transcription.selectors.transcription_pending_ms``), then is made once.
 
@@ -44,9 +44,9 @@ from django.utils import timezone
 
 import jobs
 from meetings import fragments as meeting_fragments
-from meetings import services as meeting_services
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
-from meetings.summaries import summary_request_when_transcribed
+from meetings.services.summaries import summary_request_when_transcribed
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from transcription.audio import (
     BYTES_PER_MS,
     PEAK_CONTEXT_MS,
@@ -476,7 +476,7 @@ def audio_window_transcribe(*, window_id: int) -> str:
     (superseded by a longer or final window of the same start) is skipped as ``empty``.
 
     Once the window is finished (done, empty, skipped or failed: all count as transcribed) and
-    its status committed, ``meetings.summaries.summary_request_when_transcribed`` is told: for
+    its status committed, ``meetings.services.summaries.summary_request_when_transcribed`` is told: for
     an ended meeting it pushes the seconds of audio left and, after the last window, enqueues
     the final summary that waited for the complete transcript (``meetings`` cannot see windows;
     it asks ``transcription.selectors.transcription_pending_ms``).
@@ -561,7 +561,7 @@ def _store(
 ) -> str:
     """Write the window's segment (its ``source_key``) and mark the window done, atomically."""
     with transaction.atomic():
-        meeting_services.transcript_segment_record(
+        transcript_segment_record(
             meeting=meeting,
             source=TranscriptSegment.Source.WHISPER,
             source_key=window.source_key,
@@ -626,7 +626,7 @@ def _drop_partial(meeting: Meeting, source_key: str) -> None:
         .exclude(source_key=source_key)
         .values_list("source_key", flat=True)
     )
-    meeting_services.transcript_track_prune(
+    transcript_track_prune(
         meeting=meeting,
         source=TranscriptSegment.Source.WHISPER,
         key_prefixes=(source_key,),
@@ -797,7 +797,7 @@ def _retranscribe_loaded(
             if text is not None:
                 key = retranscribe_source_key(recording.pk, window.byte_offset)
                 keep.add(key)
-                meeting_services.transcript_segment_record(
+                transcript_segment_record(
                     meeting=meeting,
                     source=TranscriptSegment.Source.WHISPER,
                     source_key=key,
@@ -813,7 +813,7 @@ def _retranscribe_loaded(
             run.window_done(end // 16)
             if progress is not None:
                 progress(done, total)
-        result.removed += meeting_services.transcript_track_prune(
+        result.removed += transcript_track_prune(
             meeting=meeting,
             source=TranscriptSegment.Source.WHISPER,
             key_prefixes=(f"w:{recording.pk}:", f"rt:{recording.pk}:"),

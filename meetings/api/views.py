@@ -1,6 +1,6 @@
 """REST API views: one APIView per operation, nested Input/Output serializers (HackSoft style).
 
-Each view parses input, looks the meeting up through ``selectors.meeting_get_for_user``
+Each view parses input, looks the meeting up through ``meeting_get_for_user``
 (another user's meeting is a 404, never a 403, so ids are not confirmed), calls one selector or
 service and responds. Authentication: ``Authorization: Token <key>`` (or ``Bearer <key>``, the
 same key: ``meetings.api.authentication``) or the dashboard session.
@@ -25,7 +25,7 @@ from rest_framework import renderers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from meetings import exports, lifecycle, search, selectors, selectors_api
+from meetings import exports, search
 from meetings.api.pagination import (
     SeqQuery,
     get_paginated_response,
@@ -36,11 +36,31 @@ from meetings.api.pagination import (
 from meetings.api.schema import ApiSchema
 from meetings.models import ActionItem, Meeting, ParticipantEvent, Summary, TranscriptSegment
 from meetings.ranges import ranged_file_response
-from meetings.summaries import summary_request
+from meetings.selectors.access import meeting_get_for_user
+from meetings.selectors.action_items import (
+    action_item_get_for_user,
+    action_item_list_current,
+    action_item_list_for_user,
+)
+from meetings.selectors.api import (
+    action_item_list,
+    chat_list_after,
+    event_list_after,
+    meeting_list_filtered,
+    meeting_streams,
+    participant_list,
+    recording_get,
+    segment_list_after,
+    summary_latest,
+)
+from meetings.selectors.notes import meeting_export_data
+from meetings.selectors.transcript import transcript_lag_ms, transcription_pending_seconds
+from meetings.services import lifecycle
+from meetings.services.summaries import summary_request
 
 
 def meeting_or_404(request, public_id) -> Meeting:
-    meeting = selectors.meeting_get_for_user(user=request.user, public_id=public_id)
+    meeting = meeting_get_for_user(user=request.user, public_id=public_id)
     if meeting is None:
         raise Http404("No such meeting")
     return meeting
@@ -117,7 +137,7 @@ class MeetingListApi(ApiView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        meetings = selectors_api.meeting_list_filtered(user=request.user, **filters.validated_data)
+        meetings = meeting_list_filtered(user=request.user, **filters.validated_data)
         return get_paginated_response(
             serializer_class=self.OutputSerializer, queryset=meetings, request=request, view=self
         )
@@ -240,15 +260,15 @@ class MeetingDetailApi(ApiView):
     @extend_schema(operation_id="meetings_retrieve", responses=OutputSerializer)
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
-        summary = selectors_api.summary_latest(meeting=meeting)
+        summary = summary_latest(meeting=meeting)
         data = {
             "meeting": meeting,
-            "transcription_pending_seconds": selectors.transcription_pending_seconds(meeting=meeting),
-            "transcript_lag_seconds": round(selectors.transcript_lag_ms(meeting=meeting) / 1000, 1),
-            "participants": selectors_api.participant_list(meeting=meeting),
-            "streams": selectors_api.meeting_streams(meeting=meeting),
+            "transcription_pending_seconds": transcription_pending_seconds(meeting=meeting),
+            "transcript_lag_seconds": round(transcript_lag_ms(meeting=meeting) / 1000, 1),
+            "participants": participant_list(meeting=meeting),
+            "streams": meeting_streams(meeting=meeting),
             "summary": summary,
-            "action_items": selectors_api.action_item_list(summary=summary),
+            "action_items": action_item_list(summary=summary),
             "links": {
                 name: _api_url(f"meeting-{name}", meeting)
                 for name in ("transcript", "chat", "events", "audio", "export", "summary")
@@ -349,7 +369,7 @@ class MeetingTranscriptApi(SeqPageApi):
     OutputSerializer = TranscriptSegmentOutput
 
     def rows(self, *, meeting, params, limit):
-        return selectors_api.segment_list_after(
+        return segment_list_after(
             meeting=meeting, after_seq=params["after_seq"], source=params.get("source"), limit=limit
         )
 
@@ -382,7 +402,7 @@ class MeetingChatApi(SeqPageApi):
     OutputSerializer = ChatMessageOutput
 
     def rows(self, *, meeting, params, limit):
-        return selectors_api.chat_list_after(meeting=meeting, after_seq=params["after_seq"], limit=limit)
+        return chat_list_after(meeting=meeting, after_seq=params["after_seq"], limit=limit)
 
 
 class ParticipantEventOutput(serializers.Serializer):
@@ -415,7 +435,7 @@ class MeetingEventsApi(SeqPageApi):
     OutputSerializer = ParticipantEventOutput
 
     def rows(self, *, meeting, params, limit):
-        return selectors_api.event_list_after(meeting=meeting, after_seq=params["after_seq"], limit=limit)
+        return event_list_after(meeting=meeting, after_seq=params["after_seq"], limit=limit)
 
 
 class WavRenderer(renderers.BaseRenderer):
@@ -475,9 +495,7 @@ class MeetingAudioApi(ApiView):
         if "recording" in query.validated_data:
             recording = meeting.recordings.filter(pk=query.validated_data["recording"]).first()
         else:
-            recording = selectors_api.recording_get(
-                meeting=meeting, participant=query.validated_data.get("participant")
-            )
+            recording = recording_get(meeting=meeting, participant=query.validated_data.get("participant"))
         path = lifecycle.media_path(recording.path) if recording else None
         if path is None or not path.is_file():
             raise Http404("No recording")
@@ -491,7 +509,7 @@ class MeetingSummaryApi(ApiView):
     @extend_schema(operation_id="meetings_summary", responses={200: SummaryOutput, 404: None})
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
-        summary = selectors_api.summary_latest(meeting=meeting)
+        summary = summary_latest(meeting=meeting)
         if summary is None:
             raise Http404("No summary yet")
         return Response(SummaryOutput(summary).data)
@@ -545,17 +563,16 @@ class ExportRenderer(renderers.BaseRenderer):
         return exports.render(data, self.format).encode("utf-8")
 
 
-def _export_renderer(fmt: str, media_type: str) -> type[ExportRenderer]:
-    return type(f"Export{fmt.title()}Renderer", (ExportRenderer,), {"format": fmt, "media_type": media_type})
+def _export_renderer(export_format: exports.ExportFormat) -> type[ExportRenderer]:
+    return type(
+        f"Export{export_format.name.title()}Renderer",
+        (ExportRenderer,),
+        {"format": export_format.name, "media_type": export_format.media_type},
+    )
 
 
-EXPORT_RENDERERS = [
-    _export_renderer("md", "text/markdown"),
-    _export_renderer("txt", "text/plain"),
-    _export_renderer("json", "application/json"),
-    _export_renderer("vtt", "text/vtt"),
-    _export_renderer("srt", "application/x-subrip"),
-]
+# One DRF renderer per entry of ``exports.EXPORT_FORMATS`` (the first is the default).
+EXPORT_RENDERERS = [_export_renderer(export_format) for export_format in exports.EXPORT_FORMATS.values()]
 
 
 def openapi_30(schema):
@@ -609,8 +626,9 @@ class MeetingExportApi(ApiView):
         | {(404, "application/json"): OpenApiResponse(description="No such meeting")}
         | {
             (400, "application/json"): OpenApiResponse(
-                description='Unknown format or source: {"format": ["Unknown format \'docx\'; use one of: md, txt, '
-                'json, vtt, srt."]}'
+                description='Unknown format or source: {"format": ["Unknown format \'docx\'; use one of: '
+                + ", ".join(exports.EXPORT_FORMATS)
+                + '."]}'
             )
         },
     )
@@ -619,10 +637,10 @@ class MeetingExportApi(ApiView):
         self.check_format()
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        data = selectors_api.meeting_export_data(meeting=meeting, source=query.validated_data.get("source"))
-        fmt = request.accepted_renderer.format
+        data = meeting_export_data(meeting=meeting, source=query.validated_data.get("source"))
+        extension = exports.EXPORT_FORMATS[request.accepted_renderer.format].extension
         stem = re.sub(r"[^A-Za-z0-9]+", "-", meeting.topic).strip("-")[:60] or "meeting"
-        filename = f"{stem}-{meeting.started_at:%Y-%m-%d}.{fmt}"
+        filename = f"{stem}-{meeting.started_at:%Y-%m-%d}.{extension}"
         return Response(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -672,7 +690,7 @@ class MeetingActionItemListApi(ApiView):
     )
     def get(self, request, public_id):
         meeting = meeting_or_404(request, public_id)
-        items = selectors.action_item_list_current(meeting=meeting)
+        items = action_item_list_current(meeting=meeting)
         return Response(ActionItemOutput(items, many=True).data)
 
 
@@ -700,7 +718,7 @@ class MeetingActionItemDetailApi(ApiView):
             return attrs
 
     def _item(self, request, public_id, item_id) -> ActionItem:
-        item = selectors.action_item_get_for_user(user=request.user, public_id=public_id, item_id=item_id)
+        item = action_item_get_for_user(user=request.user, public_id=public_id, item_id=item_id)
         if item is None:
             raise Http404("No such action item")
         return item
@@ -718,14 +736,14 @@ class MeetingActionItemDetailApi(ApiView):
         "meeting page and kept across re-summaries.",
     )
     def patch(self, request, public_id, item_id):
-        from meetings import services
+        from meetings.services.action_items import ActionItemError, action_item_update
 
         item = self._item(request, public_id, item_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            item = services.action_item_update(item=item, user=request.user, **data.validated_data)
-        except services.ActionItemError as exc:
+            item = action_item_update(item=item, user=request.user, **data.validated_data)
+        except ActionItemError as exc:
             raise serializers.ValidationError({"detail": str(exc)}) from exc
         return Response(ActionItemOutput(item).data)
 
@@ -750,7 +768,5 @@ class MyActionItemListApi(ApiView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        items = selectors.action_item_list_for_user(
-            user=request.user, status=filters.validated_data.get("status", "")
-        )
+        items = action_item_list_for_user(user=request.user, status=filters.validated_data.get("status", ""))
         return Response(MyActionItemOutput(items, many=True).data)

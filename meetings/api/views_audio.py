@@ -12,8 +12,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from meetings import selectors
 from meetings.api.views import ApiView, _api_url, meeting_or_404
+from meetings.selectors.recordings import playback_cue
 
 
 class MeetingAudioCueApi(ApiView):
@@ -45,7 +45,7 @@ class MeetingAudioCueApi(ApiView):
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         segment_id = query.validated_data["segment"]
-        cue = selectors.playback_cue(meeting=meeting, segment_id=segment_id)
+        cue = playback_cue(meeting=meeting, segment_id=segment_id)
         if cue is None:
             raise Http404("No recording for this line")
         recording = cue.recording

@@ -17,15 +17,19 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from meetings import selectors, services
 from meetings.api.pagination import get_paginated_response, limit_offset_page_serializer
 from meetings.api.views import ApiView, ParticipantOutput, meeting_or_404
+from meetings.selectors.bookmarks import bookmark_get, bookmark_list
+from meetings.selectors.participants import participant_get
+from meetings.selectors.transcript import segment_get
+from meetings.services.bookmarks import BOOKMARK_NOTE_MAX, bookmark_create, bookmark_delete, bookmark_update
+from meetings.services.participants import SPEAKER_NAME_MAX, participant_rename
 
 
 class ParticipantDetailApi(ApiView):
     class InputSerializer(serializers.Serializer):
         custom_name = serializers.CharField(
-            max_length=services.SPEAKER_NAME_MAX,
+            max_length=SPEAKER_NAME_MAX,
             allow_blank=True,
             trim_whitespace=True,
             help_text="The name to show for this speaker everywhere; empty resets to Zoom's name.",
@@ -36,7 +40,7 @@ class ParticipantDetailApi(ApiView):
 
     def _participant(self, request, public_id, participant_id):
         meeting = meeting_or_404(request, public_id)
-        participant = selectors.participant_get(meeting=meeting, participant_id=participant_id)
+        participant = participant_get(meeting=meeting, participant_id=participant_id)
         if participant is None:
             raise Http404("No such participant")
         return participant
@@ -58,7 +62,7 @@ class ParticipantDetailApi(ApiView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            services.participant_rename(participant=participant, name=body.validated_data["custom_name"])
+            participant_rename(participant=participant, name=body.validated_data["custom_name"])
         except ValueError as exc:
             raise serializers.ValidationError({"custom_name": [str(exc)]}) from exc
         return Response(ParticipantOutput(participant).data)
@@ -94,7 +98,7 @@ class BookmarkListApi(ApiView):
     class InputSerializer(serializers.Serializer):
         segment_id = serializers.IntegerField(min_value=1, help_text="The transcript line to bookmark.")
         note = serializers.CharField(
-            max_length=services.BOOKMARK_NOTE_MAX, allow_blank=True, required=False, default=""
+            max_length=BOOKMARK_NOTE_MAX, allow_blank=True, required=False, default=""
         )
 
         class Meta:
@@ -109,7 +113,7 @@ class BookmarkListApi(ApiView):
         meeting = meeting_or_404(request, public_id)
         return get_paginated_response(
             serializer_class=BookmarkOutput,
-            queryset=selectors.bookmark_list(meeting=meeting),
+            queryset=bookmark_list(meeting=meeting),
             request=request,
             view=self,
         )
@@ -125,16 +129,16 @@ class BookmarkListApi(ApiView):
         meeting = meeting_or_404(request, public_id)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        segment = selectors.segment_get(meeting=meeting, segment_id=body.validated_data["segment_id"])
+        segment = segment_get(meeting=meeting, segment_id=body.validated_data["segment_id"])
         if segment is None:
             raise serializers.ValidationError({"segment_id": ["No such line in this meeting."]})
         try:
-            bookmark, created = services.bookmark_create(
+            bookmark, created = bookmark_create(
                 meeting=meeting, segment=segment, user=request.user, note=body.validated_data["note"]
             )
         except ValueError as exc:
             raise serializers.ValidationError({"note": [str(exc)]}) from exc
-        bookmark = selectors.bookmark_get(meeting=meeting, bookmark_id=bookmark.pk)
+        bookmark = bookmark_get(meeting=meeting, bookmark_id=bookmark.pk)
         return Response(
             BookmarkOutput(bookmark).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -142,14 +146,14 @@ class BookmarkListApi(ApiView):
 
 class BookmarkDetailApi(ApiView):
     class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(max_length=services.BOOKMARK_NOTE_MAX, allow_blank=True)
+        note = serializers.CharField(max_length=BOOKMARK_NOTE_MAX, allow_blank=True)
 
         class Meta:
             ref_name = "BookmarkNote"
 
     def _bookmark(self, request, public_id, bookmark_id):
         meeting = meeting_or_404(request, public_id)
-        bookmark = selectors.bookmark_get(meeting=meeting, bookmark_id=bookmark_id)
+        bookmark = bookmark_get(meeting=meeting, bookmark_id=bookmark_id)
         if bookmark is None:
             raise Http404("No such bookmark")
         return bookmark
@@ -164,12 +168,12 @@ class BookmarkDetailApi(ApiView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            services.bookmark_update(bookmark=bookmark, note=body.validated_data["note"])
+            bookmark_update(bookmark=bookmark, note=body.validated_data["note"])
         except ValueError as exc:
             raise serializers.ValidationError({"note": [str(exc)]}) from exc
         return Response(BookmarkOutput(bookmark).data)
 
     @extend_schema(operation_id="meetings_bookmark_delete", responses={204: None})
     def delete(self, request, public_id, bookmark_id):
-        services.bookmark_delete(bookmark=self._bookmark(request, public_id, bookmark_id))
+        bookmark_delete(bookmark=self._bookmark(request, public_id, bookmark_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

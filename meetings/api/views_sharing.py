@@ -20,8 +20,18 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from meetings import selectors, services, share_links
+from meetings import share_links
 from meetings.api.views import ApiView, meeting_or_404
+from meetings.selectors.sharing import meeting_can_share, share_link_list, share_user_list
+from meetings.services.sharing import (
+    SHARE_LINK_DEFAULT_DAYS,
+    SHARE_LINK_MAX_DAYS,
+    SharingError,
+    meeting_share_grant,
+    meeting_share_revoke,
+    share_link_create,
+    share_link_revoke,
+)
 
 NOT_OWNER = OpenApiResponse(description="The meeting is shared with you: only its owner can share it.")
 BAD_QUERY = OpenApiResponse(description="Missing or invalid id.")
@@ -29,7 +39,7 @@ BAD_QUERY = OpenApiResponse(description="Missing or invalid id.")
 
 def meeting_to_share_or_404(request, public_id):
     meeting = meeting_or_404(request, public_id)
-    if not selectors.meeting_can_share(user=request.user, meeting=meeting):
+    if not meeting_can_share(user=request.user, meeting=meeting):
         raise PermissionDenied("Only the meeting's owner can share it.")
     return meeting
 
@@ -69,8 +79,8 @@ class MeetingSharingApi(ApiView):
     def get(self, request, public_id):
         meeting = meeting_to_share_or_404(request, public_id)
         data = {
-            "users": selectors.share_user_list(meeting=meeting),
-            "links": selectors.share_link_list(meeting=meeting),
+            "users": share_user_list(meeting=meeting),
+            "links": share_link_list(meeting=meeting),
         }
         return Response(self.OutputSerializer(data, context={"request": request}).data)
 
@@ -95,8 +105,8 @@ class MeetingSharingUsersApi(ApiView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            user = services.meeting_share_grant(meeting=meeting, identifier=body.validated_data["user"])
-        except services.SharingError as exc:
+            user = meeting_share_grant(meeting=meeting, identifier=body.validated_data["user"])
+        except SharingError as exc:
             raise ValidationError({"user": [str(exc)]}) from exc
         return Response(SharedUserOutput(user).data, status=status.HTTP_201_CREATED)
 
@@ -109,7 +119,7 @@ class MeetingSharingUsersApi(ApiView):
         meeting = meeting_to_share_or_404(request, public_id)
         query = self.DeleteSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        if not services.meeting_share_revoke(meeting=meeting, user_id=query.validated_data["user_id"]):
+        if not meeting_share_revoke(meeting=meeting, user_id=query.validated_data["user_id"]):
             raise Http404("The meeting is not shared with this user")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -118,8 +128,8 @@ class MeetingShareLinksApi(ApiView):
     class InputSerializer(serializers.Serializer):
         days = serializers.IntegerField(
             min_value=1,
-            max_value=services.SHARE_LINK_MAX_DAYS,
-            default=services.SHARE_LINK_DEFAULT_DAYS,
+            max_value=SHARE_LINK_MAX_DAYS,
+            default=SHARE_LINK_DEFAULT_DAYS,
             help_text="How long the link works.",
         )
 
@@ -138,9 +148,7 @@ class MeetingShareLinksApi(ApiView):
         meeting = meeting_to_share_or_404(request, public_id)
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        link = services.share_link_create(
-            meeting=meeting, created_by=request.user, days=body.validated_data["days"]
-        )
+        link = share_link_create(meeting=meeting, created_by=request.user, days=body.validated_data["days"])
         data = ShareLinkOutput(link, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
 
@@ -153,7 +161,7 @@ class MeetingShareLinksApi(ApiView):
         meeting = meeting_to_share_or_404(request, public_id)
         query = self.DeleteSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        link = services.share_link_revoke(meeting=meeting, link_id=query.validated_data["id"])
+        link = share_link_revoke(meeting=meeting, link_id=query.validated_data["id"])
         if link is None:
             raise Http404("No such share link")
         return Response(ShareLinkOutput(link, context={"request": request}).data)

@@ -30,8 +30,8 @@ from django.utils import timezone
 import jobs
 from meetings import fragments, live, outbound, transcription
 from meetings.models import ActionItem, Meeting, Participant, Summary, TranscriptSegment
-from meetings.services import action_items_store_generated
-from meetings.summaries import SUMMARY_TASK, summary_request
+from meetings.services.action_items import action_items_store_generated
+from meetings.services.summaries import SUMMARY_TASK, summary_request
 from meetings.summarizer import llm, offline
 from meetings.summarizer.errors import SummaryError, TransientSummaryError
 from meetings.summarizer.types import INSUFFICIENT, NOT_ENOUGH_TEXT, Person, SummaryResult, Utterance
@@ -123,8 +123,8 @@ def summary_generate(*, summary_id: int, allow_retry: bool = False) -> Summary |
 
 def _waits_for_transcript(summary_id: int) -> bool:
     """A final summary is not generated while the meeting's audio is still being transcribed: it
-    stays PENDING, and ``meetings.summaries.summary_request_when_transcribed`` enqueues it again
-    when the last window is done (the gate of ``meetings.summaries``, checked here too for a
+    stays PENDING, and ``meetings.services.summaries.summary_request_when_transcribed`` enqueues it again
+    when the last window is done (the gate of ``meetings.services.summaries``, checked here too for a
     summary enqueued before a late window or a re-transcription started)."""
     row = Summary.objects.filter(pk=summary_id).values_list("kind", "meeting_id").first()
     if row is None or row[0] != Summary.Kind.FINAL:
@@ -172,7 +172,7 @@ def _run(summary: Summary, *, allow_retry: bool) -> SummaryResult:
 @transaction.atomic
 def _store(summary: Summary, result: SummaryResult, *, claimed_at: dt.datetime) -> Summary | None:
     """Write the result if this worker still holds the claim; replace the generated action items
-    (those a person edited are kept: ``meetings.services.action_items_store_generated``)."""
+    (those a person edited are kept: ``meetings.services.action_items.action_items_store_generated``)."""
     locked = (
         Summary.objects.select_for_update()
         .filter(pk=summary.pk, status=Summary.Status.RUNNING, started_at=claimed_at)
@@ -234,7 +234,7 @@ def summary_regenerate(*, meeting: Meeting) -> Summary:
     Kind ``final`` for an ended meeting, ``running`` for a live one. The summary of the current
     transcript revision is reset to PENDING (if done) or created, and generated on commit. A
     final summary waits while the meeting's audio is still being transcribed
-    (``meetings.summaries``): a request meanwhile returns the waiting summary.
+    (``meetings.services.summaries``): a request meanwhile returns the waiting summary.
     """
     kind = Summary.Kind.RUNNING if meeting.is_live else Summary.Kind.FINAL
     meeting.refresh_from_db(fields=["last_seq", "status"])

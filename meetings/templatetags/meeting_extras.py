@@ -10,6 +10,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from meetings import exports, live_lines
 from meetings.clock import clock as meeting_clock
 
 register = template.Library()
@@ -129,3 +130,16 @@ def sender_label(message, names: dict[int, str] | None) -> str:
     the name Zoom sent, else "Someone"."""
     custom = (names or {}).get(getattr(message, "participant_id", None))
     return custom or getattr(message, "sender_name", "") or "Someone"
+
+
+@register.simple_tag
+def export_formats() -> list:
+    """The export formats of ``meetings.exports.EXPORT_FORMATS``, in order (for the export links)."""
+    return list(exports.EXPORT_FORMATS.values())
+
+
+@register.simple_tag(takes_context=True)
+def live_line(context, list_id: str, row) -> str:
+    """One line of a live list for the first paint, rendered as pushes render it
+    (``meetings.live_lines.render_line``); the context's ``speaker_names`` name the speakers."""
+    return live_lines.render_line(list_id, row, speaker_names=context.get("speaker_names"))

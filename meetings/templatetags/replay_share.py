@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from meetings import selectors
+from meetings.selectors.recordings import recording_default
+from meetings.selectors.sharing import meeting_can_share
 
 register = template.Library()
 
@@ -12,13 +13,13 @@ register = template.Library()
 @register.simple_tag
 def meeting_recording(meeting):
     """The recording the player loads first (the earliest mixed one), or None."""
-    return selectors.recording_default(meeting=meeting)
+    return recording_default(meeting=meeting)
 
 
 @register.filter
 def can_share(user, meeting) -> bool:
     """``{% if request.user|can_share:meeting %}``: the owner (or staff) manages sharing."""
-    return selectors.meeting_can_share(user=user, meeting=meeting)
+    return meeting_can_share(user=user, meeting=meeting)
 
 
 @register.simple_tag(takes_context=True)

@@ -1,9 +1,10 @@
 /* Live dashboard glue for htmx 2 + htmx-ext-ws (loaded after them, deferred).
  *
- * 1. Upsert: fragments arrive as `<div hx-swap-oob="beforeend:#list">` wrappers around items with
- *    `id`, `data-seq`, `data-sort`, `data-pk`. In a `[data-live-list]` target an item whose id is
- *    on the page replaces it only if its data-seq is newer (a revised segment replaces itself; a
- *    duplicate or stale copy is dropped); a new item is inserted in (data-sort, data-pk) order
+ * 1. Upsert: the swap half of the live-line contract written in meetings/live_lines.py (which
+ *    renders the lines and their `<div hx-swap-oob="beforeend:#list">` push wrapper). In a
+ *    `[data-live-list]` target the "beforeend" becomes an upsert: an item whose id is on the page
+ *    replaces it only if its data-seq is newer (a revised segment replaces itself; a duplicate or
+ *    stale copy is dropped); a new item is inserted in (data-sort, data-pk) order
  *    (data-order="asc"|"desc"). A transcript showing a window drops items older than the window.
  * 2. Resume: the `[data-last-seq]` element tracks which changes it holds (a contiguous watermark:
  *    pushes from different producers may arrive out of order). On every socket open it sends

@@ -8,8 +8,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from meetings import live, selectors, services
+from meetings import live
 from meetings.models import ActionItem, Summary, ZoomIdentity
+from meetings.selectors.action_items import action_item_list_for_user
+from meetings.selectors.meetings import meeting_row_get
+from meetings.services.action_items import ActionItemError, action_item_update
 from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory
 
 pytestmark = pytest.mark.backends
@@ -62,7 +65,7 @@ def test_ticking_and_reopening_sets_and_clears_completed_at(
 ):
     item = make_items(meeting)[0]
     with django_capture_on_commit_callbacks(execute=True):
-        done = services.action_item_update(item=item, user=user, status="done")
+        done = action_item_update(item=item, user=user, status="done")
     assert (done.status, done.edited_by) == ("done", user)
     assert done.completed_at is not None
     assert done.edited_at is not None
@@ -72,7 +75,7 @@ def test_ticking_and_reopening_sets_and_clears_completed_at(
     assert "status-done" in html
     assert any(isinstance(target, tuple) and "2 open items" in h for target, h in pushed)  # the list row
 
-    reopened = services.action_item_update(item=item, user=user, status="open")
+    reopened = action_item_update(item=item, user=user, status="open")
     assert (reopened.status, reopened.completed_at) == ("open", None)
 
 
@@ -82,17 +85,17 @@ def test_owner_is_a_participant_or_a_user_who_can_see_the_meeting(meeting, user,
     ada = ParticipantFactory(meeting=meeting, display_name="Ada")
     stranger_participant = ParticipantFactory(display_name="Elsewhere")
 
-    item = services.action_item_update(item=item, user=user, owner_participant_id=ada.pk)
+    item = action_item_update(item=item, user=user, owner_participant_id=ada.pk)
     assert (item.owner, item.assignee, item.owner_label, item.owner_kind) == (ada, None, "Ada", "")
-    with pytest.raises(services.ActionItemError, match="participant of this meeting"):
-        services.action_item_update(item=item, user=user, owner_participant_id=stranger_participant.pk)
-    with pytest.raises(services.ActionItemError, match="can see this meeting"):
-        services.action_item_update(item=item, user=user, assignee_id=other_user.pk)  # not shared
+    with pytest.raises(ActionItemError, match="participant of this meeting"):
+        action_item_update(item=item, user=user, owner_participant_id=stranger_participant.pk)
+    with pytest.raises(ActionItemError, match="can see this meeting"):
+        action_item_update(item=item, user=user, assignee_id=other_user.pk)  # not shared
 
     meeting.shared_with.add(other_user)
-    item = services.action_item_update(item=item, user=user, assignee_id=other_user.pk)
+    item = action_item_update(item=item, user=user, assignee_id=other_user.pk)
     assert (item.owner, item.assignee, item.owner_label) == (None, other_user, other_user.username)
-    item = services.action_item_update(item=item, user=user, owner_participant_id=None)
+    item = action_item_update(item=item, user=user, owner_participant_id=None)
     assert (item.owner, item.assignee, item.owner_label) == (None, None, "")
 
 
@@ -100,8 +103,8 @@ def test_owner_is_a_participant_or_a_user_who_can_see_the_meeting(meeting, user,
 def test_bad_values_are_refused_and_nothing_is_saved(meeting, user):
     item = make_items(meeting, due_text="by Friday")[0]
     for change in ({"text": "   "}, {"text": "x" * 2001}, {"status": "finished"}, {"due_date": "tomorrow"}):
-        with pytest.raises(services.ActionItemError):
-            services.action_item_update(item=item, user=user, **change)
+        with pytest.raises(ActionItemError):
+            action_item_update(item=item, user=user, **change)
     item.refresh_from_db()
     assert (item.text, item.status, item.edited_at, item.due_text) == (
         "Send the budget",
@@ -114,7 +117,7 @@ def test_bad_values_are_refused_and_nothing_is_saved(meeting, user):
 @pytest.mark.django_db
 def test_redating_replaces_what_was_said(meeting, user):
     item = make_items(meeting, due_text="by Friday")[0]
-    item = services.action_item_update(item=item, user=user, due_date=dt.date(2027, 1, 5))
+    item = action_item_update(item=item, user=user, due_date=dt.date(2027, 1, 5))
     assert (item.due_date, item.due_text) == (dt.date(2027, 1, 5), "")
 
 
@@ -227,13 +230,13 @@ def test_my_action_items_open_first_by_due_date_across_meetings(client, user, ot
     late, soon, undated = make_items(first, texts=("Late task", "Soon task", "Undated task"))
     said, _someone_else = make_items(second, texts=("Said in the retro", "Not mine"))
     for item, due in ((late, dt.date(2027, 3, 1)), (soon, dt.date(2027, 1, 1)), (undated, None)):
-        services.action_item_update(item=item, user=user, assignee_id=user.pk, due_date=due)
+        action_item_update(item=item, user=user, assignee_id=user.pk, due_date=due)
     ActionItem.objects.filter(pk=said.pk).update(owner=me_in_second)  # said to be mine (Zoom id)
-    services.action_item_update(item=soon, user=user, status="done")
+    action_item_update(item=soon, user=user, status="done")
     hidden = MeetingFactory(owner=other_user, topic="Not shared")
     ActionItem.objects.filter(pk=make_items(hidden, texts=("Secret",))[0].pk).update(assignee=user)
 
-    items = selectors.action_item_list_for_user(user=user)
+    items = action_item_list_for_user(user=user)
     assert [i.text for i in items] == ["Late task", "Said in the retro", "Undated task", "Soon task"]
     client.force_login(user)
     body = client.get(reverse("meetings:my-action-items")).content.decode()
@@ -252,9 +255,9 @@ def test_my_action_items_open_first_by_due_date_across_meetings(client, user, ot
 def test_meetings_list_shows_open_item_counts_of_the_current_summary(client, user, meeting):
     old = make_items(meeting, texts=("Old one",))
     items = make_items(meeting)  # a newer ready summary: its items are the current ones
-    services.action_item_update(item=items[0], user=user, status="done")
+    action_item_update(item=items[0], user=user, status="done")
     assert old[0].summary_id != items[0].summary_id
     client.force_login(user)
     body = client.get(reverse("meetings:list")).content.decode()
     assert "2 open items" in body
-    assert selectors.meeting_row_get(meeting_id=meeting.pk).open_action_items == 2
+    assert meeting_row_get(meeting_id=meeting.pk).open_action_items == 2

@@ -262,3 +262,29 @@ def test_meeting_page_links_every_export_and_the_session_can_download(client, us
     download = client.get(f"/api/meetings/{recorded_meeting.public_id}/export/?format=vtt")
     assert download.status_code == 200
     assert download.content.startswith(b"WEBVTT")
+
+
+@pytest.mark.django_db
+def test_every_registered_format_is_served_linked_and_named_from_its_one_entry(
+    client, user, recorded_meeting
+):
+    """The registry is the one place: each entry's media type, extension and label reach the
+    API response, the download name and the page's link, and the schema's enum lists them all."""
+    client.force_login(user)
+    html = client.get(recorded_meeting.get_absolute_url()).content.decode()
+    url = f"/api/meetings/{recorded_meeting.public_id}/export/"
+    for name, export_format in exports.EXPORT_FORMATS.items():
+        assert f'href="{url}?format={name}" download>{export_format.label}</a>' in html
+        response = client.get(f"{url}?format={name}")
+        assert response.status_code == 200
+        assert response["Content-Type"].split(";")[0] == export_format.media_type
+        assert response["Content-Disposition"].endswith(f'.{export_format.extension}"')
+    schema = client.get("/api/schema/?format=json").json()
+    [param] = [
+        p
+        for p in next(path for key, path in schema["paths"].items() if key.endswith("/export/"))["get"][
+            "parameters"
+        ]
+        if p["name"] == "format"
+    ]
+    assert sorted(param["schema"]["enum"]) == sorted(exports.EXPORT_FORMATS)

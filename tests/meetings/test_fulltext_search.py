@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from meetings import search, services
+from meetings import search
 from meetings.models import Summary
+from meetings.services.transcript import transcript_segment_record
 from tests.factories import ChatMessageFactory, MeetingFactory, TranscriptSegmentFactory, UserFactory
 from tests.meetings.api.conftest import token_client
 
@@ -71,7 +72,7 @@ def test_all_words_must_match_and_syntax_is_never_an_error(user, corpus):
 @pytest.mark.django_db
 def test_index_follows_updates_and_deletes(user, corpus):
     segment = corpus["segment"]
-    services.transcript_segment_record(
+    transcript_segment_record(
         meeting=corpus["meeting"],
         source=segment.source,
         source_key=segment.source_key,

@@ -10,8 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from meetings import outbound, services
+from meetings import outbound
 from meetings.models import Summary, WebhookDelivery, WebhookSubscription
+from meetings.services.meetings import meeting_end, meeting_get_or_create
+from meetings.services.transcript import transcript_segment_record
 from tests.factories import MeetingFactory, UserFactory
 
 SECRET = "whsec-test"
@@ -88,7 +90,7 @@ def subscribe(
 
 
 def record_final(meeting, key: str = "k1", text: str = "Ship it on Friday.", **kwargs):
-    return services.transcript_segment_record(
+    return transcript_segment_record(
         meeting=meeting, source="zoom", source_key=key, text=text, start_ms=0, **kwargs
     )[0]
 
@@ -226,11 +228,9 @@ def test_meeting_started_ended_and_summary_ready_events(user, receiver, django_c
     ZoomIdentity.objects.create(user=user, zoom_user_id="host-1")
     subscribe(user, receiver.url, events=[e.value for e in WebhookSubscription.Event])
     with django_capture_on_commit_callbacks(execute=True):
-        meeting, _ = services.meeting_get_or_create(
-            product="meeting", zoom_uuid="abc==", host_user_id="host-1"
-        )
+        meeting, _ = meeting_get_or_create(product="meeting", zoom_uuid="abc==", host_user_id="host-1")
     with django_capture_on_commit_callbacks(execute=True):
-        services.meeting_end(meeting=meeting)
+        meeting_end(meeting=meeting)
     summary = Summary.objects.filter(meeting=meeting).first() or Summary.objects.create(meeting=meeting)
     Summary.objects.filter(pk=summary.pk).update(status=Summary.Status.READY, overview="Done.")
     outbound.emit(event="summary.ready", meeting_id=meeting.pk, object_id=summary.pk)

@@ -17,8 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from meetings import services
 from meetings.models import WebhookDelivery, WebhookSubscription
+from meetings.services.transcript import transcript_segment_record
 from tests.factories import MeetingFactory, UserFactory
 from tests.meetings.test_outbound_webhooks import SECRET, Receiver
 
@@ -86,9 +86,7 @@ def test_real_worker_retries_with_backoff_until_delivered(celery_worker, setting
         WebhookSubscription.objects.create(
             owner=owner, url=receiver.url, secret=SECRET, events=["transcript.segment"], allow_private=True
         )
-        services.transcript_segment_record(
-            meeting=meeting, source="zoom", source_key="k", text="Hi.", start_ms=0
-        )
+        transcript_segment_record(meeting=meeting, source="zoom", source_key="k", text="Hi.", start_ms=0)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             delivery = WebhookDelivery.objects.first()

@@ -8,8 +8,13 @@ import json
 import pytest
 from django.urls import reverse
 
-from meetings import exports, fragments, search, selectors, selectors_api, services
+from meetings import exports, fragments, search
 from meetings.models import ActionItem, Bookmark, Participant, Summary
+from meetings.selectors.notes import meeting_export_data
+from meetings.selectors.participants import speaker_custom_names, talk_time_list
+from meetings.services.bookmarks import bookmark_create
+from meetings.services.participants import participant_rename, participant_upsert
+from meetings.services.transcript import transcript_track_prune
 from tests.factories import (
     ChatMessageFactory,
     MeetingFactory,
@@ -51,7 +56,7 @@ def fee(meeting):
 
 def test_rename_keeps_zooms_name_and_shows_the_new_one(fee, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.participant_rename(participant=fee, name="  Fiona   Smith ")
+        participant_rename(participant=fee, name="  Fiona   Smith ")
     fee.refresh_from_db()
     assert (fee.display_name, fee.custom_name, fee.shown_name, str(fee)) == (
         "FEE013",
@@ -73,27 +78,27 @@ def test_rename_to_empty_or_zooms_name_resets_and_an_unchanged_name_pushes_nothi
     fee, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.participant_rename(participant=fee, name="Fiona")
-        services.participant_rename(participant=fee, name="Fiona")  # unchanged: no push
-        services.participant_rename(participant=fee, name="FEE013")  # Zoom's own name: reset
+        participant_rename(participant=fee, name="Fiona")
+        participant_rename(participant=fee, name="Fiona")  # unchanged: no push
+        participant_rename(participant=fee, name="FEE013")  # Zoom's own name: reset
     assert Participant.objects.get(pk=fee.pk).custom_name == ""
     assert len(pushes) == 2
     with django_capture_on_commit_callbacks(execute=True):
-        services.participant_rename(participant=fee, name="Fiona")
-        services.participant_rename(participant=fee, name="   ")
+        participant_rename(participant=fee, name="Fiona")
+        participant_rename(participant=fee, name="   ")
     assert Participant.objects.get(pk=fee.pk).shown_name == "FEE013"
 
 
 @pytest.mark.parametrize("bad", ["x" * 201, "Fi\x00ona", "Fi\x1bona"])
 def test_rename_refuses_bad_names_and_changes_nothing(fee, bad):
     with pytest.raises(ValueError, match="characters"):
-        services.participant_rename(participant=fee, name=bad)
+        participant_rename(participant=fee, name=bad)
     assert Participant.objects.get(pk=fee.pk).custom_name == ""
 
 
 def test_zoom_renaming_the_participant_later_keeps_the_custom_name(meeting, fee):
-    services.participant_rename(participant=fee, name="Fiona")
-    services.participant_upsert(meeting=meeting, zoom_user_id=fee.zoom_user_id, display_name="Fee (phone)")
+    participant_rename(participant=fee, name="Fiona")
+    participant_upsert(meeting=meeting, zoom_user_id=fee.zoom_user_id, display_name="Fee (phone)")
     fee.refresh_from_db()
     assert (fee.display_name, fee.shown_name) == ("Fee (phone)", "Fiona")
 
@@ -102,9 +107,9 @@ def test_zoom_renaming_the_participant_later_keeps_the_custom_name(meeting, fee)
 
 
 def test_talk_time_and_segments_use_the_new_name(meeting, fee):
-    services.participant_rename(participant=fee, name="Fiona")
-    assert [row.speaker for row in selectors.talk_time_list(meeting=meeting)] == ["Fiona"]
-    names = selectors.speaker_custom_names(meeting_id=meeting.pk)
+    participant_rename(participant=fee, name="Fiona")
+    assert [row.speaker for row in talk_time_list(meeting=meeting)] == ["Fiona"]
+    names = speaker_custom_names(meeting_id=meeting.pk)
     assert names == {fee.pk: "Fiona"}
     segment = fee.segments.first()
     html = fragments.render_segment(segment)
@@ -119,13 +124,13 @@ def test_talk_time_still_counts_a_speaker_once_across_zoom_and_whisper(meeting, 
     TranscriptSegmentFactory(
         meeting=meeting, participant=fee, speaker_name="FEE013", source="whisper", start_ms=0, end_ms=3_000
     )
-    services.participant_rename(participant=fee, name="Fiona")
-    [row] = selectors.talk_time_list(meeting=meeting)
+    participant_rename(participant=fee, name="Fiona")
+    [row] = talk_time_list(meeting=meeting)
     assert (row.speaker, row.talk_ms) == ("Fiona", 8_000)  # Zoom's 2 x 4 s, not + Whisper's 3 s
 
 
 def test_meeting_page_shows_the_new_name_on_lines_chat_participants_and_talk_time(client, user, meeting, fee):
-    services.participant_rename(participant=fee, name="Fiona")
+    participant_rename(participant=fee, name="Fiona")
     client.force_login(user)
     html = client.get(meeting.get_absolute_url()).content.decode()
     transcript = html.split('id="transcript"')[1].split('id="live-end"')[0]
@@ -140,7 +145,7 @@ def test_meeting_page_shows_the_new_name_on_lines_chat_participants_and_talk_tim
 
 
 def test_catch_up_panels_carry_the_names(meeting, fee):
-    services.participant_rename(participant=fee, name="Fiona")
+    participant_rename(participant=fee, name="Fiona")
     panels = fragments.render_meeting_panels(meeting_id=meeting.pk)
     assert f'{{"{fee.pk}": "Fiona"}}' in panels
     type(meeting).objects.filter(pk=meeting.pk).update(last_seq=10**9)  # factories set seq by hand
@@ -153,8 +158,8 @@ def test_exports_use_the_new_name_and_keep_zooms(meeting, fee):
     ActionItem.objects.create(
         summary=summary, meeting=meeting, text="Draw the remote", owner=fee, owner_name="FEE013"
     )
-    services.participant_rename(participant=fee, name="Fiona")
-    data = selectors_api.meeting_export_data(meeting=meeting)
+    participant_rename(participant=fee, name="Fiona")
+    data = meeting_export_data(meeting=meeting)
     assert data["participants"] == [
         {"zoom_user_id": fee.zoom_user_id, "name": "Fiona", "zoom_name": "FEE013"}
     ]
@@ -169,7 +174,7 @@ def test_summary_panel_shows_action_item_owners_by_the_new_name(client, user, me
     ActionItem.objects.create(
         summary=summary, meeting=meeting, text="Draw the remote", owner=fee, owner_name="FEE013"
     )
-    services.participant_rename(participant=fee, name="Fiona")
+    participant_rename(participant=fee, name="Fiona")
     client.force_login(user)
     html = client.get(meeting.get_absolute_url()).content.decode()
     assert "— Fiona</span>" in html.split('id="summary"')[1]
@@ -178,12 +183,12 @@ def test_summary_panel_shows_action_item_owners_by_the_new_name(client, user, me
 def test_a_new_summary_is_written_with_the_new_names(meeting, fee):
     from meetings.summarizer.service import transcript_utterances
 
-    services.participant_rename(participant=fee, name="Fiona")
+    participant_rename(participant=fee, name="Fiona")
     assert {u.speaker for u in transcript_utterances(meeting=meeting)} == {"Fiona"}
 
 
 def test_search_hits_show_the_new_name(user, meeting, fee):
-    services.participant_rename(participant=fee, name="Fiona")
+    participant_rename(participant=fee, name="Fiona")
     hits = search.search(user=user, query="yellow")
     assert [(hit.kind, hit.speaker) for hit in hits] == [("transcript", "Fiona")]
     assert [hit.speaker for hit in search.search(user=user, query="doc", kinds=("chat",))] == ["Fiona"]
@@ -242,16 +247,16 @@ def test_bookmark_create_is_idempotent_per_line_and_user_and_pushes(
 ):
     line = fee.segments.order_by("start_ms").last()
     with django_capture_on_commit_callbacks(execute=True):
-        first, created = services.bookmark_create(meeting=meeting, segment=line, user=user)
-        again, created_again = services.bookmark_create(meeting=meeting, segment=line, user=user)
+        first, created = bookmark_create(meeting=meeting, segment=line, user=user)
+        again, created_again = bookmark_create(meeting=meeting, segment=line, user=user)
     assert (created, created_again, first.pk) == (True, False, again.pk)
     assert first.offset_ms == line.start_ms
     assert len(pushes) == 1
     assert 'id="bookmarks"' in pushes[0][1]
     with django_capture_on_commit_callbacks(execute=True):
-        services.bookmark_create(meeting=meeting, segment=line, user=user, note="the colour")
+        bookmark_create(meeting=meeting, segment=line, user=user, note="the colour")
     assert Bookmark.objects.get(pk=first.pk).note == "the colour"
-    other, created = services.bookmark_create(meeting=meeting, segment=line, user=UserFactory())
+    other, created = bookmark_create(meeting=meeting, segment=line, user=UserFactory())
     assert created
     assert other.pk != first.pk
 
@@ -259,22 +264,20 @@ def test_bookmark_create_is_idempotent_per_line_and_user_and_pushes(
 def test_bookmark_refuses_a_line_of_another_meeting_and_long_notes(meeting, user):
     elsewhere = TranscriptSegmentFactory()
     with pytest.raises(ValueError, match="not in this meeting"):
-        services.bookmark_create(meeting=meeting, segment=elsewhere, user=user)
+        bookmark_create(meeting=meeting, segment=elsewhere, user=user)
     line = TranscriptSegmentFactory(meeting=meeting)
     with pytest.raises(ValueError, match="at most 500"):
-        services.bookmark_create(meeting=meeting, segment=line, user=user, note="n" * 501)
+        bookmark_create(meeting=meeting, segment=line, user=user, note="n" * 501)
     assert not Bookmark.objects.exists()
 
 
 def test_bookmark_keeps_its_place_when_its_line_is_replaced(meeting, user):
     line = TranscriptSegmentFactory(meeting=meeting, source="whisper", source_key="w:1", start_ms=7_000)
-    bookmark, _ = services.bookmark_create(meeting=meeting, segment=line, user=user, note="keep")
-    services.transcript_track_prune(
-        meeting=meeting, source="whisper", key_prefixes=("w:",), keep_source_keys=set()
-    )
+    bookmark, _ = bookmark_create(meeting=meeting, segment=line, user=user, note="keep")
+    transcript_track_prune(meeting=meeting, source="whisper", key_prefixes=("w:",), keep_source_keys=set())
     bookmark.refresh_from_db()
     assert (bookmark.segment_id, bookmark.offset_ms, bookmark.note) == (None, 7_000, "keep")
-    [exported] = selectors_api.meeting_export_data(meeting=meeting)["bookmarks"]
+    [exported] = meeting_export_data(meeting=meeting)["bookmarks"]
     assert (exported["segment_id"], exported["text"]) == (None, "")
     assert "(the line was replaced)" in fragments.render_bookmarks(meeting)
 
@@ -307,7 +310,7 @@ def test_bookmarks_page_endpoints(client, user, meeting, fee, pushes):
 
 def test_bookmarks_page_endpoints_are_404_for_a_stranger(client, meeting, fee, user):
     line = fee.segments.first()
-    bookmark, _ = services.bookmark_create(meeting=meeting, segment=line, user=user, note="mine")
+    bookmark, _ = bookmark_create(meeting=meeting, segment=line, user=user, note="mine")
     client.force_login(UserFactory())
     assert (
         client.post(
@@ -323,9 +326,9 @@ def test_bookmarks_page_endpoints_are_404_for_a_stranger(client, meeting, fee, u
 
 def test_bookmarks_in_every_export(meeting, fee, user):
     line = fee.segments.order_by("start_ms").last()
-    services.bookmark_create(meeting=meeting, segment=line, user=user, note="colour --> decided")
-    services.participant_rename(participant=fee, name="Fiona")
-    data = selectors_api.meeting_export_data(meeting=meeting)
+    bookmark_create(meeting=meeting, segment=line, user=user, note="colour --> decided")
+    participant_rename(participant=fee, name="Fiona")
+    data = meeting_export_data(meeting=meeting)
     [bookmark] = data["bookmarks"]
     assert bookmark | {"created_at": ""} == {
         "id": bookmark["id"],

@@ -8,8 +8,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from meetings import selectors
 from meetings.models import Meeting, ParticipantEvent
+from meetings.selectors.health import meeting_health
 from meetings.stop_reasons import STOP_REASON_WORDS, reason_words, stop_reason_words
 from streams.rtms.protocol import StopReason
 from streams.writer import stop_reason_name
@@ -55,7 +55,7 @@ def test_timeline_and_health_badge_show_words_with_the_code_in_a_tooltip():
 
     event_html = render_to_string("meetings/partials/_event.html", {"event": stop})
     health_html = render_to_string(
-        "meetings/partials/_health.html", {"health": selectors.meeting_health(meeting=meeting)}
+        "meetings/partials/_health.html", {"health": meeting_health(meeting=meeting)}
     )
 
     for html in (event_html, health_html):

@@ -8,7 +8,7 @@ event loop. The helpers compare what is stored with what the emulator's record s
 exact transcript texts and speakers, chat, participant events, and audio bytes per participant
 (every frame found in the participant's WAV at its timestamp's position, none twice).
 
-Fixtures ``embedded`` and ``scaled`` are in ``tests/streams/conftest.py``.
+Fixtures ``embedded`` and ``scaled`` are in ``tests/ingest_fixtures.py``.
 """
 
 from __future__ import annotations
@@ -298,8 +298,8 @@ async def holder(rtms_stream_id: str, product: Product, owner_prefix: str = "w")
     return await wait_for(held, timeout=20, what="an active holder", product=product)
 
 
-# Emulator faults replayed in each mode (embedded: tests/streams/test_ingest_e2e.py; scaled:
-# tests/streams/test_ingest_faults.py). Times are scenario seconds.
+# Emulator faults replayed in each mode (embedded: tests/e2e/test_ingest_e2e.py; scaled:
+# tests/faults/test_ingest_faults.py). Times are scenario seconds.
 FAULTS = {
     "media_abort": ["media_abort@12:media=audio", "media_abort@30:media=transcript"],
     "media_close": ["media_close@15:media=audio"],

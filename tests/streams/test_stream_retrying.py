@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from meetings import selectors
 from meetings.models import ParticipantEvent
+from meetings.selectors.health import meeting_health
 from streams import services
 from streams.models import Stream
 from streams.rtms import events as ev
@@ -75,7 +75,7 @@ def test_an_outage_is_one_interruption_retrying_visibly_then_one_reconnect(setup
     assert gaps[0].reason == "signaling: connection lost without a close frame"
     assert gaps[0].end_offset_ms is None
 
-    health = selectors.meeting_health(meeting=setup.meeting)
+    health = meeting_health(meeting=setup.meeting)
     assert (health.state, health.retry_attempt) == ("retrying", 2)
     assert health.retry_error == "cannot open signaling socket: refused"
     assert _ms(health.retry_next_at) == lost + 9000
@@ -112,7 +112,7 @@ def test_an_outage_is_one_interruption_retrying_visibly_then_one_reconnect(setup
     assert gap.end_offset_ms is not None
     assert gap.end_offset_ms >= gap.offset_ms
     setup.meeting.refresh_from_db()
-    assert selectors.meeting_health(meeting=setup.meeting).state == "connected"
+    assert meeting_health(meeting=setup.meeting).state == "connected"
 
     # a second outage is a second interruption, and a second reconnect
     setup.writer.apply_batch(
@@ -164,7 +164,7 @@ def test_audio_the_client_dropped_is_a_gap_with_its_reason(setup):
     assert abs(gap.end_offset_ms - 11_000) <= 1
     assert gap.reason.startswith("audio dropped: 50 frame(s) of Ada")
     assert gap.participant.display_name == "Ada"
-    assert selectors.meeting_health(meeting=setup.meeting).state != "interrupted"  # a closed gap
+    assert meeting_health(meeting=setup.meeting).state != "interrupted"  # a closed gap
 
 
 @pytest.mark.parametrize(

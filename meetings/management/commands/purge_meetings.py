@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from meetings import lifecycle
+from meetings.services import lifecycle
 
 
 class Command(BaseCommand):

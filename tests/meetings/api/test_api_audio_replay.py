@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from meetings import selectors
 from meetings.models import AudioRecording
+from meetings.selectors.recordings import playback_cue
 from tests.factories import ParticipantFactory, TranscriptSegmentFactory
 
 BYTES_PER_MS = 32
@@ -89,7 +89,7 @@ def test_a_line_no_recording_covers_is_404(api, meeting, media_root, alice):
     response = api.get(f"/api/meetings/{meeting.public_id}/audio/cue/?segment={after_the_end.pk}")
     assert response.status_code == 404
     assert response.json()["detail"] == "No recording for this line"
-    assert selectors.playback_cue(meeting=meeting, segment_id=after_the_end.pk) is None
+    assert playback_cue(meeting=meeting, segment_id=after_the_end.pk) is None
 
 
 @pytest.mark.django_db

@@ -8,8 +8,9 @@ import time
 import pytest
 from django.db import connection
 
-from meetings import services
 from meetings.models import Meeting, TranscriptSegment
+from meetings.services.chat import chat_message_record
+from meetings.services.transcript import transcript_segment_record
 from tests.factories import MeetingFactory, UserFactory
 from tests.meetings.api.conftest import token_client
 
@@ -29,20 +30,18 @@ def fetch_all(
 
 @pytest.mark.django_db
 def test_revised_segment_reappears_once_with_its_new_seq(api, meeting):
-    first, _ = services.transcript_segment_record(
+    first, _ = transcript_segment_record(
         meeting=meeting, source="zoom", source_key="a", text="hello wrld", start_ms=0, is_final=False
     )
-    services.transcript_segment_record(
-        meeting=meeting, source="zoom", source_key="b", text="second", start_ms=900
-    )
+    transcript_segment_record(meeting=meeting, source="zoom", source_key="b", text="second", start_ms=900)
     rows, cursor = fetch_all(api, meeting, limit=1)
     assert [(r["id"], r["text"]) for r in rows] == [(first.pk, "hello wrld"), (rows[1]["id"], "second")]
     assert fetch_all(api, meeting, after_seq=cursor)[0] == []
 
-    services.transcript_segment_record(
+    transcript_segment_record(
         meeting=meeting, source="zoom", source_key="a", text="hello world", start_ms=0, is_final=True
     )
-    services.transcript_segment_record(  # the same content again: no new seq, not re-sent
+    transcript_segment_record(  # the same content again: no new seq, not re-sent
         meeting=meeting, source="zoom", source_key="a", text="hello world", start_ms=0, is_final=True
     )
     rows, new_cursor = fetch_all(api, meeting, after_seq=cursor)
@@ -54,12 +53,10 @@ def test_revised_segment_reappears_once_with_its_new_seq(api, meeting):
 @pytest.mark.django_db
 def test_source_filter_and_limit(api, meeting):
     for i in range(5):
-        services.transcript_segment_record(
+        transcript_segment_record(
             meeting=meeting, source="zoom", source_key=f"z{i}", text=f"z {i}", start_ms=i
         )
-    services.transcript_segment_record(
-        meeting=meeting, source="whisper", source_key="w", text="w", start_ms=0
-    )
+    transcript_segment_record(meeting=meeting, source="whisper", source_key="w", text="w", start_ms=0)
     page = api.get(f"/api/meetings/{meeting.public_id}/transcript/?limit=2&source=zoom").json()
     assert [r["text"] for r in page["results"]] == ["z 0", "z 1"]
     assert page["has_more"] is True
@@ -83,7 +80,7 @@ def test_polling_while_services_write_concurrently_sees_every_revision_once():
     def writer() -> None:
         try:
             for i in range(80):
-                services.transcript_segment_record(
+                transcript_segment_record(
                     meeting=meeting,
                     source="zoom",
                     source_key=f"k{i}",
@@ -92,11 +89,11 @@ def test_polling_while_services_write_concurrently_sees_every_revision_once():
                     is_final=False,
                 )
                 if i % 3 == 0:
-                    services.chat_message_record(
+                    chat_message_record(
                         meeting=meeting, source_key=f"c{i}", text=f"chat {i}", sent_at=meeting.started_at
                     )
                 if i >= 2:  # finalize the segment from two steps back (a revision: new seq)
-                    services.transcript_segment_record(
+                    transcript_segment_record(
                         meeting=meeting,
                         source="zoom",
                         source_key=f"k{i - 2}",
@@ -106,7 +103,7 @@ def test_polling_while_services_write_concurrently_sees_every_revision_once():
                     )
                 time.sleep(0.002)
             for j in (78, 79):
-                services.transcript_segment_record(
+                transcript_segment_record(
                     meeting=meeting, source="zoom", source_key=f"k{j}", text=f"final {j}", start_ms=j * 100
                 )
         except BaseException as exc:  # reported by the main thread

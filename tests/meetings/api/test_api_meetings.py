@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from meetings import lifecycle
 from meetings.models import ActionItem, AudioRecording, Meeting, Summary, TranscriptSegment
+from meetings.services import lifecycle
 from tests.factories import (
     ChatMessageFactory,
     MeetingFactory,

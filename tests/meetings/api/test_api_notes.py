@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from meetings import services
 from meetings.models import Bookmark, Participant
+from meetings.services.bookmarks import bookmark_create
 from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory
 from tests.meetings.api.conftest import token_client
 
@@ -132,7 +132,7 @@ def test_bookmark_note_too_long_is_400(api, meeting, fee):
         ).status_code
         == 400
     )
-    bookmark, _ = services.bookmark_create(meeting=meeting, segment=line, user=meeting.owner, note="ok")
+    bookmark, _ = bookmark_create(meeting=meeting, segment=line, user=meeting.owner, note="ok")
     url = f"{bookmarks_url(meeting)}{bookmark.pk}/"
     assert api.patch(url, {"note": "n" * 501}, format="json").status_code == 400
     assert Bookmark.objects.get().note == "ok"
@@ -140,7 +140,7 @@ def test_bookmark_note_too_long_is_400(api, meeting, fee):
 
 def test_bookmarks_stranger_gets_404_and_no_data(other_api, meeting, fee, user):
     line = fee.segments.get()
-    bookmark, _ = services.bookmark_create(meeting=meeting, segment=line, user=user, note="private note")
+    bookmark, _ = bookmark_create(meeting=meeting, segment=line, user=user, note="private note")
     one = f"{bookmarks_url(meeting)}{bookmark.pk}/"
     responses = [
         other_api.get(bookmarks_url(meeting)),
@@ -159,7 +159,7 @@ def test_bookmarks_stranger_gets_404_and_no_data(other_api, meeting, fee, user):
 def test_a_shared_user_may_bookmark_and_sees_everyones_bookmarks(meeting, fee, other_user, user):
     meeting.shared_with.add(other_user)
     line = fee.segments.get()
-    services.bookmark_create(meeting=meeting, segment=line, user=user)
+    bookmark_create(meeting=meeting, segment=line, user=user)
     shared = token_client(other_user)
     assert shared.post(bookmarks_url(meeting), {"segment_id": line.pk}, format="json").status_code == 201
     assert shared.get(bookmarks_url(meeting)).json()["count"] == 2

@@ -48,7 +48,7 @@ def keep_connection():
 def test_schemathesis_finds_no_server_error(user, settings, tmp_path, monkeypatch, keep_connection):
     from rest_framework.authtoken.models import Token
 
-    from meetings import lifecycle
+    from meetings.services import lifecycle
     from rtms_assistant.celery import app
 
     class NoTask:  # retranscribe: enqueue nothing (the Whisper task is tested elsewhere)

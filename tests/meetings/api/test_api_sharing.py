@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from meetings import selectors, services
 from meetings.models import ShareLink
+from meetings.selectors.sharing import share_user_list
+from meetings.services.meetings import meeting_share
+from meetings.services.sharing import SHARE_LINK_DEFAULT_DAYS, share_link_create
 from tests.factories import TranscriptSegmentFactory, UserFactory
 from tests.meetings.api.conftest import token_client
 
@@ -73,13 +75,13 @@ def test_link_lifetime_out_of_range_is_400(api, meeting, body):
 @pytest.mark.django_db
 def test_link_lifetime_defaults_to_a_week(api, meeting):
     link = ShareLink.objects.get(pk=api.post(f"{base(meeting)}links/", {}, format="json").json()["id"])
-    assert (link.expires_at - link.created_at).days == services.SHARE_LINK_DEFAULT_DAYS
+    assert (link.expires_at - link.created_at).days == SHARE_LINK_DEFAULT_DAYS
 
 
 @pytest.mark.django_db
 def test_a_stranger_gets_404_and_no_data_and_changes_nothing(other_api, meeting, user, bob):
-    services.meeting_share(meeting=meeting, user=bob)
-    link = services.share_link_create(meeting=meeting, created_by=user)
+    meeting_share(meeting=meeting, user=bob)
+    link = share_link_create(meeting=meeting, created_by=user)
     calls = [
         other_api.get(base(meeting)),
         other_api.post(f"{base(meeting)}users/", {"user": "bob"}, format="json"),
@@ -98,7 +100,7 @@ def test_a_stranger_gets_404_and_no_data_and_changes_nothing(other_api, meeting,
 
 @pytest.mark.django_db
 def test_a_user_it_is_shared_with_may_read_but_not_share(meeting, bob):
-    services.meeting_share(meeting=meeting, user=bob)
+    meeting_share(meeting=meeting, user=bob)
     bob_api = token_client(bob)
     assert bob_api.get(f"/api/meetings/{meeting.public_id}/").status_code == 200
     assert bob_api.get(base(meeting)).status_code == 403
@@ -108,4 +110,4 @@ def test_a_user_it_is_shared_with_may_read_but_not_share(meeting, bob):
         == 403
     )
     assert not ShareLink.objects.exists()
-    assert selectors.share_user_list(meeting=meeting) == [bob]
+    assert share_user_list(meeting=meeting) == [bob]

@@ -13,9 +13,12 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from meetings import services
 from meetings.models import ParticipantEvent, TranscriptSegment
 from meetings.routing import websocket_urlpatterns
+from meetings.services.chat import chat_message_record, chat_message_revise
+from meetings.services.meetings import meeting_end, meeting_get_or_create
+from meetings.services.participants import gap_close, participant_event_record
+from meetings.services.transcript import transcript_segment_record, transcript_track_prune
 from tests.factories import MeetingFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
@@ -68,7 +71,7 @@ def live_meeting(owner):
 
 
 def record_segment(meeting, key, text, start_ms, source=TranscriptSegment.Source.ZOOM, **kwargs):
-    return services.transcript_segment_record(
+    return transcript_segment_record(
         meeting=meeting,
         source=source,
         source_key=key,
@@ -121,7 +124,7 @@ async def test_events_update_participants_and_health_panels(owner, live_meeting)
 
     def interrupt():
         now = timezone.now()
-        return services.participant_event_record(
+        return participant_event_record(
             meeting=live_meeting,
             kind=ParticipantEvent.Kind.INTERRUPTION,
             source_key="gap-1",
@@ -136,7 +139,7 @@ async def test_events_update_participants_and_health_panels(owner, live_meeting)
     assert 'id="stream-health" class="health health-interrupted"' in message
     assert "media connection interrupted" in message
 
-    await database_sync_to_async(services.gap_close)(
+    await database_sync_to_async(gap_close)(
         meeting=live_meeting, source_key="gap-1", ended_at=timezone.now() + dt.timedelta(seconds=3)
     )
     message = await communicator.receive_from(timeout=TIMEOUT)
@@ -166,7 +169,7 @@ async def test_reconnect_catches_up_from_the_last_seq_without_gap_or_duplicate(o
     await communicator.disconnect()
     fourth = await arecord_segment(live_meeting, "s4", "four", 4000)
     chat = (
-        await database_sync_to_async(services.chat_message_record)(
+        await database_sync_to_async(chat_message_record)(
             meeting=live_meeting, source_key="c1", text="hi all", sent_at=timezone.now(), sender_name="Ada"
         )
     )[0]
@@ -213,7 +216,7 @@ async def test_bad_client_messages_are_ignored(owner, live_meeting):
 
 async def test_list_rows_reach_owner_and_staff_but_not_strangers(owner, live_meeting, monkeypatch):
     # The final summary (enqueued by meeting_end) is another module's business.
-    monkeypatch.setattr("meetings.summaries.summary_request", lambda **kwargs: None)
+    monkeypatch.setattr("meetings.services.summaries.summary_request", lambda **kwargs: None)
     staff = await database_sync_to_async(UserFactory)(is_staff=True)
     stranger = await database_sync_to_async(UserFactory)()
     lists = {
@@ -221,7 +224,7 @@ async def test_list_rows_reach_owner_and_staff_but_not_strangers(owner, live_mee
         for name, user in [("owner", owner), ("staff", staff), ("stranger", stranger)]
     }
 
-    await database_sync_to_async(services.meeting_end)(meeting=live_meeting)
+    await database_sync_to_async(meeting_end)(meeting=live_meeting)
 
     for name in ("owner", "staff"):
         message = await lists[name].receive_from(timeout=TIMEOUT)
@@ -238,7 +241,7 @@ async def test_a_new_meeting_appears_on_its_owners_list(owner):
     await database_sync_to_async(ZoomIdentity.objects.create)(user=owner, zoom_user_id="host-1")
     communicator = await open_socket(owner, "/ws/meetings/")
 
-    meeting, created = await database_sync_to_async(services.meeting_get_or_create)(
+    meeting, created = await database_sync_to_async(meeting_get_or_create)(
         product="meeting", zoom_uuid="abc/def==", topic="Fresh meeting", host_user_id="host-1"
     )
 
@@ -250,7 +253,7 @@ async def test_a_new_meeting_appears_on_its_owners_list(owner):
 
 
 async def test_a_long_catch_up_arrives_complete_in_batches(owner, live_meeting, monkeypatch):
-    monkeypatch.setattr("meetings.selectors.CATCH_UP_LIMIT", 3)
+    monkeypatch.setattr("meetings.selectors.changes.CATCH_UP_LIMIT", 3)
     segments = [await arecord_segment(live_meeting, f"s{i}", f"line {i}", i * 1000) for i in range(8)]
     communicator = await open_socket(owner, f"/ws/meetings/{live_meeting.public_id}/")
 
@@ -349,7 +352,7 @@ async def test_pruned_segments_are_removed_from_watching_pages(owner, live_meeti
     for _ in range(2):
         await communicator.receive_from(timeout=TIMEOUT)
 
-    deleted = await database_sync_to_async(services.transcript_track_prune)(
+    deleted = await database_sync_to_async(transcript_track_prune)(
         meeting=live_meeting,
         source=TranscriptSegment.Source.WHISPER,
         key_prefixes=("w:1:120",),
@@ -367,14 +370,14 @@ async def test_an_edited_or_deleted_chat_message_replaces_the_pages_copy(owner, 
     communicator = await open_socket(owner, f"/ws/meetings/{live_meeting.public_id}/")
 
     def record(**kwargs):
-        return services.chat_message_record(
+        return chat_message_record(
             meeting=live_meeting, source_key="zoom:m1", text="Budget is 10k", sent_at=timezone.now(), **kwargs
         )[0]
 
     message = await database_sync_to_async(record)()
     assert items(await communicator.receive_from(timeout=TIMEOUT)) == [(f"chat-{message.pk}", message.seq)]
 
-    revise = database_sync_to_async(services.chat_message_revise)
+    revise = database_sync_to_async(chat_message_revise)
     edited = await revise(meeting=live_meeting, source_key="zoom:m1", text="Budget is 12k")
     pushed = await communicator.receive_from(timeout=TIMEOUT)
     assert items(pushed) == [(f"chat-{message.pk}", edited.seq)]

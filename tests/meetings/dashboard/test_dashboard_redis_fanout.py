@@ -29,14 +29,15 @@ PRODUCER = """
 import django, sys
 django.setup()
 from django.utils import timezone
-from meetings import services
+from meetings.services.chat import chat_message_record
+from meetings.services.transcript import transcript_segment_record
 from meetings.models import Meeting
 meeting = Meeting.objects.get(pk=int(sys.argv[1]))
 for i in range(3):
-    services.transcript_segment_record(
+    transcript_segment_record(
         meeting=meeting, source="zoom", source_key=f"p{i}", text=f"from another process {i}", start_ms=i * 1000
     )
-services.chat_message_record(meeting=meeting, source_key="c0", text="chat from afar", sent_at=timezone.now())
+chat_message_record(meeting=meeting, source_key="c0", text="chat from afar", sent_at=timezone.now())
 """
 
 

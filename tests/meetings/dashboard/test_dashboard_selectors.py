@@ -1,11 +1,16 @@
-"""Access rules and dashboard reads (meetings/selectors.py)."""
+"""Access rules and dashboard reads (meetings/selectors/access.py and its siblings)."""
 
 from __future__ import annotations
 
 import pytest
 
-from meetings import selectors
 from meetings.models import ParticipantEvent
+from meetings.selectors.access import meeting_get_for_user, meeting_list_for_user, meeting_watcher_user_ids
+from meetings.selectors.changes import changes_after
+from meetings.selectors.health import meeting_health
+from meetings.selectors.meetings import meeting_list_filtered
+from meetings.selectors.participants import participant_list, talk_time_list
+from meetings.selectors.transcript import segment_window
 from tests.factories import (
     MeetingFactory,
     ParticipantEventFactory,
@@ -24,11 +29,11 @@ def test_owner_shared_user_and_staff_see_the_meeting_and_others_do_not():
     MeetingFactory(owner=stranger)
 
     for user in (owner, friend, staff):
-        assert selectors.meeting_get_for_user(user=user, public_id=meeting.public_id) == meeting
-    assert selectors.meeting_get_for_user(user=stranger, public_id=meeting.public_id) is None
-    assert list(selectors.meeting_list_for_user(user=owner)) == [meeting]
-    assert list(selectors.meeting_list_for_user(user=friend)) == [meeting]
-    assert selectors.meeting_list_for_user(user=staff).count() == 2
+        assert meeting_get_for_user(user=user, public_id=meeting.public_id) == meeting
+    assert meeting_get_for_user(user=stranger, public_id=meeting.public_id) is None
+    assert list(meeting_list_for_user(user=owner)) == [meeting]
+    assert list(meeting_list_for_user(user=friend)) == [meeting]
+    assert meeting_list_for_user(user=staff).count() == 2
 
 
 def test_anonymous_and_inactive_users_see_nothing(django_user_model):
@@ -36,34 +41,34 @@ def test_anonymous_and_inactive_users_see_nothing(django_user_model):
 
     owner = UserFactory(is_active=False)
     meeting = MeetingFactory(owner=owner)
-    assert selectors.meeting_get_for_user(user=AnonymousUser(), public_id=meeting.public_id) is None
-    assert selectors.meeting_get_for_user(user=owner, public_id=meeting.public_id) is None
+    assert meeting_get_for_user(user=AnonymousUser(), public_id=meeting.public_id) is None
+    assert meeting_get_for_user(user=owner, public_id=meeting.public_id) is None
 
 
 def test_a_meeting_shared_with_several_users_is_listed_once():
     owner = UserFactory()
     meeting = MeetingFactory(owner=owner)
     meeting.shared_with.add(UserFactory(), UserFactory())
-    assert list(selectors.meeting_list_filtered(user=owner)) == [meeting]
+    assert list(meeting_list_filtered(user=owner)) == [meeting]
 
 
 def test_watcher_ids_are_owner_and_shared_users():
     owner, friend = UserFactory(), UserFactory()
     meeting = MeetingFactory(owner=owner)
     meeting.shared_with.add(friend)
-    assert selectors.meeting_watcher_user_ids(meeting_id=meeting.pk) == sorted([owner.pk, friend.pk])
+    assert meeting_watcher_user_ids(meeting_id=meeting.pk) == sorted([owner.pk, friend.pk])
 
 
 def test_segment_window_pages_backwards_in_timeline_order(meeting):
     segments = [TranscriptSegmentFactory(meeting=meeting, start_ms=i * 1000) for i in range(7)]
 
-    latest = selectors.segment_window(meeting=meeting, size=3)
+    latest = segment_window(meeting=meeting, size=3)
     assert latest.segments == segments[4:]
     assert latest.earlier_cursor == (segments[4].start_ms, segments[4].pk)
 
-    middle = selectors.segment_window(meeting=meeting, before=latest.earlier_cursor, size=3)
+    middle = segment_window(meeting=meeting, before=latest.earlier_cursor, size=3)
     assert middle.segments == segments[1:4]
-    first = selectors.segment_window(meeting=meeting, before=middle.earlier_cursor, size=3)
+    first = segment_window(meeting=meeting, before=middle.earlier_cursor, size=3)
     assert first.segments == segments[:1]
     assert first.earlier_cursor is None
 
@@ -74,7 +79,7 @@ def test_talk_time_sums_final_segments_per_speaker(meeting):
     TranscriptSegmentFactory(meeting=meeting, speaker_name="Bo", start_ms=7000, end_ms=9000)
     TranscriptSegmentFactory(meeting=meeting, speaker_name="Bo", start_ms=9000, end_ms=20000, is_final=False)
 
-    rows = selectors.talk_time_list(meeting=meeting)
+    rows = talk_time_list(meeting=meeting)
 
     assert [(row.speaker, row.talk_ms, row.percent, row.share) for row in rows] == [
         ("Ada", 4000, 100, 67),
@@ -84,29 +89,29 @@ def test_talk_time_sums_final_segments_per_speaker(meeting):
 
 def test_health_follows_stream_events_and_meeting_status(meeting):
     K = ParticipantEvent.Kind
-    assert selectors.meeting_health(meeting=meeting).state == "waiting"
+    assert meeting_health(meeting=meeting).state == "waiting"
 
     ParticipantEventFactory(meeting=meeting, kind=K.STREAM_START, offset_ms=0)
-    assert selectors.meeting_health(meeting=meeting).state == "connected"
+    assert meeting_health(meeting=meeting).state == "connected"
 
     gap = ParticipantEventFactory(
         meeting=meeting, kind=K.INTERRUPTION, offset_ms=5000, reason="media socket lost"
     )
-    health = selectors.meeting_health(meeting=meeting)
+    health = meeting_health(meeting=meeting)
     assert (health.state, health.reason, health.since_ms) == ("interrupted", "media socket lost", 5000)
 
     gap.end_offset_ms = 9200
     gap.save()
-    health = selectors.meeting_health(meeting=meeting)
+    health = meeting_health(meeting=meeting)
     assert (health.state, health.last_gap_ms, health.interruptions) == ("connected", 4200, 1)
 
     ParticipantEventFactory(
         meeting=meeting, kind=K.STREAM_STOP, offset_ms=20000, reason="STOP_BC_MEETING_ENDED"
     )
-    assert selectors.meeting_health(meeting=meeting).state == "stopped"
+    assert meeting_health(meeting=meeting).state == "stopped"
     meeting.status = meeting.Status.ENDED
     meeting.save()
-    health = selectors.meeting_health(meeting=meeting)
+    health = meeting_health(meeting=meeting)
     assert (health.state, health.reason) == ("ended", "STOP_BC_MEETING_ENDED")
 
 
@@ -120,7 +125,7 @@ def test_active_speaker_is_the_last_active_speaker_event_of_a_present_participan
         meeting=meeting, participant=bo, kind=ParticipantEvent.Kind.ACTIVE_SPEAKER, offset_ms=2
     )
 
-    speaking = {p.display_name: p.is_active_speaker for p in selectors.participant_list(meeting=meeting)}
+    speaking = {p.display_name: p.is_active_speaker for p in participant_list(meeting=meeting)}
 
     assert speaking == {"Ada": False, "Bo": True}
 
@@ -135,7 +140,7 @@ def test_changes_after_returns_every_kind_in_seq_order_once(meeting):
     meeting.last_seq = 4
     meeting.save()
 
-    changes = selectors.changes_after(meeting=meeting, after_seq=1)
+    changes = changes_after(meeting=meeting, after_seq=1)
 
     assert [(seq, kind) for seq, kind, _ in changes.items] == [(2, "chat"), (3, "event"), (4, "segment")]
     assert (changes.through_seq, changes.complete) == (4, True)
@@ -153,8 +158,8 @@ def test_changes_after_cuts_a_long_catch_up_without_leaving_a_hole(meeting):
     meeting.last_seq = 9
     meeting.save()
 
-    first = selectors.changes_after(meeting=meeting, after_seq=0, limit=4)
-    second = selectors.changes_after(meeting=meeting, after_seq=first.through_seq, limit=4)
+    first = changes_after(meeting=meeting, after_seq=0, limit=4)
+    second = changes_after(meeting=meeting, after_seq=first.through_seq, limit=4)
 
     assert [seq for seq, _, _ in first.items] == [1, 2, 3, 4]
     assert (first.through_seq, first.complete) == (4, False)
@@ -167,7 +172,7 @@ def test_talk_time_counts_speech_covered_by_zoom_and_whisper_once(meeting):
     TranscriptSegmentFactory(meeting=meeting, speaker_name="Ada", source="whisper", start_ms=100, end_ms=4900)
     TranscriptSegmentFactory(meeting=meeting, speaker_name="", source="whisper", start_ms=6000, end_ms=7000)
 
-    rows = selectors.talk_time_list(meeting=meeting)
+    rows = talk_time_list(meeting=meeting)
 
     assert [(row.speaker, row.talk_ms) for row in rows] == [("Ada", 5000), ("Unknown speaker", 1000)]
 
@@ -181,17 +186,20 @@ def test_every_push_is_plain_data_that_msgpack_and_json_carry(
     import msgpack
     from django.utils import timezone
 
-    from meetings import live, services
+    from meetings import live
+    from meetings.services.chat import chat_message_record
+    from meetings.services.participants import gap_close, participant_event_record, participant_upsert
+    from meetings.services.transcript import transcript_segment_record
 
     sent = []
     monkeypatch.setattr(live, "group_send", lambda group, message: sent.append((group, message)))
     meeting.shared_with.add(UserFactory())
     with django_capture_on_commit_callbacks(execute=True):
-        ada = services.participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada")
-        services.participant_event_record(
+        ada = participant_upsert(meeting=meeting, zoom_user_id="1", display_name="Ada")
+        participant_event_record(
             meeting=meeting, kind="join", source_key="j1", occurred_at=timezone.now(), participant=ada
         )
-        services.transcript_segment_record(
+        transcript_segment_record(
             meeting=meeting,
             source="zoom",
             source_key="s1",
@@ -200,13 +208,11 @@ def test_every_push_is_plain_data_that_msgpack_and_json_carry(
             end_ms=500,
             participant=ada,
         )
-        services.chat_message_record(meeting=meeting, source_key="c1", text="yo", sent_at=timezone.now())
-        services.participant_event_record(
+        chat_message_record(meeting=meeting, source_key="c1", text="yo", sent_at=timezone.now())
+        participant_event_record(
             meeting=meeting, kind="interruption", source_key="g1", occurred_at=timezone.now(), reason="lost"
         )
-        services.gap_close(
-            meeting=meeting, source_key="g1", ended_at=timezone.now() + dt.timedelta(seconds=2)
-        )
+        gap_close(meeting=meeting, source_key="g1", ended_at=timezone.now() + dt.timedelta(seconds=2))
 
     groups = {group for group, _ in sent}
     assert f"meeting.{meeting.pk}" in groups

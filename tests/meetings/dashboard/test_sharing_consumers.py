@@ -8,8 +8,9 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
-from meetings import services
 from meetings.routing import websocket_urlpatterns
+from meetings.services.meetings import meeting_share
+from meetings.services.sharing import meeting_share_revoke
 from tests.factories import MeetingFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.backends]
@@ -34,14 +35,14 @@ async def open_socket(user, meeting):
 
 def revoke(meeting, user) -> bool:
     with transaction.atomic():  # the close is sent after the commit
-        return services.meeting_share_revoke(meeting=meeting, user_id=user.pk)
+        return meeting_share_revoke(meeting=meeting, user_id=user.pk)
 
 
 async def test_a_revoked_users_open_tab_is_closed_and_the_others_stay():
     owner, reader, other_reader = [await database_sync_to_async(UserFactory)() for _ in range(3)]
     meeting = await database_sync_to_async(MeetingFactory)(owner=owner)
     for user in (reader, other_reader):
-        await database_sync_to_async(services.meeting_share)(meeting=meeting, user=user)
+        await database_sync_to_async(meeting_share)(meeting=meeting, user=user)
     owner_tab = await open_socket(owner, meeting)
     reader_tab = await open_socket(reader, meeting)
     other_tab = await open_socket(other_reader, meeting)
@@ -67,7 +68,7 @@ async def test_a_staff_user_removed_from_sharing_keeps_watching():
     """Staff see every meeting: removing them from ``shared_with`` does not close their tab."""
     staff = await database_sync_to_async(UserFactory)(is_staff=True)
     meeting = await database_sync_to_async(MeetingFactory)(owner=await database_sync_to_async(UserFactory)())
-    await database_sync_to_async(services.meeting_share)(meeting=meeting, user=staff)
+    await database_sync_to_async(meeting_share)(meeting=meeting, user=staff)
     tab = await open_socket(staff, meeting)
     try:
         assert await database_sync_to_async(revoke)(meeting, staff) is True

@@ -8,8 +8,10 @@ import re
 import pytest
 from django.utils import timezone
 
-from meetings import services, share_links
+from meetings import share_links
 from meetings.models import ActionItem, ShareLink, Summary
+from meetings.services.meetings import meeting_share
+from meetings.services.sharing import share_link_create, share_link_revoke
 from tests.factories import ParticipantFactory, TranscriptSegmentFactory, UserFactory
 
 
@@ -29,7 +31,7 @@ def test_the_meeting_page_shows_the_sharing_panel_to_the_owner_only(owner_client
     assert b'id="sharing"' in page.content
     assert b'id="audio-player"' in page.content
     reader = UserFactory()
-    services.meeting_share(meeting=meeting, user=reader)
+    meeting_share(meeting=meeting, user=reader)
     client.force_login(reader)
     page = client.get(meeting.get_absolute_url())
     assert page.status_code == 200
@@ -89,7 +91,7 @@ def test_create_copy_and_revoke_a_link_from_the_page(owner_client, meeting, clie
 @pytest.mark.django_db
 def test_a_reader_gets_403_and_a_stranger_404_on_every_sharing_action(client, meeting):
     reader, stranger = UserFactory(), UserFactory()
-    services.meeting_share(meeting=meeting, user=reader)
+    meeting_share(meeting=meeting, user=reader)
     for who, code in ((reader, 403), (stranger, 404)):
         client.force_login(who)
         assert client.get(url(meeting)).status_code == code
@@ -117,7 +119,7 @@ def notes_meeting(meeting):
 
 @pytest.mark.django_db
 def test_the_shared_notes_page_is_read_only_and_has_no_account_data(client, notes_meeting, user, settings):
-    link = services.share_link_create(meeting=notes_meeting, created_by=user)
+    link = share_link_create(meeting=notes_meeting, created_by=user)
     token = share_links.token_for(key=link.key, created_at=link.created_at)
     response = client.get(f"/notes/{token}/")
     assert response.status_code == 200
@@ -137,15 +139,15 @@ def test_the_shared_notes_page_is_read_only_and_has_no_account_data(client, note
 
 @pytest.mark.django_db
 def test_the_shared_notes_page_is_404_once_revoked_or_expired_or_forged(client, notes_meeting, user):
-    link = services.share_link_create(meeting=notes_meeting, created_by=user)
+    link = share_link_create(meeting=notes_meeting, created_by=user)
     token = share_links.token_for(key=link.key, created_at=link.created_at)
     assert client.get(f"/notes/{token}/").status_code == 200
     altered = token[:-1] + ("B" if token[-1] == "A" else "A")
     assert client.get(f"/notes/{altered}/").status_code == 404
     assert client.get("/notes/not-a-token/").status_code == 404
-    services.share_link_revoke(meeting=notes_meeting, link_id=link.pk)
+    share_link_revoke(meeting=notes_meeting, link_id=link.pk)
     assert client.get(f"/notes/{token}/").status_code == 404
-    expired = services.share_link_create(meeting=notes_meeting, created_by=user, days=1)
+    expired = share_link_create(meeting=notes_meeting, created_by=user, days=1)
     now = timezone.now().replace(microsecond=0)
     ShareLink.objects.filter(pk=expired.pk).update(
         created_at=now - dt.timedelta(days=1, seconds=5), expires_at=now - dt.timedelta(seconds=5)

@@ -13,8 +13,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from meetings import selectors, services
 from meetings.models import ActionItem, Meeting, Summary
+from meetings.selectors.action_items import action_item_list_current
+from meetings.services.action_items import _action_item_match_score, action_item_update
+from meetings.services.transcript import transcript_segment_record
 from meetings.summarizer import service
 from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory, UserFactory
 
@@ -45,14 +47,14 @@ def summarized(db, user, planning_turns, django_capture_on_commit_callbacks):
     meeting.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         service.summary_regenerate(meeting=meeting)
-    items = selectors.action_item_list_current(meeting=meeting)
+    items = action_item_list_current(meeting=meeting)
     assert len(items) >= 3, "the planning meeting has at least three action items"
     return meeting, people, items
 
 
 def _resummarize(meeting, capture, *, new_revision: bool) -> Summary:
     if new_revision:
-        services.transcript_segment_record(
+        transcript_segment_record(
             meeting=meeting, source="zoom", source_key="late", text="One more thing.", start_ms=900_000
         )
     with capture(execute=True):
@@ -74,15 +76,15 @@ def test_a_resummary_keeps_every_human_edit(
     colleague = UserFactory()
     meeting.shared_with.add(colleague)
     with django_capture_on_commit_callbacks(execute=True):
-        services.action_item_update(item=ticked, user=user, status="done", due_date=dt.date(2026, 12, 24))
-        services.action_item_update(
+        action_item_update(item=ticked, user=user, status="done", due_date=dt.date(2026, 12, 24))
+        action_item_update(
             item=reworded, user=user, text="Bob drafts the budget by Monday", assignee_id=colleague.pk
         )
 
     summary = _resummarize(meeting, django_capture_on_commit_callbacks, new_revision=new_revision)
 
     assert (summary.pk != before_summary) is new_revision
-    after = selectors.action_item_list_current(meeting=meeting)
+    after = action_item_list_current(meeting=meeting)
     assert {item.summary_id for item in after} == {summary.pk}
     by_pk = {item.pk: item for item in after}
     kept_ticked, kept_reworded = by_pk[ticked.pk], by_pk[reworded.pk]  # the same rows, not copies
@@ -116,11 +118,11 @@ def test_an_edited_item_no_new_summary_mentions_is_still_kept(
         generated_text="Something nobody said at all", source_segment=None
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.action_item_update(item=orphan, user=user, text="Book the venue")
+        action_item_update(item=orphan, user=user, text="Book the venue")
 
     summary = _resummarize(meeting, django_capture_on_commit_callbacks, new_revision=True)
 
-    after = selectors.action_item_list_current(meeting=meeting)
+    after = action_item_list_current(meeting=meeting)
     assert after[-1].pk == orphan.pk
     assert after[-1].text == "Book the venue"
     assert after[-1].summary_id == summary.pk
@@ -135,6 +137,6 @@ def test_matching_prefers_the_same_segment_and_tolerates_rewording():
     same_segment = ActionItem(text="Bob will send the budget draft", source_segment_id=7)
     other_segment = ActionItem(text="Bob will send the budget draft", source_segment_id=8)
     unrelated = ActionItem(text="Alice books the room", source_segment_id=7)
-    score = services._action_item_match_score
+    score = _action_item_match_score
     assert score(same_segment, edited) > score(other_segment, edited) == 0.0
     assert score(unrelated, edited) == 0.0

@@ -25,7 +25,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from meetings.models import Summary
-from meetings.summaries import summary_request
+from meetings.services.summaries import summary_request
 from meetings.summarizer import llm, owners
 from meetings.summarizer.text import split_sentences
 from meetings.summarizer.types import Person

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from meetings import live
 from meetings.models import ActionItem, Meeting, Summary
-from meetings.services import meeting_end
-from meetings.summaries import summary_request
+from meetings.services.meetings import meeting_end
+from meetings.services.summaries import summary_request
 from meetings.summarizer import service
 from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory, UserFactory
 

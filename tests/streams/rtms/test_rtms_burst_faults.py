@@ -12,7 +12,7 @@ The server keeps the media sockets open while signaling is re-established and ne
 (closing handshake read to its end) before opening their successors. Before issue 18 the client
 closed them at once and cancelled their readers: ~8,000 of ~27,000 frames lost, uncounted. (Zoom's
 documented behaviour, media interrupted with signaling and replayed, is covered through the
-product in tests/streams/test_ingest_reconnect_faults.py.)
+product in tests/faults/test_ingest_reconnect_faults.py.)
 """
 
 from __future__ import annotations
