@@ -195,7 +195,7 @@ class Product:
 
 
 def emulator_config(**overrides):
-    from rtms_emulator.server import EmulatorConfig
+    from rtms_emulator.config import EmulatorConfig
 
     return EmulatorConfig(
         client_id=CLIENT_ID,

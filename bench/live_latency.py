@@ -89,18 +89,18 @@ async def _measure(
     product: Product, session: str, viewers: int, seconds: float, pids: dict[str, int]
 ) -> dict:
     from rtms_emulator import Emulator
-    from rtms_emulator import server as emulator_server
+    from rtms_emulator.player import Player
     from rtms_emulator.scenario import Utterance
 
     sent_at: dict[int, float] = {}
-    original = emulator_server.Run._do
+    original = Player.play_entry
 
     async def instrumented(self, item):  # the emulator's send time of each transcript frame
         if isinstance(item, Utterance):
             sent_at[int(TOKEN.search(item.text + " ").group(1))] = time.time()
         await original(self, item)
 
-    emulator_server.Run._do = instrumented
+    Player.play_entry = instrumented
     try:
         scenario = load_scenario_continuous(participants=2, seconds=seconds, utterance_every=0.5, tag="lat")
         async with Emulator(emulator_config()) as emu:
@@ -125,7 +125,7 @@ async def _measure(
             stop.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        emulator_server.Run._do = original
+        Player.play_entry = original
     counted = [n for n, t in sent_at.items() if t > connected_at]
     latencies = [(s[n] - sent_at[n]) * 1000 for s in seen for n in counted if n in s]
     errors = [repr(r) for r in results if isinstance(r, BaseException)]

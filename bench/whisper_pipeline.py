@@ -188,7 +188,7 @@ def _collect(meeting_id: int) -> dict:
 async def _play(product: Product, scenario: Path, *, speed: float) -> dict:
     from asgiref.sync import sync_to_async
 
-    from rtms_emulator.server import Emulator, EmulatorConfig
+    from rtms_emulator import Emulator, EmulatorConfig
     from streams.models import Stream
     from transcription.models import AudioWindow
 

@@ -45,8 +45,10 @@ Full description: docs/emulator.md.
 
 from __future__ import annotations
 
+from rtms_emulator.config import EmulatorConfig, EmulatorError
 from rtms_emulator.faults import FAULT_KINDS, JUNK_KINDS, Fault
 from rtms_emulator.record import StreamRecord, Verdict
+from rtms_emulator.run import Run
 from rtms_emulator.scenario import (
     Scenario,
     ScenarioError,
@@ -55,7 +57,7 @@ from rtms_emulator.scenario import (
     scenario_from_dict,
     shared_data_dir,
 )
-from rtms_emulator.server import Emulator, EmulatorConfig, EmulatorError, Run
+from rtms_emulator.server import Emulator
 from rtms_emulator.webhook import (
     UrlValidationResult,
     post_webhook,

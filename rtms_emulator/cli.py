@@ -11,9 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+from rtms_emulator.config import EmulatorConfig
 from rtms_emulator.faults import Fault
 from rtms_emulator.scenario import ScenarioError, load_scenario
-from rtms_emulator.server import Emulator, EmulatorConfig
+from rtms_emulator.server import Emulator
 
 
 def _speed(text: str) -> float | None:

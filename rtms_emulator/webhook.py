@@ -4,6 +4,7 @@ Body: compact JSON ``{"event", "event_ts" (ms), "payload"}`` with a flat payload
 ``x-zm-request-timestamp`` (Unix seconds) and ``x-zm-signature`` = ``v0=`` + hex
 HMAC-SHA256(secret token, ``v0:{timestamp}:{raw body}``) over the exact bytes sent.
 Delivery uses stdlib urllib in a worker thread (no proxy), 3 s timeout like Zoom's.
+:class:`StreamWebhooks` sends one stream's webhooks, records them and retries failed ones.
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
+from rtms_emulator.record import StreamRecord
 from streams.rtms.signing import url_validation_token, webhook_signature
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "Zoom Marketplace/1.1a"
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -97,6 +104,63 @@ async def post_webhook(
     )
     delivery.elapsed = time.monotonic() - start
     return delivery
+
+
+class StreamWebhooks:
+    """The webhooks of one stream, POSTed to ``url`` (None: no webhooks, every send is skipped).
+
+    Each delivery goes into ``record.webhooks`` (``as_dict()`` + ``at``, ``attempt``); a failed
+    one (non-2xx, timeout) is sent again after each of ``retry_delays`` seconds, same body,
+    fresh signature (Zoom's retries, PROTOCOL.md §2.5), in a task made by ``spawn``.
+    ``started_body``: the body of the first ``rtms_started`` (a ``duplicate_webhook`` fault sends
+    it again)."""
+
+    def __init__(
+        self,
+        url: str | None,
+        *,
+        secret_token: str,
+        timeout: float,
+        retry_delays: tuple[float, ...],
+        record: StreamRecord,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task],
+    ) -> None:
+        self.url = url
+        self.secret_token = secret_token
+        self.timeout = timeout
+        self.retry_delays = retry_delays
+        self.record = record
+        self.spawn = spawn
+        self.started_body: bytes | None = None
+
+    async def send_started(self, event: str, payload: dict) -> None:
+        """The first ``<product>.rtms_started``; its body is kept in ``started_body``."""
+        self.started_body = webhook_body(event, payload)
+        await self.send(event, {}, body=self.started_body)
+
+    async def send(self, event: str, payload: dict, *, body: bytes | None = None) -> WebhookDelivery | None:
+        """POST ``event`` with ``payload`` (or the exact ``body``); None without a URL."""
+        if not self.url:
+            return None
+        delivery = await post_webhook(
+            self.url, event, payload, secret_token=self.secret_token, timeout=self.timeout, body=body
+        )
+        self.record.webhooks.append(delivery.as_dict() | {"at": self.record.now(), "attempt": 1})
+        if not delivery.ok:
+            log.warning("webhook %s -> %s %s", event, delivery.status, delivery.error)
+            if self.retry_delays:
+                self.spawn(self._retry(self.url, event, delivery.body))
+        return delivery
+
+    async def _retry(self, url: str, event: str, body: bytes) -> None:
+        for attempt, delay in enumerate(self.retry_delays, start=2):
+            await asyncio.sleep(delay)
+            delivery = await post_webhook(
+                url, event, {}, secret_token=self.secret_token, timeout=self.timeout, body=body
+            )
+            self.record.webhooks.append(delivery.as_dict() | {"at": self.record.now(), "attempt": attempt})
+            if delivery.ok:
+                return
 
 
 @dataclass

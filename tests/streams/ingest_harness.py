@@ -27,7 +27,7 @@ from django.db.utils import load_backend
 
 from meetings.models import AudioRecording, ChatMessage, Meeting, ParticipantEvent, TranscriptSegment
 from rtms_assistant.processes import ROOT, Processes, free_port, worker_args
-from rtms_emulator.server import Emulator, EmulatorConfig
+from rtms_emulator import Emulator, EmulatorConfig
 from streams.models import Stream
 from streams.recording import BYTES_PER_MS, WAV_HEADER_BYTES
 

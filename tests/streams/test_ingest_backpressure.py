@@ -16,7 +16,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from meetings.models import AudioRecording, TranscriptSegment
-from rtms_emulator.server import Emulator, EmulatorConfig
+from rtms_emulator import Emulator, EmulatorConfig
 from streams import ingest, services
 from streams.models import Stream
 from streams.recording import StreamRecorder

@@ -97,7 +97,7 @@ class Poller(threading.Thread):
 
 @pytest.mark.slow
 def test_after_seq_polling_during_a_live_emulator_meeting_sees_every_segment_once(tmp_path, shared_data):
-    from rtms_emulator.server import Emulator, EmulatorConfig
+    from rtms_emulator import Emulator, EmulatorConfig
 
     env = {
         k: v

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rtms_emulator import server as emulator_server
+from rtms_emulator import Emulator, EmulatorConfig
 from streams.rtms.client import ClientConfig, RTMSClient
 from streams.rtms.events import (
     AudioDropped,
@@ -29,8 +29,6 @@ from streams.rtms.events import (
 )
 from tests.streams.rtms.rtms_client_helpers import Collector
 
-Emulator = emulator_server.Emulator
-EmulatorConfig = emulator_server.EmulatorConfig
 SCENARIO = Path(__file__).resolve().parents[3] / "rtms_emulator" / "scenarios" / "planning_meeting.json"
 
 
