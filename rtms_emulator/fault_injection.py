@@ -73,12 +73,10 @@ async def inject(run: Run, e: TimelineEvent) -> None:
         for c in conns:
             c.abort()
         entry["server_urls"] = session.server_urls
-        await run.webhooks.send(f"{session.product}.rtms_started", session.started_payload())
+        await run.webhooks.started(session.server_urls)
     elif kind == "duplicate_webhook":
-        if not run.webhooks.url or run.webhooks.started_body is None:
+        if not await run.webhooks.started_again():
             entry["skipped"] = "no rtms_started webhook to repeat"
-            return
-        await run.webhooks.send(f"{session.product}.rtms_started", {}, body=run.webhooks.started_body)
     elif kind == "junk":
         await _junk(run, e.params.get("socket", "both"), e.params.get("kinds", list(JUNK_KINDS)))
     elif kind == "keepalive_storm":

@@ -207,7 +207,10 @@ def answer_signaling(
         "reason": reason,
     }
     if status == StatusCode.OK and session is not None:
-        response["media_server"] = {"server_urls": session.media_urls()}
+        sid, gen = session.rtms_stream_id, session.generation
+        urls = {t: stream_url(session.base_url, f"media/{t}/{sid}", gen) for t in config.media_types}
+        urls["all"] = stream_url(session.base_url, f"media/all/{sid}", gen)
+        response["media_server"] = {"server_urls": urls}
     return HandshakeAnswer(status, reason, response)
 
 

@@ -70,11 +70,13 @@ class Run:
             rtms_stream_id=rtms_stream_id,
             meeting_uuid=meeting_uuid,
             rtms_session_id=str(uuid.uuid4()),
-            product=product,
-            id_key=id_key,
         )
         self.webhooks = StreamWebhooks(
             webhook_url,
+            product=product,
+            id_key=id_key,
+            meeting_uuid=meeting_uuid,
+            rtms_stream_id=rtms_stream_id,
             secret_token=self.cfg.webhook_secret,
             timeout=self.cfg.webhook_timeout,
             retry_delays=self.cfg.webhook_retry_delays,
@@ -100,7 +102,7 @@ class Run:
 
     @property
     def product(self) -> str:
-        return self.session.product
+        return self.webhooks.product
 
     @property
     def server_urls(self) -> str:
@@ -134,7 +136,7 @@ class Run:
 
     async def send_started(self) -> None:
         """POST the first ``<product>.rtms_started``."""
-        await self.webhooks.send_started(f"{self.product}.rtms_started", self.session.started_payload())
+        await self.webhooks.started(self.server_urls, first=True)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
         """Run ``coro`` beside the timeline (kept referenced until it ends)."""
@@ -289,8 +291,7 @@ class Run:
         for media in lost.drop:
             media.abort()  # Zoom interrupts media with signaling (PROTOCOL.md §7.8)
         if lost.interrupted_webhook:
-            event = f"{self.product}.rtms_interrupted"
-            self.spawn(self.webhooks.send(event, self.session.interrupted_payload()))
+            self.spawn(self.webhooks.interrupted())
         for msg in lost.messages:
             await self.signal(msg)
         for window in lost.windows:
@@ -334,6 +335,6 @@ class Run:
                 w.cancel()
         await asyncio.gather(*(c.close(1000, "stream terminated") for c in conns if not c.closed))
         self.session.replay.count_undelivered(self.session.media)
-        await self.webhooks.send(f"{self.product}.rtms_stopped", self.session.stopped_payload(reason))
+        await self.webhooks.stopped(reason)
         self.emulator.run_finished(self)
         self._done.set()

@@ -16,7 +16,6 @@ facts: PROTOCOL.md Section A; the behaviour: docs/emulator.md ("What it does on 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from rtms_emulator import messages
 from rtms_emulator.config import EmulatorConfig
@@ -113,8 +112,6 @@ class Session:
         rtms_stream_id: str,
         meeting_uuid: str,
         rtms_session_id: str,
-        product: str,
-        id_key: str,
     ) -> None:
         self.config = config
         self.record = record
@@ -122,8 +119,6 @@ class Session:
         self.rtms_stream_id = rtms_stream_id
         self.meeting_uuid = meeting_uuid
         self.rtms_session_id = rtms_session_id
-        self.product = product
-        self.id_key = id_key
         self.generation = 0
         self.signaling: Link | None = None
         self.media: dict[str, Link] = {}
@@ -140,36 +135,11 @@ class Session:
         self.failing_over = False
         self._pause_started: float | None = None
 
-    # ---- ids, URLs, webhook payloads -----------------------------------------------------------
+    # ---- URLs ---------------------------------------------------------------------------------
     @property
     def server_urls(self) -> str:
         """The signaling URL of the current generation (what ``rtms_started`` carries)."""
         return stream_url(self.base_url, f"signaling/{self.rtms_stream_id}", self.generation)
-
-    def media_urls(self) -> dict[str, str]:
-        """msg 2 ``media_server.server_urls``: one URL per granted scope, plus ``all``."""
-        sid, gen = self.rtms_stream_id, self.generation
-        urls = {t: stream_url(self.base_url, f"media/{t}/{sid}", gen) for t in self.config.media_types}
-        urls["all"] = stream_url(self.base_url, f"media/all/{sid}", gen)
-        return urls
-
-    def started_payload(self) -> dict[str, Any]:
-        """``<product>.rtms_started`` payload: the id, ``rtms_stream_id``, ``server_urls``, ..."""
-        payload: dict[str, Any] = {
-            self.id_key: self.meeting_uuid,
-            "rtms_stream_id": self.rtms_stream_id,
-            "server_urls": self.server_urls,
-            "operator_id": "emulator-operator",
-        }
-        if self.product == "meeting":
-            payload["meeting_id"] = 80000000000 + int(self.rtms_stream_id[:6], 16)
-        return payload
-
-    def interrupted_payload(self) -> dict[str, Any]:
-        return {self.id_key: self.meeting_uuid, "rtms_stream_id": self.rtms_stream_id}
-
-    def stopped_payload(self, reason: int) -> dict[str, Any]:
-        return self.interrupted_payload() | {"stop_reason": int(reason)}
 
     def failover(self) -> None:
         """Move the stream to the next generation of URLs; the coming signaling loss is the

@@ -107,7 +107,9 @@ async def post_webhook(
 
 
 class StreamWebhooks:
-    """The webhooks of one stream, POSTed to ``url`` (None: no webhooks, every send is skipped).
+    """The webhooks of one stream, POSTed to ``url`` (None: no webhooks, every send is skipped):
+    ``<product>.rtms_started`` / ``rtms_interrupted`` / ``rtms_stopped`` with the instance id
+    under ``id_key``, and ``rtms_stream_id``.
 
     Each delivery goes into ``record.webhooks`` (``as_dict()`` + ``at``, ``attempt``); a failed
     one (non-2xx, timeout) is sent again after each of ``retry_delays`` seconds, same body,
@@ -119,6 +121,10 @@ class StreamWebhooks:
         self,
         url: str | None,
         *,
+        product: str,
+        id_key: str,
+        meeting_uuid: str,
+        rtms_stream_id: str,
         secret_token: str,
         timeout: float,
         retry_delays: tuple[float, ...],
@@ -126,6 +132,8 @@ class StreamWebhooks:
         spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task],
     ) -> None:
         self.url = url
+        self.product = product
+        self.ids = {id_key: meeting_uuid, "rtms_stream_id": rtms_stream_id}
         self.secret_token = secret_token
         self.timeout = timeout
         self.retry_delays = retry_delays
@@ -133,10 +141,35 @@ class StreamWebhooks:
         self.spawn = spawn
         self.started_body: bytes | None = None
 
-    async def send_started(self, event: str, payload: dict) -> None:
-        """The first ``<product>.rtms_started``; its body is kept in ``started_body``."""
-        self.started_body = webhook_body(event, payload)
+    def started_payload(self, server_urls: str) -> dict:
+        """``rtms_started``: the ids, ``server_urls`` (the signaling URL), ``operator_id``, and
+        for a meeting a numeric ``meeting_id``."""
+        payload = self.ids | {"server_urls": server_urls, "operator_id": "emulator-operator"}
+        if self.product == "meeting":
+            payload["meeting_id"] = 80000000000 + int(self.ids["rtms_stream_id"][:6], 16)
+        return payload
+
+    async def started(self, server_urls: str, *, first: bool = False) -> None:
+        """POST ``rtms_started`` for ``server_urls``; the ``first`` one's body is kept."""
+        event = f"{self.product}.rtms_started"
+        if not first:
+            await self.send(event, self.started_payload(server_urls))
+            return
+        self.started_body = webhook_body(event, self.started_payload(server_urls))
         await self.send(event, {}, body=self.started_body)
+
+    async def started_again(self) -> bool:
+        """POST the first ``rtms_started`` again, same body (a Zoom retry); False if none."""
+        if not self.url or self.started_body is None:
+            return False
+        await self.send(f"{self.product}.rtms_started", {}, body=self.started_body)
+        return True
+
+    async def interrupted(self) -> None:
+        await self.send(f"{self.product}.rtms_interrupted", dict(self.ids))
+
+    async def stopped(self, reason: int) -> None:
+        await self.send(f"{self.product}.rtms_stopped", self.ids | {"stop_reason": int(reason)})
 
     async def send(self, event: str, payload: dict, *, body: bytes | None = None) -> WebhookDelivery | None:
         """POST ``event`` with ``payload`` (or the exact ``body``); None without a URL."""
