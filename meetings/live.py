@@ -10,7 +10,8 @@ with ``run_coroutine_threadsafe`` (:func:`bind_server_loop` is called at start-u
 that works for one event loop (the ingest writer lanes, ``streams/runner.py``) names it with
 :func:`use_loop`: its pushes are scheduled on that loop without waiting (the worker's Redis
 connections live there), not sent through ``async_to_sync``, which would start a new event
-loop for each push.
+loop for each push. :func:`push_loop` is the one place that picks the loop; :func:`group_send`
+has one send path.
 """
 
 from __future__ import annotations
@@ -68,38 +69,48 @@ async def agroup_send(group: str, message: dict[str, object]) -> None:
     await get_channel_layer().group_send(group, message)
 
 
-def group_send(group: str, message: dict[str, object]) -> None:
-    """Sync group_send that works from any thread in both run modes.
+def push_loop() -> tuple[asyncio.AbstractEventLoop | None, bool]:
+    """The one place a sync push picks where it goes: ``(loop, wait)`` for the calling thread.
 
-    From a :func:`use_loop` thread it is scheduled on that loop and returns at once (a lane
-    never waits for a busy loop; failures are logged); otherwise it returns once sent and
-    raises ``TimeoutError`` after :data:`PUSH_TIMEOUT_SECONDS` when the server loop is stuck."""
+    A :func:`use_loop` thread whose loop runs: that loop, no wait (a lane never waits for a busy
+    loop). Else the bound server loop (embedded): wait for the send, unless this thread runs
+    that loop (it cannot block itself). Else ``(None, True)``: no loop of ours (scaled mode,
+    a script), ``async_to_sync`` sends on a loop of its own."""
     own = getattr(_thread, "loop", None)
     if own is not None and own.is_running():
-        # A lane thread (use_loop): schedule and go on. Sends start in call order and the
-        # layers send in start order, so fragments keep their order; a failure is logged.
-        future = asyncio.run_coroutine_threadsafe(agroup_send(group, message), own)
-        future.add_done_callback(_log_failure)
-        return
+        return own, False
     loop = _server_loop
-    if loop is not None and not loop.is_running():
-        # the server is shutting down (embedded): nobody is connected any more; browsers
-        # catch up from their last ``seq`` when they reconnect to the next server
+    if loop is None:
+        return None, True
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    return loop, running is not loop
+
+
+def group_send(group: str, message: dict[str, object]) -> None:
+    """Sync group_send that works from any thread in both run modes (:func:`push_loop` picks
+    the loop).
+
+    Without waiting it is scheduled on the loop and returns at once (sends start in call order
+    and the layers send in start order, so fragments keep their order; a failure is logged);
+    waiting, it returns once sent and raises ``TimeoutError`` after :data:`PUSH_TIMEOUT_SECONDS`
+    when the server loop is stuck. A server loop that has stopped (embedded shutdown) gets
+    nothing: nobody is connected any more, browsers catch up from their last ``seq`` when they
+    reconnect to the next server."""
+    loop, wait = push_loop()
+    if loop is None:
+        async_to_sync(agroup_send)(group, message)
+        return
+    if not loop.is_running():
         logger.info("live push to %s skipped: the server loop has stopped", group)
         return
-    if loop is not None:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            loop.create_task(agroup_send(group, message))
-            return
-        asyncio.run_coroutine_threadsafe(agroup_send(group, message), loop).result(
-            timeout=PUSH_TIMEOUT_SECONDS
-        )
-        return
-    async_to_sync(agroup_send)(group, message)
+    future = asyncio.run_coroutine_threadsafe(agroup_send(group, message), loop)
+    if wait:
+        future.result(timeout=PUSH_TIMEOUT_SECONDS)
+    else:
+        future.add_done_callback(_log_failure)
 
 
 def _log_failure(future) -> None:

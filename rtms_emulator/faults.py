@@ -1,4 +1,5 @@
 """Fault injection: what can go wrong, when, and how it is written (CLI, scenario, API).
+``fault_injection.py`` applies them to a playing stream.
 
 A fault happens at a time ``at`` (seconds of meeting time). Kinds and parameters:
 
