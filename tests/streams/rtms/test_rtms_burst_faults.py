@@ -26,7 +26,7 @@ import pytest
 from streams.rtms.client import ClientConfig, RTMSClient
 from streams.rtms.events import AudioDropped, AudioFrame, Connected, Interrupted, StreamEnded
 
-emulator_server = pytest.importorskip("rtms_emulator.server", reason="rtms_emulator not present")
+emulator = pytest.importorskip("rtms_emulator", reason="rtms_emulator not present")
 scenario_mod = pytest.importorskip("rtms_emulator.scenario")
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
@@ -41,7 +41,7 @@ class EmulatorThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.emu = emulator_server.Emulator(emulator_server.EmulatorConfig(**config))
+        self.emu = emulator.Emulator(emulator.EmulatorConfig(**config))
 
     async def call(self, coro):
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
