@@ -52,7 +52,8 @@ DRAIN_S = 300.0
 def ami_meeting(*, seconds: float, offset_s: float):
     """The AMI excerpt's four headset channels, looped to ``seconds`` and rotated by ``offset_s``
     (every participant by the same amount, so the conversation stays intact); no transcript."""
-    from rtms_emulator.scenario import FRAME_MS, Participant, Scenario, Segment, load_scenario
+    from rtms_emulator.scenario import FRAME_MS, Participant, Scenario, Segment
+    from rtms_emulator.scenario_loader import load_scenario
 
     base = load_scenario("ami_excerpt")
     loop_ticks = max(s.end_tick for p in base.participants for s in p.segments)

@@ -49,14 +49,9 @@ from rtms_emulator.config import EmulatorConfig, EmulatorError
 from rtms_emulator.faults import FAULT_KINDS, JUNK_KINDS, Fault
 from rtms_emulator.record import StreamRecord, Verdict
 from rtms_emulator.run import Run
-from rtms_emulator.scenario import (
-    Scenario,
-    ScenarioError,
-    generate_long_meeting,
-    load_scenario,
-    scenario_from_dict,
-    shared_data_dir,
-)
+from rtms_emulator.scenario import Scenario, ScenarioError, shared_data_dir
+from rtms_emulator.scenario_generator import generate_long_meeting
+from rtms_emulator.scenario_loader import load_scenario, scenario_from_dict
 from rtms_emulator.server import Emulator
 from rtms_emulator.webhook import (
     UrlValidationResult,

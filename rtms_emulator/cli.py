@@ -13,7 +13,8 @@ from pathlib import Path
 
 from rtms_emulator.config import EmulatorConfig
 from rtms_emulator.faults import Fault
-from rtms_emulator.scenario import ScenarioError, load_scenario
+from rtms_emulator.scenario import ScenarioError
+from rtms_emulator.scenario_loader import load_scenario
 from rtms_emulator.server import Emulator
 
 

@@ -45,7 +45,8 @@ from rtms_emulator.handshake import (
 )
 from rtms_emulator.record import ConnectionClose, Handshake
 from rtms_emulator.run import Run
-from rtms_emulator.scenario import Scenario, load_scenario
+from rtms_emulator.scenario import Scenario
+from rtms_emulator.scenario_loader import load_scenario
 from rtms_emulator.sockets import Conn
 from rtms_emulator.webhook import UrlValidationResult, validate_url
 from streams.rtms.protocol import PRODUCT_ID_KEYS, StopReason

@@ -68,7 +68,7 @@ def test_the_notes_bench_llm_option_names_what_it_misses(monkeypatch):
 
 def test_whisper_capacity_plays_the_ami_excerpt_looped_and_rotated_per_meeting(shared_data):
     from bench.whisper_capacity import _lags, ami_meeting
-    from rtms_emulator.scenario import load_scenario
+    from rtms_emulator.scenario_loader import load_scenario
 
     base = load_scenario("ami_excerpt")
     first, second = ami_meeting(seconds=150, offset_s=0), ami_meeting(seconds=150, offset_s=13)

@@ -72,7 +72,7 @@ def one_speaker():
     """The AMI scenario with one participant's channel, cut to ``SECONDS``."""
     from dataclasses import replace
 
-    from rtms_emulator.scenario import load_scenario
+    from rtms_emulator.scenario_loader import load_scenario
 
     scenario = load_scenario(AMI)
     return replace(

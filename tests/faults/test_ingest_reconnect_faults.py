@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from rtms_emulator.scenario import generate_long_meeting
+from rtms_emulator.scenario_generator import generate_long_meeting
 from streams.models import Stream
 from tests.streams.ingest_harness import (
     PLANNING,

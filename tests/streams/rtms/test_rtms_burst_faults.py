@@ -27,7 +27,7 @@ from streams.rtms.client import ClientConfig, RTMSClient
 from streams.rtms.events import AudioDropped, AudioFrame, Connected, Interrupted, StreamEnded
 
 emulator = pytest.importorskip("rtms_emulator", reason="rtms_emulator not present")
-scenario_mod = pytest.importorskip("rtms_emulator.scenario")
+scenario_mod = pytest.importorskip("rtms_emulator.scenario_generator")
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 
