@@ -67,7 +67,7 @@ def test_the_notes_bench_llm_option_names_what_it_misses(monkeypatch):
 
 
 def test_whisper_capacity_plays_the_ami_excerpt_looped_and_rotated_per_meeting(shared_data):
-    from bench.whisper_capacity import _lags, ami_meeting
+    from bench.whisper_capacity import _lags, ami_meeting, meeting_sizes
     from rtms_emulator.scenario_loader import load_scenario
 
     base = load_scenario("ami_excerpt")
@@ -80,6 +80,10 @@ def test_whisper_capacity_plays_the_ami_excerpt_looped_and_rotated_per_meeting(s
     assert looped.frame(3000 + 100) == original.frame(100)
     assert rotated.frame(100) == original.frame(650 + 100)
     assert looped.frame(7400) is not None  # still playing near the end of the step
+    # P speaking participants: meetings of 4, the last one with the first P mod 4 people
+    assert [meeting_sizes(p) for p in (1, 6, 8)] == [[1], [4, 2], [4, 4]]
+    pair = ami_meeting(seconds=150, offset_s=0, participants=2)
+    assert [p.user_id for p in pair.participants] == [p.user_id for p in base.participants[:2]]
 
     t0 = 1_000_000
     windows = [
