@@ -205,17 +205,6 @@ def emulator_config(**overrides):
     )
 
 
-_CLIPS = [
-    "speech/jfk",
-    "speech/librispeech_2412-153948-0000",
-    "speech/fleurs_en_000",
-    "speech/fleurs_en_001",
-    "speech/fleurs_en_002",
-    "speech/fleurs_en_003",
-    "speech/fleurs_en_004",
-]
-
-
 def load_scenario_continuous(
     *, participants: int = 4, seconds: float = 30.0, utterance_every: float = 2.0, tag: str = "bench"
 ):
@@ -233,8 +222,9 @@ def load_scenario_continuous(
         read_wav_pcm16,
         shared_data_dir,
     )
+    from rtms_emulator.scenario_generator import SPEECH_CLIPS
 
-    clips = [Clip(read_wav_pcm16(shared_data_dir() / f"{stem}.wav"), name=stem) for stem in _CLIPS]
+    clips = [Clip(read_wav_pcm16(shared_data_dir() / f"{stem}.wav"), name=stem) for stem in SPEECH_CLIPS]
     n_ticks = round(seconds * 1000 / FRAME_MS)
     people = []
     for i in range(participants):

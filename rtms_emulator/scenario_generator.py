@@ -25,7 +25,7 @@ from rtms_emulator.scenario import (
     shared_data_dir,
 )
 
-_GEN_CLIPS = [
+SPEECH_CLIPS = [  # the shared data's single-speaker clips (stems under ../shared/data)
     "speech/jfk",
     "speech/librispeech_2412-153948-0000",
     "speech/fleurs_en_000",
@@ -68,7 +68,7 @@ def generate_long_meeting(
     if minutes <= 0 or minutes > 24 * 60:
         raise ScenarioError(f"minutes must be in (0, 1440], got {minutes}")
     try:
-        clips = [_gen_clip(stem) for stem in _GEN_CLIPS]
+        clips = [_gen_clip(stem) for stem in SPEECH_CLIPS]
     except (FileNotFoundError, ScenarioError) as exc:
         raise ScenarioError(f"generated meeting needs the shared speech clips: {exc}") from None
     rng = random.Random(seed)
