@@ -22,13 +22,17 @@ Per step (``STEP_SECONDS``, >= 3 minutes; ``BENCH_WHISPER_STEP_SECONDS`` shorten
 * after the audio ends, the time until no window is pending (every final is transcribed:
   ``lost`` counts finals still pending after ``DRAIN_S``);
 * **CPU**: Daphne's CPU seconds (ingest + Whisper, ``/proc``) from the first frame to the end of
-  the drain, per second of participant audio played (N x 4 x step seconds).
+  the drain, per second of participant audio played (P x step seconds).
 
-A step passes when p90 <= 3 s, not growing, nothing lost. P doubles from 1 until a step fails,
-then bisects while ``BENCH_WHISPER_BUDGET_S`` lasts (default 40 min); ``BENCH_WHISPER_N`` runs
-one step at that P. The result: the largest passing P, as speaking participants per core of this
-machine (``os.cpu_count()``), plus CPU seconds per audio second (at that P, or at the first step
-when none passed). ``--smoke``: one step, P = 4 (one meeting), 30 s (checks the benchmark works;
+A step passes when p90 <= 3 s, not growing, nothing lost. The **workers keep up** when the same
+holds for queued -> stored alone: the cutter closes a long turn's window only at its 10 s limit,
+3-6 s after the speech it ends, even at no load, so the first test fails at P = 1 on any machine
+(docs/benchmarks.md); the second is what load changes. P doubles from 1 until the workers fall
+behind, then bisects while ``BENCH_WHISPER_BUDGET_S`` lasts (default 40 min);
+``BENCH_WHISPER_N`` runs one step at that P. The result: the largest passing P and the largest
+P the workers keep up with, as speaking participants per core of this machine
+(``os.cpu_count()``), plus CPU seconds per audio second (at the largest passing P, else at the
+largest kept up with, else at the first step). ``--smoke``: one step, P = 4 (one meeting), 30 s (checks the benchmark works;
 its figures are not targets).
 """
 
@@ -94,6 +98,11 @@ def _lags(windows: list[list], t0_ms: float, t1_ms: float) -> dict:
     first = [lag for w, lag in done if w < mid]
     second = [lag for w, lag in done if w >= mid]
     lags = [lag for _w, lag in done]
+    queued = [
+        (q, (d - q) / 1000) for final, status, q, d, _w in windows if final and status == "done" and q and d
+    ]
+    queue_first = [lag for q, lag in queued if q < mid]
+    queue_second = [lag for q, lag in queued if q >= mid]
 
     def p(values: list[float], q: float) -> float | None:
         return round(percentile(values, q), 3) if values else None
@@ -107,6 +116,8 @@ def _lags(windows: list[list], t0_ms: float, t1_ms: float) -> dict:
         "detect_p50_s": p(detect, 50),
         "queued_to_stored_p50_s": p(work, 50),
         "queued_to_stored_p90_s": p(work, 90),
+        "queued_to_stored_p90_first_half_s": p(queue_first, 90),
+        "queued_to_stored_p90_second_half_s": p(queue_second, 90),
     }
 
 
@@ -165,6 +176,17 @@ async def _step(emu, product: Product, daphne_pid: int, n: int, seconds: float) 
     result["passed"] = (
         p90 is not None and p90 <= LAG_P90_TARGET_S and not result["growing"] and result["finals_lost"] == 0
     )
+    # The workers keep up: the same test on queued -> stored, the part of the lag that load makes
+    # (the cutter's part is there at no load: see the module docstring).
+    queue_p90 = result["queued_to_stored_p90_s"]
+    q1, q2 = result["queued_to_stored_p90_first_half_s"], result["queued_to_stored_p90_second_half_s"]
+    queue_growing = bool(q1 is not None and q2 is not None and q2 > 1.5 * q1 + 0.5)
+    result["keeps_up"] = (
+        queue_p90 is not None
+        and queue_p90 <= LAG_P90_TARGET_S
+        and not queue_growing
+        and result["finals_lost"] == 0
+    )
     return result
 
 
@@ -184,7 +206,7 @@ async def _search(product: Product, daphne_pid: int, *, smoke: bool) -> list[dic
         while True:
             steps.append(await _step(emu, product, daphne_pid, n, seconds))
             print(f"   P={n}: {json.dumps(steps[-1])}", flush=True)
-            if steps[-1]["passed"]:
+            if steps[-1]["keeps_up"]:  # "passed" implies it: the search goes as far as the workers
                 good = n
             else:
                 bad = n
@@ -203,7 +225,9 @@ def run(*, smoke: bool) -> list[Row]:
     cores = os.cpu_count() or 1
     passing = [s for s in steps if s["passed"]]
     best = max(passing, key=lambda s: s["participants"]) if passing else None
-    ref = best or steps[0]
+    keeping_up = [s for s in steps if s["keeps_up"]]
+    most = max(keeping_up, key=lambda s: s["participants"]) if keeping_up else None
+    ref = best or most or steps[0]
     bench = f"{NAME}[embedded]"
     config = f"{workers['WHISPER_ENGINE']} {workers['WHISPER_MODEL']}, {workers['WHISPER_WORKERS']} workers"
     return [
@@ -227,6 +251,18 @@ def run(*, smoke: bool) -> list[Row]:
             "s",
             "<=",
             LAG_P90_TARGET_S,
+        ),
+        Row(
+            bench,
+            "max speaking participants the workers keep up with (queued -> stored p90 <= 3 s)",
+            most["participants"] if most else 0,
+            "participants",
+        ),
+        Row(
+            bench,
+            "  = per core",
+            round((most["participants"] if most else 0) / cores, 2),
+            "participants",
         ),
         Row(bench, "  final-line lag p50 at that load", ref["lag_p50_s"] or 0, "s"),
         Row(bench, "    end of speech -> window queued p50", ref["detect_p50_s"] or 0, "s"),
