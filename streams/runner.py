@@ -149,7 +149,7 @@ def _live_transcriber(*, stream_id: int, meeting_id: int, mode: str):
 
 
 def _windows_create(specs) -> None:
-    from transcription.service import audio_windows_create
+    from transcription.windows import audio_windows_create
 
     audio_windows_create(specs=specs)
 

@@ -439,7 +439,7 @@ class WindowCutter:
     the final window's range is already known; it is emitted at once as a partial marked
     ``is_tentative`` so transcription can start 200 ms before the pause is confirmed. If the
     pause reaches ``min_pause_ms`` the final window follows with the same range (and reuses the
-    tentative's transcript, :mod:`transcription.service`); if the speaker goes on, it was
+    tentative's transcript, :mod:`transcription.windows`); if the speaker goes on, it was
     one more partial. :meth:`tentative` does the same for a participant who sent nothing more.
     """
 
