@@ -23,8 +23,10 @@ import numpy as np
 from django.conf import settings
 
 from meetings.models import AudioRecording
-from transcription.audio import (
-    BYTES_PER_MS,
+from transcription.audio import BYTES_PER_MS
+from transcription.engines import get_engine
+from transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
+from transcription.levels import (
     SILENCE_DBFS,
     clipping_ratio,
     frame_dbfs,
@@ -33,8 +35,6 @@ from transcription.audio import (
     speech_peak_dbfs,
     suppress_crosstalk,
 )
-from transcription.engines import get_engine
-from transcription.guards import MIN_SPEECH_DBFS, filter_segments, join_text
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def transcribe_samples(
     ``samples``: float32 mono 16 kHz in [-1, 1]. ``start_ms`` is the meeting time of the first
     sample; the result's times are meeting times (ms), clamped to the window. ``others``: the
     same time span of the stream's other participants (cross-talk suppression,
-    :func:`transcription.audio.suppress_crosstalk`); a window with less than ``MIN_OWN_SPEECH_MS`` of
+    :func:`transcription.levels.suppress_crosstalk`); a window with less than ``MIN_OWN_SPEECH_MS`` of
     the participant's own speech is not transcribed. ``context``: the participant's recording up
     to the window's end (the last ``PEAK_CONTEXT_MS``, window included); a window whose speech
     peak stays ``BLEED_MARGIN_DB`` below the context's is the room, not the participant, and is
