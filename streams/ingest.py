@@ -30,7 +30,7 @@ A :class:`streams.runner.StreamRunner` per stream (its ORM side: :mod:`streams.w
 * audio frames go to :class:`streams.recording.StreamRecorder` (O(1) on the loop; flushed to the
   WAV files in batches off the loop; dropped and counted when the buffer is full);
 * everything else goes through a bounded queue to one writer task that applies it in batches in
-  the stream's event lane (a database thread of its own, ``streams/runner.py``; a stream always
+  the stream's event lane (a database thread of its own, ``streams/lanes.py``; a stream always
   uses the same lane, so its writes stay in order): transcript segments, chat, participant events,
   gaps, state. Each row has an idempotency key, so anything Zoom re-sends after a reconnect or a
   takeover is stored once. Keep-alives are answered by the client itself: a slow database only
