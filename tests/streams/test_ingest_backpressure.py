@@ -17,9 +17,10 @@ from asgiref.sync import sync_to_async
 
 from meetings.models import AudioRecording, TranscriptSegment
 from rtms_emulator.server import Emulator, EmulatorConfig
-from streams import ingest, services
+from streams import ingest, webhook_events
 from streams.models import Stream
 from streams.recording import StreamRecorder
+from streams.webhook_payload import RtmsWebhook
 from streams.writer import EventWriter
 
 PLANNING = (
@@ -31,12 +32,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]
 
 @sync_to_async
 def create_stream(params: dict) -> None:
-    services.webhook_event_receive(
+    webhook_events.webhook_event_receive(
         event="meeting.rtms_started",
         event_ts=int(time.time() * 1000),
         payload={},
         raw_body=repr(params).encode(),
-        rtms=services.RtmsWebhook(
+        rtms=RtmsWebhook(
             event="meeting.rtms_started",
             product="meeting",
             action="started",
