@@ -9,11 +9,11 @@ Data: ../shared/data/qmsum/{train,val}/*.json. Turns are cleaned as Zoom/Whisper
 reference segmentation labels each turn with the first topic whose span covers it (uncovered
 turns join the previous topic); a boundary is where the label changes.
 
-Methods: ``lexical`` (topics.segment with the count rule), ``lexical-oracle`` (the reference
+Methods: ``lexical`` (segmentation.segment with the count rule), ``lexical-oracle`` (the reference
 count), ``even`` (even split into the rule's count, by turns), ``even-oracle``, ``texttiling``
 (nltk's TextTilingTokenizer, one turn per paragraph, sumy's stop words, its own count; with nltk's
 defaults and ``-tuned`` with w and k from a grid on train/). Everything is tuned on train/ only
-(``--tune`` runs the grid for topics.py); val/ is reported.
+(``--tune`` runs the grid for segmentation.py); val/ is reported.
 
 Results (mean over meetings; lower is better; "none" = one topic, no boundary):
 
@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 from nltk.metrics.segmentation import pk, windowdiff
 
+from meetings.summarizer import segmentation
 from meetings.summarizer import topics as topics_module
 from meetings.summarizer.types import Utterance
 
@@ -182,7 +183,7 @@ def texttiling(turns: list[str], *, w: int = 20, k: int = 10) -> list[int]:
 
 @cache
 def _stems(split: str) -> list[list[list[str]]]:
-    return [[topics_module.content_stems(t) for t in turns] for _n, _s, turns, _r in load_split(split)]
+    return [[segmentation.content_stems(t) for t in turns] for _n, _s, turns, _r in load_split(split)]
 
 
 def evaluate(split: str, method: str, **params) -> tuple[float, float]:
@@ -193,17 +194,17 @@ def evaluate(split: str, method: str, **params) -> tuple[float, float]:
     ):
         n = len(turns)
         if method == "lexical":
-            hypothesis = topics_module.segment_stems(
-                stems, n_topics=topics_module.topic_count(words), bonus=_cues(turns), **params
+            hypothesis = segmentation.segment_stems(
+                stems, n_topics=segmentation.topic_count(words), bonus=_cues(turns), **params
             )
         elif method == "lexical-oracle":
-            hypothesis = topics_module.segment_stems(
+            hypothesis = segmentation.segment_stems(
                 stems, n_topics=len(reference) + 1, bonus=_cues(turns), **params
             )
         elif method == "none":
             hypothesis = []
         elif method == "even":
-            hypothesis = even_split(n, topics_module.topic_count(words))
+            hypothesis = even_split(n, segmentation.topic_count(words))
         elif method == "even-oracle":
             hypothesis = even_split(n, len(reference) + 1)
         elif method == "texttiling":
@@ -219,7 +220,7 @@ def evaluate(split: str, method: str, **params) -> tuple[float, float]:
 
 
 def _cues(turns: list[str]) -> list[float]:
-    return topics_module.cue_bonus(turns)
+    return segmentation.cue_bonus(turns)
 
 
 @cache
@@ -264,28 +265,28 @@ def tune_count(params: dict[str, float]) -> None:
     for valleys in (False, True):
         oracle = evaluate("train", "lexical-oracle", valleys_only=valleys, **params)
         print(f"  valleys_only={valleys}: oracle-count Pk {oracle[0]:.3f} WD {oracle[1]:.3f}", flush=True)
-    saved_bonus = topics_module.CUE_BONUS
+    saved_bonus = segmentation.CUE_BONUS
     try:
         for bonus in (0.0, 0.02, 0.05, 0.1):
-            topics_module.CUE_BONUS = bonus
+            segmentation.CUE_BONUS = bonus
             oracle = evaluate("train", "lexical-oracle", **params)
             rule = evaluate("train", "lexical", **params)
             print(
                 f"  cue bonus {bonus}: Pk/WD oracle count {oracle[0]:.3f}/{oracle[1]:.3f}, rule {rule[0]:.3f}/{rule[1]:.3f}"
             )
     finally:
-        topics_module.CUE_BONUS = saved_bonus
+        segmentation.CUE_BONUS = saved_bonus
     scale, power = fit_count_rule()
     print(f"count rule, least squares of log(count) on log(words), train: {scale:.3f} * words ** {power:.3f}")
     counts = [len(r) + 1 for *_x, r in load_split("train")]
-    saved = topics_module.COUNT_SCALE, topics_module.COUNT_POWER
+    saved = segmentation.COUNT_SCALE, segmentation.COUNT_POWER
     try:
         for s, p in [
             (scale, power),
             *itertools.product((1.0, 1.5, 2.0, 2.25, 2.5, 3.0, 4.0), (0.0, 0.05, 0.075, 0.1, 0.125)),
         ]:
-            topics_module.COUNT_SCALE, topics_module.COUNT_POWER = s, p
-            predicted = [topics_module.topic_count(w) for w in _words("train")]
+            segmentation.COUNT_SCALE, segmentation.COUNT_POWER = s, p
+            predicted = [segmentation.topic_count(w) for w in _words("train")]
             error = statistics.fmean(abs(a - b) for a, b in zip(counts, predicted, strict=True))
             rule = evaluate("train", "lexical", **params)
             print(
@@ -293,7 +294,7 @@ def tune_count(params: dict[str, float]) -> None:
                 flush=True,
             )
     finally:
-        topics_module.COUNT_SCALE, topics_module.COUNT_POWER = saved
+        segmentation.COUNT_SCALE, segmentation.COUNT_POWER = saved
 
 
 def synthetic_hour() -> list[Utterance]:

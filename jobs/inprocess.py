@@ -79,7 +79,7 @@ def submit(
     """Run ``task`` on its queue's threads, ``countdown`` seconds from now (None or <= 0: at once).
     After :func:`shutdown` began, nothing is run: the result's future is cancelled (a Whisper
     window stays ``pending`` in the database and is resumed at the next start,
-    ``transcription.service.audio_windows_resume``)."""
+    ``transcription.windows.audio_windows_resume``)."""
     task_id = task_id or str(uuid.uuid4())
     if countdown is not None and countdown > 0:
         return _submit_later(task, args=args, kwargs=kwargs, task_id=task_id, countdown=countdown)

@@ -1,7 +1,9 @@
 """The meeting domain: meetings, participants, transcript, chat, events, recordings, summaries.
 
 Thin models (fields, named constraints, timeline indexes). Business rules live in
-``meetings/services/`` (one module per entity); reads in ``meetings/selectors/``.
+``meetings/services/`` (one module per entity); reads in ``meetings/selectors/``. One module
+for all of the app's models (about 620 lines), as Django apps have them: ``makemigrations``,
+the admin and every ``from meetings.models import ...`` find them in one place.
 
 Times: ``*_ms`` fields are integer milliseconds relative to ``Meeting.started_at`` (the
 ``rtms_started`` webhook's ``event_ts``); wall-clock datetimes are aware UTC.

@@ -70,7 +70,7 @@ def _resume_pending_windows() -> None:
     """At start: Whisper windows a previous run left ``pending`` are transcribed now."""
     from django.db import close_old_connections
 
-    from transcription.service import audio_windows_resume
+    from transcription.windows import audio_windows_resume
 
     try:
         audio_windows_resume(release_claims=True)  # one process: nothing else can be running them

@@ -14,7 +14,7 @@ The supervisor (:func:`supervise`):
   failovers (``server_urls_version`` bumped → ``client.failover``) and stop requests (``stopping``
   after ``rtms_stopped`` → close cleanly). A renewal that fails, or that has not succeeded for a
   whole lease period, closes the connection at once: never two live connections for one stream;
-* applies pending webhooks (the view only stores them: ``services.webhook_events_apply``, in
+* applies pending webhooks (the view only stores them: ``webhook_events.webhook_events_apply``, in
   arrival order, each once, on a thread of its own, then wakes the claim loop): meetings and
   streams are created, failovers and stops applied here, off the webhook's request path; an
   event stored before a crash is applied at the next start;
@@ -30,7 +30,7 @@ A :class:`streams.runner.StreamRunner` per stream (its ORM side: :mod:`streams.w
 * audio frames go to :class:`streams.recording.StreamRecorder` (O(1) on the loop; flushed to the
   WAV files in batches off the loop; dropped and counted when the buffer is full);
 * everything else goes through a bounded queue to one writer task that applies it in batches in
-  the stream's event lane (a database thread of its own, ``streams/runner.py``; a stream always
+  the stream's event lane (a database thread of its own, ``streams/lanes.py``; a stream always
   uses the same lane, so its writes stay in order): transcript segments, chat, participant events,
   gaps, state. Each row has an idempotency key, so anything Zoom re-sends after a reconnect or a
   takeover is stored once. Keep-alives are answered by the client itself: a slow database only
@@ -56,7 +56,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from meetings import live
-from streams import services, wakeup
+from streams import services, wakeup, webhook_events
 from streams.runner import StreamRunner
 from streams.writer import Outcome
 
@@ -126,7 +126,7 @@ class Supervisor:
             logger.info("rtms ingest supervisor %s stopped", self.worker_id)
 
     async def _apply_webhooks(self) -> None:
-        """Apply pending webhooks (``services.webhook_events_apply``) whenever the loop looks, in
+        """Apply pending webhooks (``webhook_events.webhook_events_apply``) whenever the loop looks, in
         batches of ``APPLY_BATCH``; wake the claim loop after each batch that applied anything.
         Runs at start too: events recorded before a crash are applied then."""
         loop = asyncio.get_running_loop()
@@ -134,7 +134,7 @@ class Supervisor:
         def apply() -> int:
             close_old_connections()
             with live.use_loop(loop):  # pushes go out on this loop, not a new one per push
-                return services.webhook_events_apply(limit=APPLY_BATCH)
+                return webhook_events.webhook_events_apply(limit=APPLY_BATCH)
 
         while True:
             self.apply_wake.clear()

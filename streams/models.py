@@ -76,7 +76,7 @@ class WebhookEvent(models.Model):
     """A verified Zoom webhook, stored once (by body hash): the durable inbox of the ingest side.
 
     The webhook view only inserts the row (``applied_at`` null: pending) and answers; the ingest
-    supervisor applies pending rows in ``pk`` order (``streams.services.webhook_events_apply``)
+    supervisor applies pending rows in ``pk`` order (``streams.webhook_events.webhook_events_apply``)
     and sets ``applied_at`` in the same transaction, so a crash in between re-applies it.
     """
 
@@ -87,7 +87,7 @@ class WebhookEvent(models.Model):
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)  # null: not applied yet
-    outcome = models.CharField(max_length=16, blank=True)  # streams.services.WebhookOutcome.result
+    outcome = models.CharField(max_length=16, blank=True)  # streams.webhook_events.WebhookOutcome.result
 
     class Meta:
         ordering = ["-received_at", "-pk"]

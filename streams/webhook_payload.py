@@ -2,7 +2,7 @@
 into :class:`RtmsWebhook`, pure (no Django, no I/O).
 
 The webhook view (``streams.webhooks``) parses a request with it before storing the event, and
-the ingest supervisor (``streams.services.webhook_events_apply``) parses the stored event again
+the ingest supervisor (``streams.webhook_events.webhook_events_apply``) parses the stored event again
 to apply it: one parser, imported by both, so neither imports the other.
 """
 

@@ -13,7 +13,7 @@ Order of checks (PROTOCOL.md §2, STYLE.md §3.8), each failure answered with an
    ``{plainToken, encryptedToken}`` (a malformed ``plainToken`` → 400).
 6. ``meeting.*`` / ``webinar.*`` / ``session.*`` ``rtms_started|rtms_stopped|rtms_interrupted`` with
    a missing or mistyped field → 400, nothing written. Other events → recorded, 200, ignored.
-7. :func:`streams.services.webhook_events_record` stores it, pending, once by body hash
+7. :func:`streams.webhook_events.webhook_events_record` stores it, pending, once by body hash
    (group-committed with concurrent requests: :class:`GroupCommit`) → 200, empty body. That is
    all the request does: the ingest supervisor, woken on commit (``streams.wakeup``), applies
    the event (meeting, stream, list-row push, failover, stop; ``webhook_events_apply``) and
@@ -47,7 +47,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from streams import services
+from streams import webhook_events
 from streams.rtms.signing import url_validation_token, webhook_signature_is_valid
 from streams.webhook_payload import (
     WebhookRejected,
@@ -100,7 +100,7 @@ def _check_declared_length(declared: str, limit: int) -> None:
 
 def accept(
     *, secret: str, content_type: str, timestamp: str, signature: str, body: bytes, now: float
-) -> dict | services.WebhookRecord:
+) -> dict | webhook_events.WebhookRecord:
     """Checks 2 (content type) to 6 on a body already read within the size limit.
 
     Returns the URL-validation answer (a dict, nothing to store) or the record to store. Raises
@@ -114,11 +114,11 @@ def accept(
     if envelope["event"] == URL_VALIDATION:
         return url_validation_response(envelope, secret=secret)
     rtms = parse_rtms_webhook(envelope)
-    return services.WebhookRecord(
+    return webhook_events.WebhookRecord(
         event=envelope["event"],
         event_ts=envelope.get("event_ts"),
         rtms_stream_id=rtms.rtms_stream_id if rtms else "",
-        body_sha256=services.body_sha256(body),
+        body_sha256=webhook_events.body_sha256(body),
         payload=envelope.get("payload") or {},
     )
 
@@ -137,10 +137,10 @@ class GroupCommit:
 
     def __init__(self, executor: ThreadPoolExecutor | None = None) -> None:
         self.executor = executor
-        self.queue: list[tuple[services.WebhookRecord, asyncio.Future[bool]]] = []
+        self.queue: list[tuple[webhook_events.WebhookRecord, asyncio.Future[bool]]] = []
         self.flushing: asyncio.Task | None = None
 
-    async def record(self, record: services.WebhookRecord) -> bool:
+    async def record(self, record: webhook_events.WebhookRecord) -> bool:
         """Whether ``record`` is new (False: stored before); raises what the insert raised."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.queue.append((record, done))
@@ -151,20 +151,20 @@ class GroupCommit:
             await asyncio.wait((done, self.flushing), return_when=asyncio.FIRST_COMPLETED)
         return done.result()
 
-    async def _write(self, records: list[services.WebhookRecord]) -> list[bool]:
+    async def _write(self, records: list[webhook_events.WebhookRecord]) -> list[bool]:
         if self.executor is None:
-            return await sync_to_async(services.webhook_events_record)(records)
+            return await sync_to_async(webhook_events.webhook_events_record)(records)
 
         def write() -> list[bool]:
             close_old_connections()  # CONN_MAX_AGE / health checks, as around a Django request
             try:
-                return services.webhook_events_record(records)
+                return webhook_events.webhook_events_record(records)
             finally:
                 close_old_connections()
 
         return await asyncio.get_running_loop().run_in_executor(self.executor, write)
 
-    async def _flush(self, batch: list[tuple[services.WebhookRecord, asyncio.Future[bool]]]) -> None:
+    async def _flush(self, batch: list[tuple[webhook_events.WebhookRecord, asyncio.Future[bool]]]) -> None:
         try:
             new = await self._write([record for record, _ in batch])
         except BaseException as exc:
@@ -202,7 +202,7 @@ def _group_commit(*, dedicated_thread: bool) -> GroupCommit:
     return group
 
 
-async def _store(record: services.WebhookRecord, *, dedicated_thread: bool) -> None:
+async def _store(record: webhook_events.WebhookRecord, *, dedicated_thread: bool) -> None:
     is_new = await _group_commit(dedicated_thread=dedicated_thread).record(record)
     logger.info(
         "zoom webhook %s %s: %s",
@@ -227,7 +227,7 @@ async def zoom_webhook(request: HttpRequest) -> HttpResponse:
 
     Async, so concurrent requests do not queue for one thread; the insert is group-committed
     (:class:`GroupCommit`). Applying the event (meeting, stream, live list row, failover, stop)
-    is the ingest supervisor's job (``streams.services.webhook_events_apply``). Under Daphne
+    is the ingest supervisor's job (``streams.webhook_events.webhook_events_apply``). Under Daphne
     the same endpoint is served by :class:`FastPath` without Django's request stack.
     """
     secret = settings.ZOOM_WEBHOOK_SECRET_TOKEN

@@ -1,6 +1,6 @@
 """The writer side of a stream runner: applies RTMS events (all but audio) on its event lane.
 
-Every method runs on the stream's event lane thread (``streams.runner.Lane``), never on the
+Every method runs on the stream's event lane thread (``streams.lanes.Lane``), never on the
 event loop; on-commit live pushes go to the runner's loop (``meetings.live.use_loop``). Every
 row has an idempotency key (see ``streams/ingest.py``), so a batch applied twice, or an event
 Zoom re-sends after a reconnect or a takeover, is stored once.

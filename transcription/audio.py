@@ -1,14 +1,10 @@
-"""PCM helpers and the pause-based window cutter (pure numpy, no Django).
+"""PCM format, WAV reading and writing, and the pause-based window cutter (pure numpy, no Django).
 
 Audio everywhere in this project is RTMS L16: PCM signed 16-bit little-endian (s16le), 16 kHz,
 mono, so one millisecond is 32 bytes and a 20 ms RTMS frame is 640 bytes. Whisper wants float32
-samples in [-1, 1] at 16 kHz.
+samples in [-1, 1] at 16 kHz. Levels, gain and cross-talk of those samples: :mod:`transcription.levels`.
 
 * :func:`pcm16_to_float32` / :func:`float32_to_pcm16`: conversion (an odd trailing byte is dropped).
-* :func:`rms_dbfs`, :func:`frame_dbfs`, :func:`clipping_ratio`: levels.
-* :func:`normalize_gain`: scale a participant's window so its *speech* frames sit at
-  ``target_dbfs`` (quiet speakers otherwise vanish: FLEURS levels differ by 40 dB), with a gain
-  ceiling and a peak limit so nothing clips.
 * :func:`read_wav` / :func:`read_pcm_range`: WAV reading with validation. A wrong sample rate is
   resampled to 16 kHz (logged); stereo is mixed down; a truncated file (data chunk shorter than
   its header says, or a header still being written live) is read as far as it goes (logged);
@@ -24,6 +20,10 @@ The VAD is energy based on purpose: :meth:`WindowCutter.feed` runs on the ingest
 every 20 ms frame of every participant, so it must cost O(frame) (one mean of squares per 20 ms).
 faster-whisper's bundled Silero VAD costs a model call per 30 ms chunk (~0.1 ms each on one core
 via onnxruntime, plus a 64 ms context), which does not fit that budget; see docs/whisper.md.
+
+The cutter stays beside the format and the WAV reading (about 530 lines in all): its windows are
+byte ranges of a recording's data chunk, read back with :func:`read_pcm_range`, and
+:func:`cut_windows` replays a whole file through it exactly as live.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from streams.rtms.protocol import (
     PCM_BYTES_PER_SAMPLE,
     PCM_SAMPLE_RATE,
 )
+from transcription.levels import SILENCE_DBFS, frame_dbfs
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ logger = logging.getLogger(__name__)
 SAMPLE_RATE = PCM_SAMPLE_RATE
 BYTES_PER_SAMPLE = PCM_BYTES_PER_SAMPLE
 BYTES_PER_MS = PCM_BYTES_PER_MS  # 32
-SILENCE_DBFS = -100.0
 # A window closes after this much non-speech. 500 ms, not 300: cutting at every 300 ms breath
 # splits sentences and Whisper loses their context (AMI excerpt, 4 headset streams, tiny.en:
 # WER 25.4 % at 300 ms, 24.6 % at 400, 22.4 % at 500, 20.3 % at 800; see docs/whisper.md).
@@ -68,7 +68,7 @@ class AudioFormatError(ValueError):
     """The file is not audio we can read (not RIFF/WAVE, unsupported encoding, no data chunk)."""
 
 
-# --- conversion and levels -------------------------------------------------------------------
+# --- conversion -------------------------------------------------------------------------------
 
 
 def pcm16_to_float32(data: bytes | bytearray | memoryview) -> np.ndarray:
@@ -81,146 +81,6 @@ def float32_to_pcm16(samples: np.ndarray) -> bytes:
     """float32 samples (clipped to [-1, 1]) -> s16le bytes."""
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 32767 / 32768)
     return (np.round(clipped * 32768.0)).astype("<i2").tobytes()
-
-
-def rms_dbfs(samples: np.ndarray) -> float:
-    """Root mean square level in dBFS (full-scale sine ≈ -3 dBFS); -100 for silence/empty."""
-    if samples.size == 0:
-        return SILENCE_DBFS
-    power = float(np.mean(np.square(samples, dtype=np.float64)))
-    return max(SILENCE_DBFS, 10.0 * math.log10(power)) if power > 0 else SILENCE_DBFS
-
-
-def frame_dbfs(samples: np.ndarray, frame_samples: int = FRAME_MS * SAMPLE_RATE // 1000) -> np.ndarray:
-    """Per-frame RMS level in dBFS (20 ms frames by default); a partial last frame is dropped."""
-    count = samples.size // frame_samples
-    if count == 0:
-        return np.zeros(0, dtype=np.float64)
-    frames = samples[: count * frame_samples].reshape(count, frame_samples).astype(np.float64)
-    power = np.mean(np.square(frames), axis=1)
-    with np.errstate(divide="ignore"):
-        return np.maximum(SILENCE_DBFS, 10.0 * np.log10(power))
-
-
-def clipping_ratio(samples: np.ndarray, threshold: float = 0.999) -> float:
-    """Fraction of samples at (or within 0.1 % of) full scale."""
-    if samples.size == 0:
-        return 0.0
-    return float(np.count_nonzero(np.abs(samples) >= threshold)) / samples.size
-
-
-def speech_peak_dbfs(samples: np.ndarray, *, percentile: float = 95.0) -> float:
-    """The level a speaker's loud frames reach: the ``percentile`` of 20 ms frame levels (dBFS).
-
-    Over a participant's recent audio (:data:`PEAK_CONTEXT_MS`) it is their own speech level
-    as long as they spoke for 5 % of it; over one window it tells whether the window holds that
-    speech or only the room. -100 for silence or fewer than one frame.
-    """
-    levels = frame_dbfs(np.asarray(samples, dtype=np.float32))
-    if levels.size == 0:
-        return SILENCE_DBFS
-    return float(np.percentile(levels, percentile))
-
-
-def speech_level_dbfs(samples: np.ndarray, *, floor_dbfs: float = -80.0) -> float:
-    """The level of the loud (speech) part: mean power of the frames in the top 60 % by level.
-
-    Robust to long pauses (which would pull a plain RMS down). -100 when nothing is above
-    ``floor_dbfs``.
-    """
-    levels = frame_dbfs(samples)
-    levels = levels[levels > floor_dbfs]
-    if levels.size == 0:
-        return SILENCE_DBFS
-    loud = np.sort(levels)[int(levels.size * 0.4) :]
-    return float(10.0 * np.log10(np.mean(np.power(10.0, loud / 10.0))))
-
-
-@dataclass(frozen=True)
-class GainResult:
-    samples: np.ndarray
-    gain_db: float  # applied gain
-    speech_dbfs: float  # speech level before
-    clipping: float  # clipping ratio of the input
-
-
-def normalize_gain(
-    samples: np.ndarray,
-    *,
-    target_dbfs: float = -20.0,
-    max_gain_db: float = 50.0,
-    floor_dbfs: float = -80.0,
-) -> GainResult:
-    """Scale ``samples`` so the speech level is ``target_dbfs``; peaks are limited to 0.99.
-
-    Gain is capped at ``max_gain_db`` (so near-silence is not blown up into noise) and never
-    negative beyond what the peak limit needs. Returns a new array; the input is untouched.
-    """
-    samples = np.asarray(samples, dtype=np.float32)
-    clipping = clipping_ratio(samples)
-    speech = speech_level_dbfs(samples, floor_dbfs=floor_dbfs)
-    if speech <= SILENCE_DBFS:
-        return GainResult(samples.copy(), 0.0, speech, clipping)
-    gain_db = min(max_gain_db, target_dbfs - speech)
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak > 0:
-        gain_db = min(gain_db, 20.0 * math.log10(0.99 / peak))
-    out = samples * np.float32(10.0 ** (gain_db / 20.0))
-    return GainResult(out, gain_db, speech, clipping)
-
-
-@dataclass(frozen=True)
-class CrosstalkResult:
-    samples: np.ndarray  # the window with the frames owned by other participants silenced
-    own_speech_ms: int  # speech frames where this participant is the dominant channel
-    suppressed_ms: int  # speech frames silenced as cross-talk
-
-
-def suppress_crosstalk(
-    samples: np.ndarray,
-    others: list[np.ndarray],
-    *,
-    margin_db: float = 3.0,
-    speech_dbfs: float = -70.0,
-    hold_frames: int = 5,
-) -> CrosstalkResult:
-    """Silence the parts of one participant's window that belong to someone else.
-
-    ``others`` are the *same time span* of the other participants' recordings of the stream
-    (shorter arrays are treated as silence where they end). A 20 ms frame is the participant's
-    own speech when it is above ``speech_dbfs`` and not ``margin_db`` below the loudest other
-    channel; own frames are held for ``hold_frames`` frames on both sides (word edges), the rest
-    is faded to zero. With clean per-participant streams (Zoom's AUDIO_MULTI_STREAMS) nothing
-    changes; with open mics or headsets that pick up the room (the AMI excerpt), the bleed of a
-    louder speaker no longer becomes a duplicate transcript attributed to the wrong person.
-    """
-    samples = np.asarray(samples, dtype=np.float32)
-    frame = FRAME_MS * SAMPLE_RATE // 1000
-    count = samples.size // frame
-    own = frame_dbfs(samples)
-    if count == 0:
-        return CrosstalkResult(samples.copy(), 0, 0)
-    loudest = np.full(count, SILENCE_DBFS)
-    for other in others:
-        levels = frame_dbfs(np.asarray(other, dtype=np.float32)[: count * frame])
-        loudest[: levels.size] = np.maximum(loudest[: levels.size], levels)
-    speech = own > speech_dbfs
-    mine = speech & (own >= loudest - margin_db)
-    if hold_frames and mine.any():
-        kernel = np.ones(2 * hold_frames + 1)
-        mine = np.convolve(mine.astype(np.float64), kernel, mode="same") > 0
-    suppressed = int(np.count_nonzero(speech & ~mine))
-    if mine.all():
-        return CrosstalkResult(samples.copy(), int(np.count_nonzero(speech)) * FRAME_MS, 0)
-    gains = np.repeat(mine.astype(np.float32), frame)
-    # 10 ms linear ramps at the edges, so no clicks; a trailing partial frame follows the last.
-    ramp = np.ones(160, dtype=np.float32) / 160
-    gains = np.clip(np.convolve(gains, ramp, mode="same"), 0.0, 1.0)
-    out = samples.copy()
-    out[: gains.size] *= gains
-    if samples.size > gains.size:
-        out[gains.size :] *= gains[-1]
-    return CrosstalkResult(out, int(np.count_nonzero(speech & mine)) * FRAME_MS, suppressed * FRAME_MS)
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int = SAMPLE_RATE) -> np.ndarray:
@@ -439,7 +299,7 @@ class WindowCutter:
     the final window's range is already known; it is emitted at once as a partial marked
     ``is_tentative`` so transcription can start 200 ms before the pause is confirmed. If the
     pause reaches ``min_pause_ms`` the final window follows with the same range (and reuses the
-    tentative's transcript, :mod:`transcription.service`); if the speaker goes on, it was
+    tentative's transcript, :mod:`transcription.windows`); if the speaker goes on, it was
     one more partial. :meth:`tentative` does the same for a participant who sent nothing more.
     """
 

@@ -61,7 +61,7 @@ IDLE_WALL_S = 2.0  # ... and not fed for this long (longer than the runner's flu
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """One window to persist with :func:`transcription.service.audio_windows_create`.
+    """One window to persist with :func:`transcription.windows.audio_windows_create`.
 
     Byte offsets index the recording's data chunk; ``start_ms``/``end_ms`` are meeting time;
     ``speech_end_wall_ms`` is the wall clock (epoch ms) at which the last speech in the window

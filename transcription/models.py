@@ -78,7 +78,7 @@ class AudioWindow(models.Model):
 
 
 class Retranscription(models.Model):
-    """One run of ``transcription.service.recording_retranscribe`` over a meeting's
+    """One run of ``transcription.retranscribe.recording_retranscribe`` over a meeting's
     recordings. While it runs, the meeting's Whisper track is being replaced, so the final
     summary waits for it like for live windows (``transcription.selectors.transcription_pending_ms``:
     ``audio_ms - done_ms`` left). ``updated_at`` moves with every window: a run that stopped

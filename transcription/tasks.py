@@ -17,7 +17,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from transcription import service
+from transcription import retranscribe, windows
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ TRANSIENT = (OperationalError, InterfaceError)
 )
 def audio_window_transcribe(window_id: int) -> str:
     """One per window; transcribes the most urgent pending window when it runs (finals before
-    partials, oldest first: ``transcription.service.audio_window_next``)."""
-    return service.audio_window_next(window_id=window_id)
+    partials, oldest first: ``transcription.windows.audio_window_next``)."""
+    return windows.audio_window_next(window_id=window_id)
 
 
 @shared_task(
@@ -48,7 +48,7 @@ def audio_window_transcribe(window_id: int) -> str:
     time_limit=3 * 60 * 60 + 60,
 )
 def recording_retranscribe(meeting_id: int, recording_id: int | None = None) -> dict:
-    return asdict(service.recording_retranscribe(meeting_id=meeting_id, recording_id=recording_id))
+    return asdict(retranscribe.recording_retranscribe(meeting_id=meeting_id, recording_id=recording_id))
 
 
 @worker_ready.connect
@@ -65,7 +65,7 @@ def resume_pending_windows(sender=None, **kwargs) -> None:
     if "transcription" not in queues:
         return
     try:
-        service.audio_windows_resume()
+        windows.audio_windows_resume()
     except Exception:  # the worker must start even if the database is not reachable yet
         logger.exception("could not resume pending Whisper windows")
     finally:

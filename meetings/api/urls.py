@@ -5,7 +5,17 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from meetings.api import views, views_notes
+from meetings.api import (
+    views,
+    views_action_items,
+    views_audio,
+    views_export,
+    views_notes,
+    views_search,
+    views_sharing,
+    views_summary,
+    views_transcript,
+)
 
 app_name = "api"
 
@@ -14,23 +24,33 @@ urlpatterns = [
     path("meetings/<uuid:public_id>/", views.MeetingDetailApi.as_view(), name="meeting-detail"),
     path(
         "meetings/<uuid:public_id>/transcript/",
-        views.MeetingTranscriptApi.as_view(),
+        views_transcript.MeetingTranscriptApi.as_view(),
         name="meeting-transcript",
     ),
-    path("meetings/<uuid:public_id>/chat/", views.MeetingChatApi.as_view(), name="meeting-chat"),
-    path("meetings/<uuid:public_id>/events/", views.MeetingEventsApi.as_view(), name="meeting-events"),
-    path("meetings/<uuid:public_id>/audio/", views.MeetingAudioApi.as_view(), name="meeting-audio"),
-    path("meetings/<uuid:public_id>/summary/", views.MeetingSummaryApi.as_view(), name="meeting-summary"),
+    path("meetings/<uuid:public_id>/chat/", views_transcript.MeetingChatApi.as_view(), name="meeting-chat"),
     path(
-        "meetings/<uuid:public_id>/summarize/", views.MeetingSummarizeApi.as_view(), name="meeting-summarize"
+        "meetings/<uuid:public_id>/events/",
+        views_transcript.MeetingEventsApi.as_view(),
+        name="meeting-events",
+    ),
+    path("meetings/<uuid:public_id>/audio/", views_audio.MeetingAudioApi.as_view(), name="meeting-audio"),
+    path(
+        "meetings/<uuid:public_id>/summary/",
+        views_summary.MeetingSummaryApi.as_view(),
+        name="meeting-summary",
+    ),
+    path(
+        "meetings/<uuid:public_id>/summarize/",
+        views_summary.MeetingSummarizeApi.as_view(),
+        name="meeting-summarize",
     ),
     path(
         "meetings/<uuid:public_id>/retranscribe/",
-        views.MeetingRetranscribeApi.as_view(),
+        views_transcript.MeetingRetranscribeApi.as_view(),
         name="meeting-retranscribe",
     ),
-    path("meetings/<uuid:public_id>/export/", views.MeetingExportApi.as_view(), name="meeting-export"),
-    path("search/", views.SearchApi.as_view(), name="search"),
+    path("meetings/<uuid:public_id>/export/", views_export.MeetingExportApi.as_view(), name="meeting-export"),
+    path("search/", views_search.SearchApi.as_view(), name="search"),
     # --- Speaker names and bookmarks (issue 20) ---
     path(
         "meetings/<uuid:public_id>/participants/<int:participant_id>/",
@@ -54,21 +74,20 @@ urlpatterns = [
 
 # --- Action items people work with (issue 20, part 1) -------------------------------------------
 urlpatterns += [
-    path("action-items/", views.MyActionItemListApi.as_view(), name="my-action-items"),
+    path("action-items/", views_action_items.MyActionItemListApi.as_view(), name="my-action-items"),
     path(
         "meetings/<uuid:public_id>/action-items/",
-        views.MeetingActionItemListApi.as_view(),
+        views_action_items.MeetingActionItemListApi.as_view(),
         name="meeting-action-items",
     ),
     path(
         "meetings/<uuid:public_id>/action-items/<int:item_id>/",
-        views.MeetingActionItemDetailApi.as_view(),
+        views_action_items.MeetingActionItemDetailApi.as_view(),
         name="meeting-action-item",
     ),
 ]
 
 # --- Audio replay and sharing (issue 20) -------------------------------------------------------
-from meetings.api import views_audio, views_sharing  # noqa: E402
 
 urlpatterns += [
     path(

@@ -17,9 +17,10 @@ from asgiref.sync import sync_to_async
 
 from meetings.models import AudioRecording, TranscriptSegment
 from rtms_emulator import Emulator, EmulatorConfig
-from streams import ingest, services
+from streams import ingest, webhook_events
 from streams.models import Stream
 from streams.recording import StreamRecorder
+from streams.webhook_payload import RtmsWebhook
 from streams.writer import EventWriter
 
 PLANNING = (
@@ -31,12 +32,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]
 
 @sync_to_async
 def create_stream(params: dict) -> None:
-    services.webhook_event_receive(
+    webhook_events.webhook_event_receive(
         event="meeting.rtms_started",
         event_ts=int(time.time() * 1000),
         payload={},
         raw_body=repr(params).encode(),
-        rtms=services.RtmsWebhook(
+        rtms=RtmsWebhook(
             event="meeting.rtms_started",
             product="meeting",
             action="started",
@@ -134,15 +135,15 @@ async def test_event_writes_do_not_queue_behind_audio_flushes():
     a flush that is stuck (here: until an event write has run) does not hold event writes up."""
     import threading
 
-    from streams import runner
+    from streams import lanes
 
     event_written = threading.Event()
 
     def stuck_flush() -> bool:
         return event_written.wait(timeout=30)  # one shared thread would deadlock here
 
-    flush = asyncio.ensure_future(runner.audio_lane().call(stuck_flush))
+    flush = asyncio.ensure_future(lanes.audio_lane().call(stuck_flush))
     await asyncio.sleep(0)
-    await asyncio.wait_for(runner.event_lane(1).call(event_written.set), timeout=30)
+    await asyncio.wait_for(lanes.event_lane(1).call(event_written.set), timeout=30)
     assert await flush is True
-    assert runner.event_lane(1) is runner.event_lane(1)  # a stream keeps its lane (order)
+    assert lanes.event_lane(1) is lanes.event_lane(1)  # a stream keeps its lane (order)

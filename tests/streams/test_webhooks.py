@@ -1,7 +1,7 @@
 """POST /webhooks/zoom/: verification, validation, idempotency, failover, stop; nothing written on bad input.
 
 The view only stores the event (pending); :func:`apply` plays the ingest supervisor's part
-(``services.webhook_events_apply``), so each happy-path test checks the stored event and what
+(``webhook_events.webhook_events_apply``), so each happy-path test checks the stored event and what
 applying it did.
 """
 
@@ -16,9 +16,10 @@ from django.db import OperationalError
 from django.urls import reverse
 
 from meetings.models import Meeting
-from streams import services, webhooks
+from streams import webhook_events, webhooks
 from streams.models import Stream, WebhookEvent
 from streams.rtms.signing import url_validation_token, webhook_signature
+from streams.webhook_payload import RtmsWebhook
 
 SECRET = "test-webhook-secret"
 URL = "/webhooks/zoom/"
@@ -69,7 +70,7 @@ def post(
 
 def apply() -> int:
     """What the ingest supervisor does after the webhook's commit."""
-    return services.webhook_events_apply()
+    return webhook_events.webhook_events_apply()
 
 
 def deliver(client, body: bytes):
@@ -279,19 +280,19 @@ def test_event_survives_a_failure_between_ack_and_apply(client, monkeypatch):
     """The database fails while applying: the event stays pending and the next round applies it
     (as a supervisor started after a crash would)."""
     post(client, body_of("meeting.rtms_started", started()))
-    real = services._stream_started
+    real = webhook_events._stream_started
 
     def unreachable(rtms):
         real(rtms)  # its writes must be rolled back with the event's transaction
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "_stream_started", unreachable)
+    monkeypatch.setattr(webhook_events, "_stream_started", unreachable)
     with pytest.raises(OperationalError):
         apply()
     assert WebhookEvent.objects.get().applied_at is None
     assert not Stream.objects.exists()
     assert not Meeting.objects.exists()
-    monkeypatch.setattr(services, "_stream_started", real)
+    monkeypatch.setattr(webhook_events, "_stream_started", real)
     assert apply() == 1
     assert Stream.objects.get().state == Stream.State.PENDING
 
@@ -301,7 +302,7 @@ def test_an_event_that_cannot_be_applied_does_not_block_the_next(client, monkeyp
     post(client, body_of("meeting.rtms_started", started()))
     other = {**started(), "rtms_stream_id": "other-stream", "meeting_uuid": "other=="}
     post(client, body_of("meeting.rtms_started", other))
-    real = services._stream_started
+    real = webhook_events._stream_started
 
     def buggy(rtms):
         if rtms.rtms_stream_id == STREAM_ID:
@@ -309,7 +310,7 @@ def test_an_event_that_cannot_be_applied_does_not_block_the_next(client, monkeyp
             raise KeyError("a bug")
         return real(rtms)
 
-    monkeypatch.setattr(services, "_stream_started", buggy)
+    monkeypatch.setattr(webhook_events, "_stream_started", buggy)
     assert apply() == 2
     assert list(WebhookEvent.objects.order_by("pk").values_list("outcome", flat=True)) == ["error", "created"]
     assert list(Stream.objects.values_list("rtms_stream_id", flat=True)) == ["other-stream"]  # rolled back
@@ -326,10 +327,10 @@ def test_group_commit_shares_one_transaction_between_concurrent_requests(monkeyp
         batches.append([r.body_sha256 for r in records])
         return [not r.body_sha256.startswith("dup") for r in records]
 
-    monkeypatch.setattr(services, "webhook_events_record", record)
+    monkeypatch.setattr(webhook_events, "webhook_events_record", record)
 
-    def rec(key: str) -> services.WebhookRecord:
-        return services.WebhookRecord(
+    def rec(key: str) -> webhook_events.WebhookRecord:
+        return webhook_events.WebhookRecord(
             event="e", event_ts=None, rtms_stream_id="", body_sha256=key, payload={}
         )
 
@@ -348,11 +349,13 @@ def test_group_commit_failure_reaches_every_request_of_the_batch(monkeypatch):
     def record(records):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "webhook_events_record", record)
+    monkeypatch.setattr(webhook_events, "webhook_events_record", record)
 
     async def burst():
         group = webhooks.GroupCommit()
-        rec = services.WebhookRecord(event="e", event_ts=None, rtms_stream_id="", body_sha256="x", payload={})
+        rec = webhook_events.WebhookRecord(
+            event="e", event_ts=None, rtms_stream_id="", body_sha256="x", payload={}
+        )
         results = await asyncio.gather(group.record(rec), group.record(rec), return_exceptions=True)
         return results, group.flushing
 
@@ -363,11 +366,11 @@ def test_group_commit_failure_reaches_every_request_of_the_batch(monkeypatch):
 
 @pytest.mark.django_db
 def test_records_are_stored_once_even_within_one_batch():
-    rec = services.WebhookRecord(
+    rec = webhook_events.WebhookRecord(
         event="meeting.rtms_started", event_ts=1, rtms_stream_id=STREAM_ID, body_sha256="f" * 64, payload={}
     )
-    assert services.webhook_events_record([rec, rec]) == [True, False]
-    assert services.webhook_events_record([rec]) == [False]
+    assert webhook_events.webhook_events_record([rec, rec]) == [True, False]
+    assert webhook_events.webhook_events_record([rec]) == [False]
     assert WebhookEvent.objects.count() == 1
 
 
@@ -375,7 +378,7 @@ def test_records_are_stored_once_even_within_one_batch():
 @pytest.mark.parametrize("product", ["meeting", "webinar", "session"])
 def test_receive_helper_applies_the_given_rtms_webhook(product):
     """``webhook_event_receive`` (tests, tools) stores what applying needs, whatever ``payload``."""
-    rtms = services.RtmsWebhook(
+    rtms = RtmsWebhook(
         event=f"{product}.rtms_started",
         product=product,
         action="started",
@@ -388,8 +391,8 @@ def test_receive_helper_applies_the_given_rtms_webhook(product):
         topic="Weekly",
     )
     kwargs = {"event": rtms.event, "event_ts": rtms.event_ts, "payload": {}, "raw_body": b"b", "rtms": rtms}
-    assert services.webhook_event_receive(**kwargs).result == "created"
-    assert services.webhook_event_receive(**kwargs).result == "duplicate"
+    assert webhook_events.webhook_event_receive(**kwargs).result == "created"
+    assert webhook_events.webhook_event_receive(**kwargs).result == "duplicate"
     stream = Stream.objects.select_related("meeting").get()
     assert (
         webhooks.parse_rtms_webhook(
@@ -577,7 +580,7 @@ def stored(monkeypatch, settings):
         rows.extend(records)
         return [True] * len(records)
 
-    monkeypatch.setattr(services, "webhook_events_record", record)
+    monkeypatch.setattr(webhook_events, "webhook_events_record", record)
     return rows
 
 
@@ -639,5 +642,5 @@ async def test_fast_path_answers_500_when_the_database_is_down(stored, monkeypat
     def down(records):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "webhook_events_record", down)
+    monkeypatch.setattr(webhook_events, "webhook_events_record", down)
     assert (await asgi_call(headers=signed(GOOD), body=GOOD))[0] == 500  # Zoom retries

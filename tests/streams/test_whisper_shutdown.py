@@ -1,7 +1,7 @@
 """Issue 18, item 4: SIGTERM/SIGINT with Whisper work pending loses nothing and logs no
 traceback. The server stops taking windows, lets the running ones finish within
 ``WHISPER_SHUTDOWN_GRACE_SECONDS``, leaves the rest ``pending``, and the next start transcribes
-them (``transcription.service.audio_windows_resume``)."""
+them (``transcription.windows.audio_windows_resume``)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from meetings.models import AudioRecording
 from tests.factories import StreamFactory
-from transcription.audio import read_wav
+from transcription.audio import float32_to_pcm16, read_wav, write_wav
+from transcription.live import WindowSpec
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +66,48 @@ def media(settings, tmp_path) -> Path:
 @pytest.fixture
 def stream(meeting):
     return StreamFactory(meeting=meeting)
+
+
+# --- helpers: a participant's recording on disk, a window of it ---------------------------------
+
+
+def make_recording(media: Path, meeting, participant, samples: np.ndarray, *, start_ms=0, stream_key="s1"):
+    relative = (
+        f"recordings/{meeting.pk}/{stream_key}/{participant.zoom_user_id if participant else 'mix'}.wav"
+    )
+    path = media / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = float32_to_pcm16(samples)
+    write_wav(path, pcm)
+    return AudioRecording.objects.create(
+        meeting=meeting,
+        stream_key=stream_key,
+        participant=participant,
+        kind=AudioRecording.Kind.PARTICIPANT if participant else AudioRecording.Kind.MIXED,
+        path=relative,
+        start_ms=start_ms,
+        data_bytes=len(pcm),
+    )
+
+
+def spec_for(recording, stream, *, byte_offset=0, byte_length=None, is_final=True) -> WindowSpec:
+    length = recording.data_bytes - byte_offset if byte_length is None else byte_length
+    start_ms = recording.start_ms + byte_offset // 32
+    return WindowSpec(
+        stream_id=stream.pk,
+        meeting_id=recording.meeting_id,
+        recording_id=recording.pk,
+        participant_id=recording.participant_id,
+        byte_offset=byte_offset,
+        byte_length=length,
+        start_ms=start_ms,
+        end_ms=start_ms + length // 32,
+        is_final=is_final,
+        speech_end_wall_ms=0,
+    )
+
+
+def pad(samples: np.ndarray, before_s: float, after_s: float = 0.5) -> np.ndarray:
+    return np.concatenate(
+        [np.zeros(int(before_s * 16000), np.float32), samples, np.zeros(int(after_s * 16000), np.float32)]
+    )

@@ -7,8 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from transcription.audio import PEAK_CONTEXT_MS, read_wav, suppress_crosstalk
+from transcription.audio import PEAK_CONTEXT_MS, read_wav
 from transcription.guards import is_repetition
+from transcription.levels import suppress_crosstalk
 from transcription.service import transcribe_samples
 
 from .conftest import word_error_rate

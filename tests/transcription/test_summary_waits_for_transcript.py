@@ -23,9 +23,10 @@ from meetings.services.transcript import transcript_segment_record
 from meetings.summarizer import service as summarizer_service
 from tests.factories import ParticipantFactory
 from transcription.models import AudioWindow, Retranscription
-from transcription.service import audio_window_create, audio_window_transcribe, recording_retranscribe
+from transcription.retranscribe import recording_retranscribe
+from transcription.windows import audio_window_create, audio_window_transcribe
 
-from .test_whisper_service import make_recording, spec_for
+from .conftest import make_recording, spec_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.backends]  # the gate relies on row locks: PostgreSQL too
 

@@ -9,7 +9,7 @@ import pytest
 
 from meetings.models import AudioRecording
 from tests.factories import ParticipantFactory, StreamFactory
-from transcription import service
+from transcription import windows
 from transcription.live import WindowSpec
 from transcription.models import AudioWindow
 from transcription.selectors import transcription_lag_ms
@@ -53,8 +53,8 @@ def spec(recording, *, offset_s: int, speech_end_wall_ms: int, is_final: bool = 
 def test_lag_is_now_minus_the_end_of_the_oldest_untranscribed_audio(meeting, recording):
     assert transcription_lag_ms(meeting.pk) == 0
     now = now_ms()
-    old = service.audio_window_create(spec=spec(recording, offset_s=0, speech_end_wall_ms=now - 9_000))
-    service.audio_window_create(spec=spec(recording, offset_s=2, speech_end_wall_ms=now - 4_000))
+    old = windows.audio_window_create(spec=spec(recording, offset_s=0, speech_end_wall_ms=now - 9_000))
+    windows.audio_window_create(spec=spec(recording, offset_s=2, speech_end_wall_ms=now - 4_000))
     assert transcription_lag_ms(meeting.pk, now_ms=now) == 9_000
     AudioWindow.objects.filter(pk=old.pk).update(status=AudioWindow.Status.DONE)
     assert transcription_lag_ms(meeting.pk, now_ms=now) == 4_000
@@ -64,11 +64,11 @@ def test_lag_is_now_minus_the_end_of_the_oldest_untranscribed_audio(meeting, rec
 
 def test_the_page_says_how_far_behind_only_past_a_few_seconds(client, user, meeting, recording):
     client.force_login(user)
-    service.audio_window_create(spec=spec(recording, offset_s=0, speech_end_wall_ms=now_ms() - 1_000))
+    windows.audio_window_create(spec=spec(recording, offset_s=0, speech_end_wall_ms=now_ms() - 1_000))
     html = client.get(meeting.get_absolute_url()).content.decode()
     assert 'id="transcript-lag"' in html
     assert "hidden" in html.split('id="transcript-lag"')[1].split(">")[0]
-    service.audio_window_create(spec=spec(recording, offset_s=3, speech_end_wall_ms=now_ms() - 12_000))
+    windows.audio_window_create(spec=spec(recording, offset_s=3, speech_end_wall_ms=now_ms() - 12_000))
     html = client.get(meeting.get_absolute_url()).content.decode()
     tag = html.split('id="transcript-lag"')[1].split("</p>")[0]
     assert "hidden" not in tag.split(">")[0]
@@ -77,7 +77,7 @@ def test_the_page_says_how_far_behind_only_past_a_few_seconds(client, user, meet
 
 def test_the_api_exposes_the_lag(client, user, meeting, recording):
     client.force_login(user)
-    service.audio_window_create(spec=spec(recording, offset_s=0, speech_end_wall_ms=now_ms() - 7_000))
+    windows.audio_window_create(spec=spec(recording, offset_s=0, speech_end_wall_ms=now_ms() - 7_000))
     data = client.get(f"/api/meetings/{meeting.public_id}/").json()
     assert 6.9 <= data["transcript_lag_seconds"] < 9
 
@@ -86,20 +86,20 @@ def test_new_windows_push_the_lag_only_when_behind(
     meeting, recording, monkeypatch, django_capture_on_commit_callbacks
 ):
     # the windows stay pending (no task is enqueued): only the lag pushes run on commit
-    monkeypatch.setattr(service.jobs, "enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(windows.jobs, "enqueue", lambda *args, **kwargs: None)
     pushed = []
     monkeypatch.setattr(
-        service.meeting_fragments, "push_transcript_lag", lambda m, lag_ms=None: pushed.append(lag_ms)
+        windows.meeting_fragments, "push_transcript_lag", lambda m, lag_ms=None: pushed.append(lag_ms)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        service.audio_windows_create(specs=[spec(recording, offset_s=0, speech_end_wall_ms=now_ms() - 300)])
+        windows.audio_windows_create(specs=[spec(recording, offset_s=0, speech_end_wall_ms=now_ms() - 300)])
     assert pushed == []  # on time: pages are not bothered
     with django_capture_on_commit_callbacks(execute=True):
-        service.audio_windows_create(specs=[spec(recording, offset_s=2, speech_end_wall_ms=now_ms())])
+        windows.audio_windows_create(specs=[spec(recording, offset_s=2, speech_end_wall_ms=now_ms())])
     assert pushed == []
     AudioWindow.objects.filter(byte_offset=0).update(speech_end_wall_ms=now_ms() - 6_000)
     with django_capture_on_commit_callbacks(execute=True):
-        service.audio_windows_create(specs=[spec(recording, offset_s=4, speech_end_wall_ms=now_ms())])
+        windows.audio_windows_create(specs=[spec(recording, offset_s=4, speech_end_wall_ms=now_ms())])
     assert len(pushed) == 1
     assert pushed[0] >= 6_000
 
@@ -109,11 +109,11 @@ def test_a_late_window_finishing_pushes_the_new_lag_and_a_window_on_time_does_no
 ):
     pushed = []
     monkeypatch.setattr(
-        service.meeting_fragments, "push_transcript_lag", lambda m, lag_ms=None: pushed.append(m)
+        windows.meeting_fragments, "push_transcript_lag", lambda m, lag_ms=None: pushed.append(m)
     )
-    service._lag_changed(meeting.pk, now_ms() - 500)
+    windows._lag_changed(meeting.pk, now_ms() - 500)
     assert pushed == []
-    service._lag_changed(meeting.pk, now_ms() - 8_000)
+    windows._lag_changed(meeting.pk, now_ms() - 8_000)
     assert pushed == [meeting.pk]
 
 

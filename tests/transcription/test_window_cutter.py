@@ -13,9 +13,9 @@ from transcription.audio import (
     FRAME_BYTES,
     WindowCutter,
     float32_to_pcm16,
-    frame_dbfs,
     read_wav,
 )
+from transcription.levels import frame_dbfs
 from transcription.live import LiveTranscriber
 
 

@@ -15,16 +15,10 @@ from tests.factories import ParticipantFactory, StreamFactory
 from transcription.audio import Window, cut_windows, read_wav
 from transcription.engines import strip_prefix
 from transcription.models import AudioWindow
-from transcription.service import (
-    LEAD_MAX_GAP_MS,
-    audio_window_create,
-    audio_window_transcribe,
-    lead_between,
-    transcribe_samples,
-)
+from transcription.service import LEAD_MAX_GAP_MS, lead_between, transcribe_samples
+from transcription.windows import audio_window_create, audio_window_transcribe
 
-from .conftest import normalized, word_error_rate
-from .test_whisper_service import make_recording, spec_for
+from .conftest import make_recording, normalized, spec_for, word_error_rate
 
 SECOND_HALF = "to foreigners after a glowing account of its splendours recorded by lord byron"
 
@@ -142,7 +136,7 @@ def test_live_window_uses_the_previous_final_window_of_the_same_recording(
 def test_retranscription_decodes_each_continuation_with_its_lead(
     settings, tmp_path, meeting, fleurs_002, faster_engine
 ):
-    from transcription.service import recording_retranscribe
+    from transcription.retranscribe import recording_retranscribe
 
     settings.MEDIA_ROOT = tmp_path
     samples, _first, second = fleurs_002

@@ -2,7 +2,8 @@
 
 Embedded mode (default): SQLite, one Daphne process. ``--mode scaled``: PostgreSQL + Redis and the
 Procfile under honcho (``DATABASE_URL`` / ``REDIS_URL`` default to the local servers; the command
-re-runs itself with them). The steps and checks are in ``demo/steps.py`` and docs/demo.md.
+re-runs itself with them). The steps are in ``demo/steps.py`` (the server processes in
+``demo/product.py``, the checks in ``demo/checks.py``) and docs/demo.md.
 
 Exit status: 0; with ``--headless`` 0 only if every check passes (``CommandError`` otherwise).
 """
@@ -21,6 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from demo import steps as demo
+from demo.checks import checks_run
+from demo.product import Product
 
 HEADLESS_SPEED = 1.5  # Whisper on the 4 AMI tracks costs ~1x real time on 2 busy cores: keep close to live
 
@@ -68,7 +71,7 @@ class Command(BaseCommand):
                 say(f"Created the PostgreSQL database {settings.DATABASES['default']['NAME']}")
             demo.database_prepare()
             token = demo.demo_user_prepare()
-            product = demo.Product(
+            product = Product(
                 mode=mode, port=port, log_path=Path(settings.DATA_DIR) / "demo-logs" / f"server-{stamp}.log"
             )
             # Ctrl-C or SIGTERM (a supervisor, CI) stops the server too: SIGINT may arrive ignored
@@ -115,7 +118,7 @@ class Command(BaseCommand):
         finally:
             product.stop()
 
-    def _run(self, product: demo.Product, token: str, *, speed: float, export_dir: Path) -> bool:
+    def _run(self, product: Product, token: str, *, speed: float, export_dir: Path) -> bool:
         say = self.stdout.write
         api = demo.Api(product.base_url, token)
         names = ", ".join(demo.SCENARIOS)
@@ -138,7 +141,7 @@ class Command(BaseCommand):
             say("")
         say(f"Exported notes (Markdown, WebVTT): {export_dir}")
         say("")
-        checks = demo.checks_run(results)
+        checks = checks_run(results)
         for check in checks:
             say(check.line())
         return all(check.ok for check in checks)

@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 
 from meetings.models import Summary
 from meetings.services.summaries import summary_request
-from meetings.summarizer import llm, owners
+from meetings.summarizer import grounding, llm, owners
 from meetings.summarizer.text import split_sentences
 from meetings.summarizer.types import Person
 from tests.factories import MeetingFactory, ParticipantFactory, TranscriptSegmentFactory
@@ -122,11 +122,14 @@ def assert_grounded(result, utterances) -> None:
 
     whole = " ".join(u.text for u in utterances)
     for sentence in split_sentences(result.overview):
-        assert llm.support_problem(sentence, whole, names=names, min_share=llm.MIN_OVERVIEW_SUPPORT) == ""
+        assert (
+            grounding.support_problem(sentence, whole, names=names, min_share=grounding.MIN_OVERVIEW_SUPPORT)
+            == ""
+        )
     sections = [
-        (result.key_points, llm.MIN_SUPPORT, False),
-        (result.decisions, llm.MIN_SUPPORT, True),
-        (result.topics, llm.MIN_TOPIC_SUPPORT, False),
+        (result.key_points, grounding.MIN_SUPPORT, False),
+        (result.decisions, grounding.MIN_SUPPORT, True),
+        (result.topics, grounding.MIN_TOPIC_SUPPORT, False),
     ]
     for items, min_share, with_previous in sections:
         for item in items:
@@ -134,7 +137,7 @@ def assert_grounded(result, utterances) -> None:
             assert item.segment_ids
             assert set(item.segment_ids) <= set(by_id)
             text = source(item.segment_ids, with_previous=with_previous)
-            assert llm.support_problem(item.text, text, names=names, min_share=min_share) == ""
+            assert grounding.support_problem(item.text, text, names=names, min_share=min_share) == ""
     for action in result.action_items:
         assert action.segment_id in by_id
         assert action.owner_kind in {

@@ -1,4 +1,4 @@
-"""Topic segmentation, titles and key sentences (meetings.summarizer.topics)."""
+"""Topic segmentation, titles and key sentences (meetings.summarizer.segmentation and .topics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from meetings.summarizer import text, topics
+from meetings.summarizer import segmentation, text, topics
 from meetings.summarizer.types import Utterance
 
 BUDGET = [
@@ -57,7 +57,7 @@ def meeting(first: list[str], second: list[str], turns_each: int = 30, seed: int
 def test_segment_finds_the_boundary_between_two_topics():
     utterances = meeting(BUDGET, MATERIALS)
 
-    boundaries = topics.segment([u.text for u in utterances], n_topics=2)
+    boundaries = segmentation.segment([u.text for u in utterances], n_topics=2)
 
     assert len(boundaries) == 1
     assert abs(boundaries[0] - 30) <= 2
@@ -66,24 +66,24 @@ def test_segment_finds_the_boundary_between_two_topics():
 def test_segment_accepts_speaker_text_pairs_and_utterances():
     utterances = meeting(BUDGET, MATERIALS)
 
-    by_pairs = topics.segment([(u.speaker, u.text) for u in utterances], n_topics=2)
-    by_utterances = topics.segment(utterances, n_topics=2)
+    by_pairs = segmentation.segment([(u.speaker, u.text) for u in utterances], n_topics=2)
+    by_utterances = segmentation.segment(utterances, n_topics=2)
 
-    assert by_pairs == by_utterances == topics.segment([u.text for u in utterances], n_topics=2)
+    assert by_pairs == by_utterances == segmentation.segment([u.text for u in utterances], n_topics=2)
 
 
 def test_segment_of_one_topic_or_no_text_has_no_boundary():
-    assert topics.segment([], n_topics=3) == []
-    assert topics.segment(["Yeah.", "Okay."], n_topics=2) == []
-    assert topics.segment([u.text for u in meeting(BUDGET, BUDGET)], n_topics=1) == []
+    assert segmentation.segment([], n_topics=3) == []
+    assert segmentation.segment(["Yeah.", "Okay."], n_topics=2) == []
+    assert segmentation.segment([u.text for u in meeting(BUDGET, BUDGET)], n_topics=1) == []
 
 
 def test_topic_count_grows_with_meeting_length_within_bounds():
-    counts = [topics.topic_count(words) for words in (0, 100, 2000, 9000, 20000, 10**7)]
+    counts = [segmentation.topic_count(words) for words in (0, 100, 2000, 9000, 20000, 10**7)]
 
     assert counts == sorted(counts)
     assert counts[0] == counts[1] == 1
-    assert all(topics.MIN_TOPICS <= c <= topics.MAX_TOPICS for c in counts)
+    assert all(segmentation.MIN_TOPICS <= c <= segmentation.MAX_TOPICS for c in counts)
 
 
 def test_topics_have_multiword_titles_and_complete_grounded_key_sentences():
@@ -143,7 +143,7 @@ def test_topics_of_a_real_sized_meeting_use_the_count_rule():
     assert blocks[0].start_index == 0
     assert blocks[-1].end_index == len(utterances)
     assert all(a.end_index == b.start_index for a, b in itertools.pairwise(blocks))
-    assert len(blocks) <= topics.topic_count(sum(len(text.words(u.text)) for u in utterances))
+    assert len(blocks) <= segmentation.topic_count(sum(len(text.words(u.text)) for u in utterances))
     assert blocks[0].as_json()["title"] == blocks[0].title
 
 

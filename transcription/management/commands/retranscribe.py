@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from meetings.models import Meeting
 from transcription.engines import EngineUnavailable, get_engine
-from transcription.service import recording_retranscribe
+from transcription.retranscribe import recording_retranscribe
 from transcription.tasks import recording_retranscribe as recording_retranscribe_task
 
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from meetings.summarizer import llm
+from meetings.summarizer import grounding, llm
 from meetings.summarizer.types import Person
 
 MEETING_DATE = dt.date(2026, 11, 20)  # a Friday
@@ -39,7 +39,7 @@ def said(planning_turns) -> dict[int, str]:
     ],
 )
 def test_faithful_paraphrases_are_supported(said, claim, segments):
-    assert llm.support_problem(claim, " ".join(said[n] for n in segments), names=NAMES) == ""
+    assert grounding.support_problem(claim, " ".join(said[n] for n in segments), names=NAMES) == ""
 
 
 @pytest.mark.parametrize(
@@ -63,15 +63,15 @@ def test_faithful_paraphrases_are_supported(said, claim, segments):
     ],
 )
 def test_invented_claims_are_not_supported(said, claim, segments, reason):
-    assert reason in llm.support_problem(claim, " ".join(said[n] for n in segments), names=NAMES)
+    assert reason in grounding.support_problem(claim, " ".join(said[n] for n in segments), names=NAMES)
 
 
 def test_numbers_are_read_in_words_and_digits():
-    assert llm.evidence("We have twelve thousand dollars and about two hundred users.").numbers == {
+    assert grounding.evidence("We have twelve thousand dollars and about two hundred users.").numbers == {
         12000,
         200,
     }
-    assert llm.evidence("$12,000, 12k, the 3rd, one hundred and twenty five").numbers == {12000, 3, 125}
+    assert grounding.evidence("$12,000, 12k, the 3rd, one hundred and twenty five").numbers == {12000, 3, 125}
 
 
 def answer(**sections) -> str:

@@ -4,75 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
-from meetings.models import AudioRecording, TranscriptSegment
-from meetings.services.transcript import transcript_segment_record
+from meetings.models import TranscriptSegment
 from tests.factories import ParticipantFactory
 from transcription.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
-from transcription.live import LiveTranscriber, WindowSpec
+from transcription.live import LiveTranscriber
 from transcription.models import AudioWindow
-from transcription.service import (
+from transcription.windows import (
     CLAIM_STALE_AFTER,
     SUPERSEDED,
     audio_window_create,
     audio_window_next,
     audio_window_transcribe,
     audio_windows_create,
-    recording_retranscribe,
     window_queue_order,
 )
 
-from .conftest import word_error_rate
+from .conftest import make_recording, pad, spec_for, word_error_rate
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
-
-
-def make_recording(media: Path, meeting, participant, samples: np.ndarray, *, start_ms=0, stream_key="s1"):
-    relative = (
-        f"recordings/{meeting.pk}/{stream_key}/{participant.zoom_user_id if participant else 'mix'}.wav"
-    )
-    path = media / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pcm = float32_to_pcm16(samples)
-    write_wav(path, pcm)
-    return AudioRecording.objects.create(
-        meeting=meeting,
-        stream_key=stream_key,
-        participant=participant,
-        kind=AudioRecording.Kind.PARTICIPANT if participant else AudioRecording.Kind.MIXED,
-        path=relative,
-        start_ms=start_ms,
-        data_bytes=len(pcm),
-    )
-
-
-def spec_for(recording, stream, *, byte_offset=0, byte_length=None, is_final=True) -> WindowSpec:
-    length = recording.data_bytes - byte_offset if byte_length is None else byte_length
-    start_ms = recording.start_ms + byte_offset // 32
-    return WindowSpec(
-        stream_id=stream.pk,
-        meeting_id=recording.meeting_id,
-        recording_id=recording.pk,
-        participant_id=recording.participant_id,
-        byte_offset=byte_offset,
-        byte_length=length,
-        start_ms=start_ms,
-        end_ms=start_ms + length // 32,
-        is_final=is_final,
-        speech_end_wall_ms=0,
-    )
-
-
-def pad(samples: np.ndarray, before_s: float, after_s: float = 0.5) -> np.ndarray:
-    return np.concatenate(
-        [np.zeros(int(before_s * 16000), np.float32), samples, np.zeros(int(after_s * 16000), np.float32)]
-    )
 
 
 def test_window_becomes_a_whisper_segment_with_speaker_and_meeting_times(
@@ -152,7 +106,7 @@ def test_missing_file_fails_the_window_without_raising(media, meeting, stream, j
     recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
     (media / recording.path).unlink()
     window = audio_window_create(spec=spec_for(recording, stream))
-    with caplog.at_level(logging.ERROR, logger="transcription.service"):
+    with caplog.at_level(logging.ERROR, logger="transcription.windows"):
         assert audio_window_transcribe(window_id=window.pk) == "failed"
     window.refresh_from_db()
     assert window.status == "failed"
@@ -241,60 +195,6 @@ def test_live_path_attributes_ami_speakers_to_their_own_streams(
     assert "simplification" in said["source0"]
     for phrase, owner in (("necessarily understand", "source3"), ("main things on the front", "source1")):
         assert [name for name, text in said.items() if phrase in text] == [owner]
-
-
-def test_retranscribe_builds_a_whisper_track_beside_zoom_and_replaces_live_whisper(
-    media, meeting, jfk, speech_dir, faster_engine
-):
-    alice = ParticipantFactory(meeting=meeting, display_name="Alice")
-    bob = ParticipantFactory(meeting=meeting, display_name="Bob")
-    libri, _ = read_wav(speech_dir / "librispeech_2412-153948-0000.wav")
-    rec_a = make_recording(media, meeting, alice, pad(jfk[0], 0.5, 13.0))
-    make_recording(media, meeting, bob, pad(libri, 12.0, 0.5))
-    zoom, _ = transcript_segment_record(
-        meeting=meeting, source="zoom", source_key="z1", text="Zoom says hello", start_ms=0
-    )
-    transcript_segment_record(
-        meeting=meeting, source="whisper", source_key=f"w:{rec_a.pk}:0", text="old live text", start_ms=0
-    )
-    call_command("retranscribe", str(meeting.public_id), "--no-progress")
-    whisper = TranscriptSegment.objects.filter(meeting=meeting, source="whisper").order_by("start_ms")
-    assert not whisper.filter(source_key__startswith="w:").exists()  # live Whisper replaced
-    assert {s.speaker_name for s in whisper} == {"Alice", "Bob"}
-    assert whisper.first().speaker_name == "Alice"
-    assert all(s.source_key.startswith("rt:") and s.is_final for s in whisper)
-    assert TranscriptSegment.objects.filter(pk=zoom.pk, text="Zoom says hello").exists()
-    keys = sorted(whisper.values_list("source_key", flat=True))
-    progress = []
-    result = recording_retranscribe(meeting_id=meeting.pk, progress=lambda d, t: progress.append((d, t)))
-    assert sorted(whisper.values_list("source_key", flat=True)) == keys  # re-running converges
-    assert result.segments == len(keys)
-    assert result.removed == 0
-    assert progress[-1][0] == progress[-1][1] > 20
-
-
-def test_retranscribe_skips_an_unreadable_recording(media, meeting, jfk, faster_engine):
-    good = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
-    bad = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
-    (media / bad.path).write_bytes(b"garbage")
-    result = recording_retranscribe(meeting_id=meeting.pk)
-    assert result.failed_recordings == 1
-    assert result.segments >= 1
-    assert set(TranscriptSegment.objects.values_list("participant", flat=True)) == {good.participant_id}
-
-
-def test_admin_action_queues_retranscription(meeting, admin_client, django_capture_on_commit_callbacks):
-    from django.urls import reverse
-
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client.post(
-            reverse("admin:meetings_meeting_changelist"),
-            {"action": "retranscribe_with_whisper", "_selected_action": [meeting.pk]},
-            follow=True,
-        )
-    assert response.status_code == 200
-    assert b"Whisper re-transcription queued for 1 meeting" in response.content
-    assert len(callbacks) == 1
 
 
 def test_the_queue_takes_finals_before_partials_oldest_first(media, meeting, stream, jfk, faster_engine):
@@ -456,9 +356,9 @@ def test_a_final_waits_for_a_running_tentative_only_so_long(
 ):
     from django.utils import timezone
 
-    from transcription import service
+    from transcription import windows
 
-    monkeypatch.setattr(service, "TENTATIVE_WAIT_S", 0.2)
+    monkeypatch.setattr(windows, "TENTATIVE_WAIT_S", 0.2)
     recording = make_recording(media, meeting, ParticipantFactory(meeting=meeting), jfk[0])
     spec = spec_for(recording, stream)
     tentative = audio_window_create(spec=_tentative(spec))
