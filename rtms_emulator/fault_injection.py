@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
 
 from rtms_emulator.faults import JUNK_KINDS
 from rtms_emulator.messages import dumps
 from rtms_emulator.scenario import TimelineEvent
 from rtms_emulator.sockets import Conn, now_ms
+from rtms_emulator.stage import Stage
 from streams.rtms.protocol import StopReason
 
-if TYPE_CHECKING:
-    from rtms_emulator.run import Run
 
-
-async def inject(run: Run, e: TimelineEvent) -> None:
+async def inject(run: Stage, e: TimelineEvent) -> None:
     """Apply the fault ``e`` (``e.params["fault"]``: its kind, the rest its parameters) to
     ``run``'s stream now."""
     kind = e.params["fault"]
@@ -89,7 +86,7 @@ async def inject(run: Run, e: TimelineEvent) -> None:
         await run.pause(kind == "pause", e.at)
 
 
-async def _junk(run: Run, where: str, kinds: list[str]) -> None:
+async def _junk(run: Stage, where: str, kinds: list[str]) -> None:
     """Malformed frames of ``kinds`` on the signaling and/or media sockets (``where``)."""
     frames: dict[str, str | bytes] = {
         "malformed_json": '{"msg_type": 14, "content": {"user_id": ',

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rtms_emulator.config import EmulatorConfig
 from streams.rtms.messages import MEDIA_BITS
@@ -34,8 +34,13 @@ from streams.rtms.protocol import (
 )
 from streams.rtms.signing import handshake_signature
 
-if TYPE_CHECKING:
-    from rtms_emulator.session import Session
+
+class MediaHolder(Protocol):
+    """What the handshake asks of the stream it names (:class:`rtms_emulator.session.Session`,
+    named by this interface: the session imports the handshake's URL rule, not the reverse)."""
+
+    def taken_media(self) -> set[str]: ...
+
 
 BIT_NAMES = {int(bit): name for name, bit in MEDIA_BITS.items()}
 ID_KEYS = ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id")
@@ -150,7 +155,7 @@ def wire_status(code: StatusCode, *, legacy: bool) -> int:
 
 
 def check_identity(
-    msg: dict, route: Route, session: Session | None, config: EmulatorConfig
+    msg: dict, route: Route, session: MediaHolder | None, config: EmulatorConfig
 ) -> tuple[StatusCode, str]:
     """Stream, instance id (any of ``ID_KEYS``) and signature of a handshake request.
     ``session``: the stream ``msg["rtms_stream_id"]`` names, None if unknown."""
@@ -178,7 +183,7 @@ def check_identity(
 
 
 def answer_signaling(
-    msg: dict | None, problem: str, route: Route, session: Session | None, config: EmulatorConfig
+    msg: dict | None, problem: str, route: Route, session: MediaHolder | None, config: EmulatorConfig
 ) -> HandshakeAnswer:
     """msg 2 for the first frame of a signaling socket (``msg`` None: ``problem`` says why).
     Accepted: ``media_server.server_urls`` lists the granted scopes plus ``all``."""
@@ -215,7 +220,7 @@ def answer_signaling(
 
 
 def answer_media(
-    msg: dict | None, problem: str, route: Route, session: Session | None, config: EmulatorConfig
+    msg: dict | None, problem: str, route: Route, session: MediaHolder | None, config: EmulatorConfig
 ) -> HandshakeAnswer:
     """msg 4 for the first frame of a media socket on ``route`` (``msg`` None: ``problem``)."""
     status, reason, types, params = StatusCode.OK, "", (), {}

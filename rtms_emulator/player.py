@@ -7,7 +7,8 @@ transcript at each utterance's end, chat, participant / active-speaker / sharing
 pause/resume and faults (``fault_injection.py``) at their times; it holds while the stream is
 not ready (a client away: nothing is lost) and ends the stream ``terminate_gap`` after the last
 entry. Messages are built by ``messages.py`` and sent through the stream's
-:class:`rtms_emulator.run.Run`; audio packets come precomputed from the scenario.
+:class:`rtms_emulator.run.Run` (seen through :class:`rtms_emulator.stage.Stage`); audio packets come
+precomputed from the scenario.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rtms_emulator import messages
 from rtms_emulator.fault_injection import inject
@@ -23,10 +24,8 @@ from rtms_emulator.faults import Fault
 from rtms_emulator.handshake import AUDIO_DEFAULTS
 from rtms_emulator.scenario import ChatMessage, Scenario, TimelineEvent, Utterance
 from rtms_emulator.sockets import now_ms
+from rtms_emulator.stage import Stage
 from streams.rtms.protocol import FRAME_MS, EventType, StopReason
-
-if TYPE_CHECKING:
-    from rtms_emulator.run import Run
 
 
 def tick_of(seconds: float) -> int:
@@ -64,7 +63,13 @@ class Player:
     with ``stop_reason``."""
 
     def __init__(
-        self, run: Run, scenario: Scenario, *, speed: float | None, faults: Iterable[Fault], stop_reason: int
+        self,
+        run: Stage,
+        scenario: Scenario,
+        *,
+        speed: float | None,
+        faults: Iterable[Fault],
+        stop_reason: int,
     ) -> None:
         self.run = run
         self.session = run.session

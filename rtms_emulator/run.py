@@ -17,9 +17,10 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rtms_emulator import messages
+from rtms_emulator.config import EmulatorConfig
 from rtms_emulator.faults import Fault
 from rtms_emulator.player import Player
 from rtms_emulator.record import StreamRecord
@@ -29,8 +30,18 @@ from rtms_emulator.sockets import Conn, now_ms
 from rtms_emulator.webhook import StreamWebhooks
 from streams.rtms.protocol import StopReason, StreamState
 
-if TYPE_CHECKING:
-    from rtms_emulator.server import Emulator
+
+class EmulatorHost(Protocol):
+    """What a run needs of the server that holds it (:class:`rtms_emulator.server.Emulator`,
+    named by this interface so that the server imports the run, never the reverse)."""
+
+    config: EmulatorConfig
+
+    @property
+    def base_url(self) -> str: ...
+
+    def run_finished(self, run: Run) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +59,7 @@ class Run:
 
     def __init__(
         self,
-        emulator: Emulator,
+        emulator: EmulatorHost,
         scenario: Scenario,
         *,
         speed: float | None,
