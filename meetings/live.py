@@ -7,7 +7,7 @@ Payloads are plain ``str``/``int`` (channels-redis serializes with msgpack).
 Embedded mode uses the in-memory channel layer, whose queues belong to the server's event
 loop: a push from another thread (a task thread, the ORM thread) is scheduled onto that loop
 with ``run_coroutine_threadsafe`` (:func:`bind_server_loop` is called at start-up). A thread
-that works for one event loop (the ingest writer lanes, ``streams/runner.py``) names it with
+that works for one event loop (the ingest writer lanes, ``streams/lanes.py``) names it with
 :func:`use_loop`: its pushes are scheduled on that loop without waiting (the worker's Redis
 connections live there), not sent through ``async_to_sync``, which would start a new event
 loop for each push. :func:`push_loop` is the one place that picks the loop; :func:`group_send`

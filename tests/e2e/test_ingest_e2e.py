@@ -138,22 +138,29 @@ async def test_scaled_mode_stores_the_meeting(scaled):
     await assert_stored_equals_sent(record, stream, scaled)
 
 
-@pytest.mark.scaled
-@pytest.mark.faults
-async def test_sigkill_takeover_within_10_s(scaled):
+async def _signal_the_holder(emu, scaled, signum):
+    """Two workers, the planning meeting played at 3x; 3 s in, ``signum`` to the worker holding
+    the stream's lease. Returns the run, the first holder's stream row and the seconds until the
+    other worker held the lease."""
     scaled.start_worker("w1")
     await asyncio.sleep(1.0)
     scaled.start_worker("w2")
+    run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=3.0)
+    first = await holder(run.rtms_stream_id, scaled)
+    await asyncio.sleep(3.0)
+    scaled.procs[first.lease_owner].send_signal(signum)
+    sent_at = time.monotonic()
+    other = "w2" if first.lease_owner == "w1" else "w1"
+    await holder(run.rtms_stream_id, scaled, owner_prefix=other)
+    return run, first, time.monotonic() - sent_at
+
+
+@pytest.mark.scaled
+@pytest.mark.faults
+async def test_sigkill_takeover_within_10_s(scaled):
     async with emulator() as emu:
-        run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=3.0)
+        run, _first, takeover = await _signal_the_holder(emu, scaled, signal.SIGKILL)
         sid = run.rtms_stream_id
-        first = await holder(sid, scaled)
-        await asyncio.sleep(3.0)
-        scaled.procs[first.lease_owner].send_signal(signal.SIGKILL)
-        killed_at = time.monotonic()
-        other = "w2" if first.lease_owner == "w1" else "w1"
-        await holder(sid, scaled, owner_prefix=other)
-        takeover = time.monotonic() - killed_at
         record = await run.wait(120)
     stream = await wait_ended(sid, scaled)
     assert takeover < 10, f"takeover took {takeover:.1f}s"
@@ -171,19 +178,9 @@ async def test_sigkill_takeover_within_10_s(scaled):
 @pytest.mark.scaled
 @pytest.mark.faults
 async def test_sigterm_hands_over_without_waiting_for_the_lease(scaled):
-    scaled.start_worker("w1")
-    await asyncio.sleep(1.0)
-    scaled.start_worker("w2")
     async with emulator() as emu:
-        run = await emu.play(PLANNING, webhook_url=scaled.webhook_url, speed=3.0)
+        run, first, handover = await _signal_the_holder(emu, scaled, signal.SIGTERM)
         sid = run.rtms_stream_id
-        first = await holder(sid, scaled)
-        await asyncio.sleep(3.0)
-        scaled.procs[first.lease_owner].send_signal(signal.SIGTERM)
-        sent_at = time.monotonic()
-        other = "w2" if first.lease_owner == "w1" else "w1"
-        await holder(sid, scaled, owner_prefix=other)
-        handover = time.monotonic() - sent_at
         record = await run.wait(120)
         assert scaled.procs[first.lease_owner].wait(timeout=20) == 0
     stream = await wait_ended(sid, scaled)
