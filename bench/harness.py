@@ -96,7 +96,10 @@ class Product:
         self.env |= {
             k.removeprefix("BENCH_ENV_"): v for k, v in os.environ.items() if k.startswith("BENCH_ENV_")
         }
-        self.processes = Processes(self.tmp, self.env)
+        # BENCH_PRODUCT_ROOT=<checkout> runs that checkout's product under this bench and emulator
+        # (before/after comparisons of the product alone; the checkout shares this interpreter).
+        self.root = Path(os.environ.get("BENCH_PRODUCT_ROOT") or ROOT)
+        self.processes = Processes(self.tmp, self.env, root=self.root)
 
     # -- lifecycle --
 
@@ -147,7 +150,7 @@ class Product:
     def manage(self, *args: str, timeout: float = 180) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             capture_output=True,
             text=True,
@@ -162,7 +165,7 @@ class Product:
         """Run ``bench.dbtool <command>`` with this product's environment; its JSON answer."""
         result = subprocess.run(
             [sys.executable, "-m", "bench.dbtool", command, json.dumps(args)],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             capture_output=True,
             text=True,

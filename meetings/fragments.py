@@ -15,9 +15,8 @@ for the page and for these pushes alike. Panels (``#meeting-status``, ``#stream-
 
 Names other modules call: ``push_segment``, ``push_segments_deleted``, ``push_chat``, ``push_event``,
 ``push_meeting_status``, ``push_participants``, ``push_meeting_row``,
-``push_transcription_progress`` (and the summary module's ``push_summary``), ``push_speaker_names``,
-``push_bookmarks``.
-``push_transcription_progress``, ``push_transcript_lag`` (and the summary module's ``push_summary``).
+``push_transcription_progress``, ``push_transcript_lag``, ``push_speaker_names``, ``push_bookmarks``
+(and the summary module's ``push_summary``).
 ``render_changes_after`` is the consumer's catch-up after a reconnect.
 """
 
@@ -61,10 +60,24 @@ CATCH_UP_BATCH = 100  # items per WebSocket message during a catch-up
 
 
 def render_segment(segment: TranscriptSegment, *, speaker_names: dict[int, str] | None = None) -> str:
-    """A segment, out of band. ``speaker_names``: renamed speakers (queried when not given)."""
+    """A segment, out of band. ``speaker_names``: the meeting's renamed speakers; when not given,
+    the name in hand (:func:`_speaker_name_in_hand`, no query)."""
     if speaker_names is None:
-        speaker_names = speaker_custom_names(meeting_id=segment.meeting_id)
+        speaker_names = _speaker_name_in_hand(segment)
     return live_lines.render_push("transcript", segment, speaker_names=speaker_names)
+
+
+def _speaker_name_in_hand(row: TranscriptSegment | ChatMessage) -> dict[int, str]:
+    """``{participant pk: custom name}`` of ``row``'s own participant when the row already holds
+    it (the writer's instance, or a ``select_related``), else ``{}``: a live push never waits
+    for a query to name its speaker. The name may be stale (a rename in another process after
+    the writer loaded the participant), which no page shows: every page applies the meeting's
+    current names to each line it gets (``#speaker-names``, replaced on every rename and after
+    every catch-up; ``static/js/speakers.js``)."""
+    if not type(row)._meta.get_field("participant").is_cached(row):
+        return {}
+    participant = row.participant
+    return {participant.pk: participant.custom_name} if participant and participant.custom_name else {}
 
 
 def render_talk_time(meeting: Meeting) -> str:
@@ -93,8 +106,9 @@ def render_summary(meeting: Meeting, summary, *, pending_s: int | None = None) -
 
 
 def render_chat(message: ChatMessage, *, speaker_names: dict[int, str] | None = None) -> str:
+    """A chat message, out of band; ``speaker_names`` as for :func:`render_segment`."""
     if speaker_names is None:
-        speaker_names = speaker_custom_names(meeting_id=message.meeting_id)
+        speaker_names = _speaker_name_in_hand(message)
     return live_lines.render_push("chat", message, speaker_names=speaker_names)
 
 
@@ -192,7 +206,7 @@ def push_segments_deleted(meeting_id: int, segment_ids: list[int]) -> None:
 
 
 def push_chat(message_id: int) -> None:
-    message = ChatMessage.objects.filter(pk=message_id).first()
+    message = ChatMessage.objects.select_related("participant").filter(pk=message_id).first()
     if message is None:
         return
     live.push(message.meeting_id, render_chat(message), seq=message.seq)

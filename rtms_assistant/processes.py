@@ -46,21 +46,22 @@ def worker_args(worker_id: str, *, max_streams: int | None = None) -> list[str]:
 class Processes:
     """Named subprocesses of the product with their output in ``<log_dir>/<name>.log``.
 
-    ``spawn`` starts one (``python <args>`` in the repository, unless ``prefix`` replaces
-    ``python``, e.g. a profiler); ``stop_all`` sends SIGTERM to every live one, waits up to
+    ``spawn`` starts one (``python <args>`` in ``root``, the repository unless a benchmark points
+    it at another checkout, unless ``prefix`` replaces ``python``, e.g. a profiler); ``stop_all`` sends SIGTERM to every live one, waits up to
     ``timeout`` seconds each, then SIGKILLs what is left.
     """
 
-    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, log_dir: Path, env: dict[str, str], *, root: Path = ROOT) -> None:
         self.log_dir = log_dir
         self.env = env
+        self.root = root
         self.procs: dict[str, subprocess.Popen] = {}
 
     def spawn(self, name: str, args: list[str], *, prefix: list[str] | None = None) -> subprocess.Popen:
         with (self.log_dir / f"{name}.log").open("ab") as log:
             proc = subprocess.Popen(  # noqa: S603 (our own argv)
                 [*(prefix or [sys.executable]), *args],
-                cwd=ROOT,
+                cwd=self.root,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

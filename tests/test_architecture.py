@@ -197,3 +197,78 @@ def test_the_services_and_selectors_packages_re_export_nothing():
     for package in ("meetings/services", "meetings/selectors"):
         tree = ast.parse((ROOT / package / "__init__.py").read_text())
         assert [type(node).__name__ for node in tree.body if not isinstance(node, ast.Expr)] == [], package
+
+
+# --- no import cycles (issue 19, item 2) ---------------------------------------------------------
+# Every import counts, in-function ones too (a cycle broken only by a late import is still a
+# cycle in the design), except those under ``if TYPE_CHECKING:`` (never run).
+OUR_PACKAGES = [*PRODUCT_LAYERS, "rtms_assistant", "rtms_emulator", "demo", "bench"]
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_edges(path: Path, root: Path, modules: set[str]) -> set[str]:
+    """Our modules ``path`` imports: ``from pkg import mod`` is an arrow to the submodule when
+    there is one, else to ``pkg`` (a name it defines); a relative import is resolved against
+    ``path``'s package. Loading a parent package first is Python's, not an arrow."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):  # if TYPE_CHECKING: ... never runs
+        test = node.test if isinstance(node, ast.If) else None
+        if test is not None and "TYPE_CHECKING" in ast.unparse(test):
+            skip.update(id(inner) for child in node.body for inner in ast.walk(child))
+    me = module_name(path, root)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:  # the submodule if there is one, else a name defined in base
+                targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+    return {t for t in targets if t in modules and t != me}
+
+
+def import_cycle(root: Path, packages: list[str]) -> list[str]:
+    """One import cycle among ``packages`` under ``root`` (module names, first = last), or []."""
+    from graphlib import CycleError, TopologicalSorter
+
+    files = {
+        module_name(path, root): path
+        for package in packages
+        for path in sorted((root / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    }
+    graph = {name: import_edges(path, root, set(files)) for name, path in files.items()}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        return list(error.args[1])
+    return []
+
+
+def test_no_import_cycles_in_the_product_or_its_tools():
+    assert import_cycle(ROOT, OUR_PACKAGES) == []
+
+
+def test_the_cycle_check_finds_a_cycle_through_a_late_import_but_not_a_type_only_one(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg import b\n")
+    (pkg / "b.py").write_text("def f():\n    from . import c\n")
+    (pkg / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import x\n"
+    )
+    assert import_cycle(tmp_path, ["pkg"]) == []
+    (pkg / "c.py").write_text("import pkg.a\n")
+    assert sorted(set(import_cycle(tmp_path, ["pkg"]))) == ["pkg.a", "pkg.b", "pkg.c"]
