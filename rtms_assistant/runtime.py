@@ -3,7 +3,8 @@
 Daphne does not implement ASGI lifespan events, so :func:`with_embedded_runtime` wraps the
 application and, on its first call (the first HTTP request or WebSocket), binds the running
 loop for live fan-out (``meetings.live.bind_server_loop``) and starts the ingest supervisor
-(``streams.ingest.supervise``) as a task on that loop. In scaled mode it returns the
+(``streams.ingest.supervise``) as a task on that loop; the Whisper engine is warmed up and
+pending windows resumed on the transcription threads. In scaled mode it returns the
 application unchanged: ``manage.py rtms_worker`` runs ingestion instead.
 """
 
@@ -34,7 +35,7 @@ class EmbeddedRuntime:
         self.supervisor = loop.create_task(ingest.supervise(worker_id=ingest.default_worker_id("embedded")))
         logger.info("embedded mode: RTMS ingestion running inside the server process")
         self._on_server_shutdown(self.shutdown)
-        self.resumer = loop.run_in_executor(None, _resume_pending_windows)
+        self.resumer = loop.run_in_executor(None, _prepare_transcription)
 
     @staticmethod
     def _on_server_shutdown(callback) -> None:
@@ -66,12 +67,16 @@ class EmbeddedRuntime:
         return await self.app(scope, receive, send)
 
 
-def _resume_pending_windows() -> None:
-    """At start: Whisper windows a previous run left ``pending`` are transcribed now."""
+def _prepare_transcription() -> None:
+    """At start: the Whisper engine is loaded on a transcription thread (so a meeting's first
+    windows do not wait for it), then the windows a previous run left ``pending`` are
+    transcribed."""
     from django.db import close_old_connections
 
+    import jobs
     from transcription.windows import audio_windows_resume
 
+    jobs.enqueue("transcription.tasks.engine_warm_up")  # queued first: the resumed windows follow it
     try:
         audio_windows_resume(release_claims=True)  # one process: nothing else can be running them
     except Exception:  # a database problem at start-up must not take the server down

@@ -287,6 +287,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "transcription.tasks.audio_window_transcribe": {"queue": "transcription"},
     "transcription.tasks.recording_retranscribe": {"queue": "transcription"},
+    "transcription.tasks.engine_warm_up": {"queue": "transcription"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660

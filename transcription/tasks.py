@@ -1,6 +1,6 @@
 """Celery tasks of the ingestion domain: thin wrappers over services (ids in, nothing out).
 
-Both run on the ``transcription`` queue (``CELERY_TASK_ROUTES``); one worker process per core,
+All run on the ``transcription`` queue (``CELERY_TASK_ROUTES``); one worker process per core,
 one thread each (``celery -A rtms_assistant worker -Q transcription -c 2`` on two cores, see the
 Procfile; embedded mode runs ``WHISPER_WORKERS`` in-process threads instead). They are idempotent,
 so ``acks_late`` is safe: a window redelivered after a worker crash is transcribed once.
@@ -17,7 +17,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from transcription import retranscribe, windows
+from transcription import engines, retranscribe, windows
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,14 @@ def recording_retranscribe(meeting_id: int, recording_id: int | None = None) -> 
     return asdict(retranscribe.recording_retranscribe(meeting_id=meeting_id, recording_id=recording_id))
 
 
+@shared_task(ignore_result=True)
+def engine_warm_up() -> bool:
+    """Load the Whisper engine of the worker that runs it (``engines.engine_warm_up``); enqueued
+    when the embedded server starts (``rtms_assistant/runtime.py``) and, once per process, when
+    a Celery worker on ``transcription`` starts (:func:`resume_pending_windows`)."""
+    return engines.engine_warm_up()
+
+
 @worker_ready.connect
 def resume_pending_windows(sender=None, **kwargs) -> None:
     """Scaled mode: a Celery worker consuming ``transcription`` starts by enqueuing the Whisper
@@ -64,6 +72,8 @@ def resume_pending_windows(sender=None, **kwargs) -> None:
         queues = set()
     if "transcription" not in queues:
         return
+    for _ in range(max(1, int(getattr(getattr(sender, "controller", None), "concurrency", 1) or 1))):
+        engine_warm_up.delay()  # one per pool process, if each idle one takes one (prefetch 1)
     try:
         windows.audio_windows_resume()
     except Exception:  # the worker must start even if the database is not reachable yet
