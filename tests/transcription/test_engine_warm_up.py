@@ -35,7 +35,8 @@ def test_an_unavailable_engine_is_logged_not_raised(engine_cache, settings, tmp_
     settings.WHISPER_CHECKPOINT = tmp_path / "missing.pt"
     with caplog.at_level(logging.WARNING, logger="transcription.engines"):
         assert engines.engine_warm_up() is False
-    assert "not warmed up" in caplog.text and "missing.pt" in caplog.text
+    assert "not warmed up" in caplog.text
+    assert "missing.pt" in caplog.text
     assert engine_cache == {}
 
 
@@ -62,7 +63,8 @@ def test_the_embedded_server_start_warms_the_engine_on_a_transcription_thread(
     runtime._prepare_transcription()
     inprocess.drain()
     assert len(engine_cache) == 1
-    assert threads and threads[0].startswith("task-transcription"), threads
+    assert threads, "the warm-up did not run"
+    assert threads[0].startswith("task-transcription"), threads
     assert resumed == [{"release_claims": True}]
 
 
