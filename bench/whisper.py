@@ -11,7 +11,7 @@ per-participant headset streams, the two-voice TTS meeting as two streams).
 * **Offline** (per engine): every clip goes through exactly what a live window goes through
   (``transcription.service.transcribe_samples``: gain normalization, the engine,
   hallucination guards). Single-utterance clips are one window each; the multi-speaker
-  recordings are cut per participant with ``transcription.audio.WindowCutter`` (pauses >= 300 ms,
+  recordings are cut per participant with ``transcription.cutter.WindowCutter`` (pauses >= 300 ms,
   windows <= 10 s) and the window texts are ordered by start time.
 * **Pipeline** (``--no-pipeline`` to skip): the whole live path — emulator → ingestion →
   windows → Celery → segments — when the emulator and the ingest runner are available; see
@@ -115,8 +115,9 @@ def windowed_transcript(
 ) -> tuple[str, float, float, int]:
     """Cut each track at pauses, transcribe each window (with the lead of the sentence it
     continues, as live), order all texts by start time."""
-    from transcription.audio import PEAK_CONTEXT_MS, read_wav
-    from transcription.audio import cut_windows as cut_windows_offline
+    from transcription.audio import read_wav
+    from transcription.cutter import PEAK_CONTEXT_MS
+    from transcription.cutter import cut_windows as cut_windows_offline
     from transcription.service import lead_between
 
     pieces, audio_s, compute_s, count = [], 0.0, 0.0, 0

@@ -16,7 +16,7 @@ fallback is on from the first word (``TRANSCRIPT_FALLBACK_SECONDS`` does not del
 Latency = time a final window's segment was stored (``AudioWindow.done_at``, committed in the
 same transaction) minus the wall-clock time of the end of its last speech: the meeting start
 (``Meeting.started_at``, the webhook's event_ts) + the window's end in meeting time - the 200 ms
-post-roll the cutter keeps. It includes the pause detection (``transcription.audio.MIN_PAUSE_MS``,
+post-roll the cutter keeps. It includes the pause detection (``transcription.cutter.MIN_PAUSE_MS``,
 500 ms), the audio flush interval (``RTMS_AUDIO_FLUSH_SECONDS``, the product's default 0.25 s),
 queueing and transcription.
 """

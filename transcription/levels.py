@@ -56,7 +56,7 @@ def clipping_ratio(samples: np.ndarray, threshold: float = 0.999) -> float:
 def speech_peak_dbfs(samples: np.ndarray, *, percentile: float = 95.0) -> float:
     """The level a speaker's loud frames reach: the ``percentile`` of 20 ms frame levels (dBFS).
 
-    Over a participant's recent audio (``transcription.audio.PEAK_CONTEXT_MS``) it is their own speech level
+    Over a participant's recent audio (``transcription.cutter.PEAK_CONTEXT_MS``) it is their own speech level
     as long as they spoke for 5 % of it; over one window it tells whether the window holds that
     speech or only the room. -100 for silence or fewer than one frame.
     """

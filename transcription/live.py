@@ -48,7 +48,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from transcription.audio import BYTES_PER_MS, MIN_PAUSE_MS, Window, WindowCutter
+from transcription.audio import BYTES_PER_MS
+from transcription.cutter import MIN_PAUSE_MS, Window, WindowCutter
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class WindowSpec:
     end_ms: int
     is_final: bool
     speech_end_wall_ms: int
-    is_tentative: bool = False  # a partial with the range the final will have (transcription.audio.Window)
+    is_tentative: bool = False  # a partial with the range the final will have (transcription.cutter.Window)
 
 
 class LiveTranscriber:

@@ -3,7 +3,7 @@
 :func:`recording_retranscribe` (the ``transcription.tasks.recording_retranscribe`` task, the
 ``retranscribe`` command) reads every participant recording (the mixed one only for a stream
 without per-participant recordings), cuts windows offline at pauses with the live cutter
-(:func:`transcription.audio.cut_windows`), transcribes each with
+(:func:`transcription.cutter.cut_windows`), transcribes each with
 :func:`transcription.service.transcribe_samples` (the previous window as its lead, the other
 participants for cross-talk) and writes them with ``source_key = "rt:<recording>:<byte_offset>"``,
 replacing earlier Whisper segments of those recordings; Zoom's track is untouched, so the two
@@ -29,7 +29,8 @@ from django.utils import timezone
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.services.summaries import summary_request_when_transcribed
 from meetings.services.transcript import transcript_segment_record, transcript_track_prune
-from transcription.audio import BYTES_PER_MS, PEAK_CONTEXT_MS, AudioFormatError, cut_windows, read_wav
+from transcription.audio import BYTES_PER_MS, AudioFormatError, read_wav
+from transcription.cutter import PEAK_CONTEXT_MS, cut_windows
 from transcription.engines import get_engine
 from transcription.models import Retranscription
 from transcription.service import lead_between, recording_path, transcribe_samples

@@ -76,7 +76,7 @@ def lead_between(
     """The :class:`Lead` of ``window``, cut from a participant's recording ``samples`` whose first
     sample is at byte ``samples_at`` of the recording's data (offline: the whole file, 0; live:
     the context read before the window). ``previous`` and ``window`` are windows of that
-    recording (``byte_offset``/``byte_length``: :class:`transcription.audio.Window` or
+    recording (``byte_offset``/``byte_length``: :class:`transcription.cutter.Window` or
     :class:`transcription.models.AudioWindow`), ``text`` what ``previous`` was transcribed as. None
     when there is no text, the pause between the two is longer than ``LEAD_MAX_GAP_MS``, or the
     lead's audio is not in ``samples``."""

@@ -45,7 +45,8 @@ from meetings import fragments as meeting_fragments
 from meetings.models import AudioRecording, Meeting, TranscriptSegment
 from meetings.services.summaries import summary_request_when_transcribed
 from meetings.services.transcript import transcript_segment_record, transcript_track_prune
-from transcription.audio import BYTES_PER_MS, PEAK_CONTEXT_MS, AudioFormatError, read_pcm_range
+from transcription.audio import BYTES_PER_MS, AudioFormatError, read_pcm_range
+from transcription.cutter import PEAK_CONTEXT_MS
 from transcription.engines import EngineUnavailable
 from transcription.live import WindowSpec
 from transcription.models import AudioWindow
@@ -402,7 +403,7 @@ def _store(
 
 def _reuse_tentative(window: AudioWindow) -> str | None:
     """Finish a final window from its tentative twin (the same range, transcribed from 300 ms
-    into the pause, ``transcription.audio.WindowCutter``): the same audio, lead and beam, so the same
+    into the pause, ``transcription.cutter.WindowCutter``): the same audio, lead and beam, so the same
     text; the segment is only marked final. Waits up to ``TENTATIVE_WAIT_S`` for a tentative
     that is running. Returns the final's new status, or None when it must be transcribed
     itself (no tentative, it failed, was skipped, or did not finish in time)."""

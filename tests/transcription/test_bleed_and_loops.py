@@ -7,7 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from transcription.audio import PEAK_CONTEXT_MS, read_wav
+from transcription.audio import read_wav
+from transcription.cutter import PEAK_CONTEXT_MS
 from transcription.guards import is_repetition
 from transcription.levels import suppress_crosstalk
 from transcription.service import transcribe_samples

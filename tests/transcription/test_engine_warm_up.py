@@ -40,6 +40,7 @@ def test_an_unavailable_engine_is_logged_not_raised(engine_cache, settings, tmp_
     assert engine_cache == {}
 
 
+@pytest.mark.django_db(transaction=True)  # the task thread closes its database connections
 def test_the_embedded_server_start_warms_the_engine_on_a_transcription_thread(
     engine_cache, settings, monkeypatch, request
 ):

@@ -8,13 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from transcription.audio import (
-    BYTES_PER_MS,
-    FRAME_BYTES,
-    WindowCutter,
-    float32_to_pcm16,
-    read_wav,
-)
+from streams.rtms.protocol import FRAME_BYTES
+from transcription.audio import BYTES_PER_MS, float32_to_pcm16, read_wav
+from transcription.cutter import WindowCutter
 from transcription.levels import frame_dbfs
 from transcription.live import LiveTranscriber
 

@@ -12,7 +12,8 @@ import pytest
 
 from meetings.models import TranscriptSegment
 from tests.factories import ParticipantFactory, StreamFactory
-from transcription.audio import Window, cut_windows, read_wav
+from transcription.audio import read_wav
+from transcription.cutter import Window, cut_windows
 from transcription.engines import strip_prefix
 from transcription.models import AudioWindow
 from transcription.service import LEAD_MAX_GAP_MS, lead_between, transcribe_samples

@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from meetings.models import TranscriptSegment
+from streams.rtms.protocol import FRAME_BYTES
 from tests.factories import ParticipantFactory
-from transcription.audio import FRAME_BYTES, float32_to_pcm16, read_wav, write_wav
+from transcription.audio import float32_to_pcm16, read_wav, write_wav
 from transcription.live import LiveTranscriber
 from transcription.models import AudioWindow
 from transcription.windows import (
@@ -271,7 +272,7 @@ def test_a_partial_is_dropped_when_its_final_says_nothing(media, meeting, stream
     assert TranscriptSegment.objects.filter(participant=other.participant, is_final=True).count() == 1
 
 
-# --- tentative finals (cut 300 ms into a pause, transcription.audio.WindowCutter) ---------------------
+# --- tentative finals (cut 300 ms into a pause, transcription.cutter.WindowCutter) ---------------------
 
 
 def _counting_engine(monkeypatch, engine) -> list[int]:
