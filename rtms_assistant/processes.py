@@ -46,9 +46,10 @@ def worker_args(worker_id: str, *, max_streams: int | None = None) -> list[str]:
 class Processes:
     """Named subprocesses of the product with their output in ``<log_dir>/<name>.log``.
 
-    ``spawn`` starts one (``python <args>`` in ``root``, the repository unless a benchmark points
-    it at another checkout, unless ``prefix`` replaces ``python``, e.g. a profiler); ``stop_all`` sends SIGTERM to every live one, waits up to
-    ``timeout`` seconds each, then SIGKILLs what is left.
+    ``spawn`` starts one: ``python <args>`` (``prefix`` may replace ``python``, e.g. a profiler)
+    run in ``root`` (this repository, or the checkout a benchmark compares against); ``stop_all``
+    sends SIGTERM to every live one, waits up to ``timeout`` seconds each, then SIGKILLs what is
+    left.
     """
 
     def __init__(self, log_dir: Path, env: dict[str, str], *, root: Path = ROOT) -> None:

@@ -181,7 +181,7 @@ def read_pcm_range(
     """Samples of a byte range of a 16 kHz mono s16le recording's *data chunk*.
 
     ``byte_offset`` counts from the first data byte (not the file start), as the ingest writer
-    and :class:`WindowCutter` count. A range past the end returns what exists (maybe nothing).
+    and :class:`transcription.cutter.WindowCutter` count. A range past the end returns what exists (maybe nothing).
     A recording in another format raises :class:`AudioFormatError`: live windows are cut from
     our own RTMS recordings, which are always L16 16 kHz mono. A short read is logged unless
     ``warn_short`` is False (another participant's track that simply ends earlier: they were

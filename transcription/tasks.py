@@ -72,7 +72,8 @@ def resume_pending_windows(sender=None, **kwargs) -> None:
         queues = set()
     if "transcription" not in queues:
         return
-    for _ in range(max(1, int(getattr(getattr(sender, "controller", None), "concurrency", 1) or 1))):
+    pool_processes = getattr(getattr(sender, "controller", None), "concurrency", None) or 1
+    for _ in range(pool_processes):
         engine_warm_up.delay()  # one per pool process, if each idle one takes one (prefetch 1)
     try:
         windows.audio_windows_resume()

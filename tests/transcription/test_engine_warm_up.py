@@ -5,6 +5,7 @@ server starts, and once per pool process when a Celery worker on ``transcription
 from __future__ import annotations
 
 import logging
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -54,8 +55,6 @@ def test_the_embedded_server_start_warms_the_engine_on_a_transcription_thread(
     real_warm_up = engines.engine_warm_up
 
     def warm_up():
-        import threading
-
         threads.append(threading.current_thread().name)
         return real_warm_up()
 
